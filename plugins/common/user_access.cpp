@@ -1,0 +1,85 @@
+#include "user_access.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace backup_doctor::support {
+
+AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access what) {
+  AccessAnswer answer;
+  if (geteuid() != 0 && geteuid() != user.uid) {
+    answer.tested = false;
+    answer.reason = "testing access as '" + user.name + "' needs root (running as uid " +
+                    std::to_string(geteuid()) + ")";
+    return answer;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    answer.tested = false;
+    answer.reason = std::string("pipe: ") + std::strerror(errno);
+    return answer;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    answer.tested = false;
+    answer.reason = std::string("fork: ") + std::strerror(errno);
+    return answer;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    int result = 0;  // errno of the attempt; 0 = allowed; -1 = could not switch user
+    if (geteuid() != user.uid) {
+      if (initgroups(user.name.c_str(), user.gid) != 0 || setgid(user.gid) != 0 ||
+          setuid(user.uid) != 0)
+        result = -1;
+    }
+    if (result == 0) {
+      struct stat st {};
+      if (stat(path.c_str(), &st) != 0) {
+        result = errno;
+      } else if (what == Access::read) {
+        if (S_ISDIR(st.st_mode)) {
+          DIR* d = opendir(path.c_str());
+          if (d == nullptr) result = errno;
+          else closedir(d);
+        } else {
+          int fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
+          if (fd < 0) result = errno;
+          else close(fd);
+        }
+      } else {
+        if (access(path.c_str(), what == Access::write ? W_OK : X_OK) != 0) result = errno;
+      }
+    }
+    ssize_t ignored = write(fds[1], &result, sizeof result);
+    (void)ignored;
+    _exit(0);
+  }
+  close(fds[1]);
+  int result = -2;
+  ssize_t n = read(fds[0], &result, sizeof result);
+  close(fds[0]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof result) || result == -2) {
+    answer.tested = false;
+    answer.reason = "the access test process died";
+  } else if (result == -1) {
+    answer.tested = false;
+    answer.reason = "could not switch to user '" + user.name + "'";
+  } else if (result == 0) {
+    answer.allowed = true;
+  } else {
+    answer.reason = std::strerror(result);
+  }
+  return answer;
+}
+
+}  // namespace backup_doctor::support
