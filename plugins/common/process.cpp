@@ -2,10 +2,6 @@
 
 #include <backup_doctor/duration.hpp>
 
-#include <cerrno>
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -13,6 +9,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 
 extern char** environ;
 
@@ -35,7 +35,8 @@ std::string ProcessResult::describe() const {
   if (!started) return "could not start: " + start_error;
   if (timed_out) return "timed out after " + format_duration(elapsed);
   if (cancelled) return "cancelled";
-  if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exit code " + std::to_string(exit_code);
 }
 
@@ -138,7 +139,8 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
     r.start_error = std::string("fork: ") + std::strerror(errno);
     return r;
   }
-  if (pid == 0) exec_child(args.data(), o, in_pipe[0], out_pipe[1], err_pipe[1], status_pipe[1], envp.data());
+  if (pid == 0)
+    exec_child(args.data(), o, in_pipe[0], out_pipe[1], err_pipe[1], status_pipe[1], envp.data());
 
   close(in_pipe[0]);
   close(out_pipe[1]);

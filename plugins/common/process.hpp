@@ -2,11 +2,11 @@
 // output, optionally as another user. Shared by the in-tree plugins (rsync, pg, files, ...).
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace backup_doctor::support {

@@ -1,13 +1,13 @@
 #include "user_access.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace backup_doctor::support {
 
@@ -46,12 +46,16 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
       } else if (what == Access::read) {
         if (S_ISDIR(st.st_mode)) {
           DIR* d = opendir(path.c_str());
-          if (d == nullptr) result = errno;
-          else closedir(d);
+          if (d == nullptr)
+            result = errno;
+          else
+            closedir(d);
         } else {
           int fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
-          if (fd < 0) result = errno;
-          else close(fd);
+          if (fd < 0)
+            result = errno;
+          else
+            close(fd);
         }
       } else {
         if (access(path.c_str(), what == Access::write ? W_OK : X_OK) != 0) result = errno;

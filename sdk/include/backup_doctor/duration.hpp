@@ -34,13 +34,20 @@ inline std::optional<std::chrono::milliseconds> parse_duration(std::string_view 
     std::string_view unit = text.substr(unit_start, i - unit_start);
     long double factor = 0;
     int rank = 0;
-    if (unit == "ms") factor = 1, rank = 0;
-    else if (unit == "s") factor = 1000, rank = 1;
-    else if (unit == "m") factor = 60'000, rank = 2;
-    else if (unit == "h") factor = 3'600'000, rank = 3;
-    else if (unit == "d") factor = 86'400'000, rank = 4;
-    else if (unit == "w") factor = 604'800'000, rank = 5;
-    else return std::nullopt;
+    if (unit == "ms")
+      factor = 1, rank = 0;
+    else if (unit == "s")
+      factor = 1000, rank = 1;
+    else if (unit == "m")
+      factor = 60'000, rank = 2;
+    else if (unit == "h")
+      factor = 3'600'000, rank = 3;
+    else if (unit == "d")
+      factor = 86'400'000, rank = 4;
+    else if (unit == "w")
+      factor = 604'800'000, rank = 5;
+    else
+      return std::nullopt;
     if (rank >= last_rank) return std::nullopt;
     last_rank = rank;
     total_ms += number * factor;

@@ -19,14 +19,14 @@
 //   BACKUP_DOCTOR_PLUGIN(Hello)
 #pragma once
 
-#include <backup_doctor/duration.hpp>
 #include <backup_doctor/plugin_abi.h>
+#include <backup_doctor/duration.hpp>
 
 #include <exception>
 #include <functional>
 #include <memory>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -35,7 +35,9 @@
 
 namespace backup_doctor::sdk {
 
-inline bd_str to_bd(std::string_view s) { return bd_str{s.data(), s.size()}; }
+inline bd_str to_bd(std::string_view s) {
+  return bd_str{s.data(), s.size()};
+}
 
 enum class Status : bd_status {
   ok = BD_STATUS_OK,
@@ -136,10 +138,8 @@ class Plugin {
     for (const auto& c : checks_)
       checks.push_back(
           {{"type", c.type}, {"summary", c.summary}, {"doc", c.doc}, {"params", c.params_schema}});
-    return nlohmann::json{{"name", name_},
-                          {"version", version_},
-                          {"summary", summary_},
-                          {"checks", checks}}
+    return nlohmann::json{
+        {"name", name_}, {"version", version_}, {"summary", summary_}, {"checks", checks}}
         .dump();
   }
 
@@ -234,8 +234,7 @@ struct Thunks {
 
   static const bd_plugin_api* table() noexcept {
     static const bd_plugin_api api = {
-        sizeof(bd_plugin_api), BD_ABI_MAJOR, BD_ABI_MINOR, &describe, &create, &destroy,
-        &run_check,
+        sizeof(bd_plugin_api), BD_ABI_MAJOR, BD_ABI_MINOR, &describe, &create, &destroy, &run_check,
     };
     return &api;
   }
@@ -245,12 +244,12 @@ struct Thunks {
 }  // namespace backup_doctor::sdk
 
 // Generates the plugin's one exported symbol. Use once per plugin library, at namespace scope.
-#define BACKUP_DOCTOR_PLUGIN(PluginClass)                                                        \
-  static_assert(std::is_base_of_v<::backup_doctor::sdk::Plugin, PluginClass>,                    \
-                "BACKUP_DOCTOR_PLUGIN: " #PluginClass                                            \
-                " must derive from backup_doctor::sdk::Plugin");                                 \
-  static_assert(std::is_default_constructible_v<PluginClass>,                                    \
-                "BACKUP_DOCTOR_PLUGIN: " #PluginClass " needs a default constructor");           \
-  extern "C" BD_EXPORT const bd_plugin_api* backup_doctor_plugin_entry(void) {                   \
-    return ::backup_doctor::sdk::detail::Thunks<PluginClass>::table();                           \
+#define BACKUP_DOCTOR_PLUGIN(PluginClass)                                              \
+  static_assert(std::is_base_of_v<::backup_doctor::sdk::Plugin, PluginClass>,          \
+                "BACKUP_DOCTOR_PLUGIN: " #PluginClass                                  \
+                " must derive from backup_doctor::sdk::Plugin");                       \
+  static_assert(std::is_default_constructible_v<PluginClass>,                          \
+                "BACKUP_DOCTOR_PLUGIN: " #PluginClass " needs a default constructor"); \
+  extern "C" BD_EXPORT const bd_plugin_api* backup_doctor_plugin_entry(void) {         \
+    return ::backup_doctor::sdk::detail::Thunks<PluginClass>::table();                 \
   }

@@ -42,8 +42,12 @@ struct Result {
 };
 
 namespace detail {
-inline Result& of(bd_call* call) { return *reinterpret_cast<Result*>(call); }
-inline std::string str(bd_str s) { return std::string(s.data ? s.data : "", s.size); }
+inline Result& of(bd_call* call) {
+  return *reinterpret_cast<Result*>(call);
+}
+inline std::string str(bd_str s) {
+  return std::string(s.data ? s.data : "", s.size);
+}
 
 inline const bd_host_api* recording_host() {
   static const bd_host_api host = {

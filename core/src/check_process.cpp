@@ -1,0 +1,353 @@
+#include "check_process.hpp"
+
+#include <backup_doctor/duration.hpp>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+namespace backup_doctor {
+namespace {
+
+constexpr size_t kStderrTail = 4096;
+
+// ---- child side -------------------------------------------------------------------------
+
+volatile sig_atomic_t g_child_cancelled = 0;
+int g_child_fd = -1;
+
+void write_all(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(120);  // the parent is gone; nothing left to report to
+    off += static_cast<size_t>(n);
+  }
+}
+
+std::string str(bd_str s) {
+  return std::string(s.data ? s.data : "", s.size);
+}
+
+void send(const nlohmann::json& message) {
+  write_all(g_child_fd,
+            message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+const bd_host_api* child_host_api() {
+  static const bd_host_api host = {
+      sizeof(bd_host_api),
+      BD_ABI_MAJOR,
+      BD_ABI_MINOR,
+      [](bd_call*, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
+        send({{"t", "report"},
+              {"status", status},
+              {"summary", str(summary)},
+              {"remediation", str(remediation)},
+              {"details", str(details)}});
+      },
+      [](bd_call*, bd_str name, double value, bd_str unit, bd_str labels) {
+        send({{"t", "metric"},
+              {"name", str(name)},
+              {"value", value},
+              {"unit", str(unit)},
+              {"labels", str(labels)}});
+      },
+      [](bd_call*, int32_t level, bd_str message) {
+        send({{"t", "log"}, {"level", level}, {"message", str(message)}});
+      },
+      [](bd_call*, double fraction, bd_str message) {
+        send({{"t", "progress"}, {"fraction", fraction}, {"message", str(message)}});
+      },
+      [](bd_call*, bd_str message) {
+        send({{"t", "error"}, {"message", str(message)}});
+      },
+      [](bd_call*) -> int32_t { return g_child_cancelled ? 1 : 0; },
+  };
+  return &host;
+}
+
+[[noreturn]] void child_main(const PlannedCheck& check, int msg_fd, int err_fd) {
+  setpgid(0, 0);  // own process group: a timeout kills everything the check started
+  signal(SIGINT, SIG_IGN);
+  signal(SIGPIPE, SIG_DFL);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_child_cancelled = 1; };
+  sigaction(SIGTERM, &sa, nullptr);
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);  // a plugin printing to stdout must not corrupt a report on stdout
+  dup2(err_fd, 2);
+  g_child_fd = msg_fd;
+
+  std::string params = check.params.dump();
+  const LoadedPlugin& p = *check.plugin;
+  bd_rc rc = p.api->run_check(p.instance, bd_str{check.spec.use.data(), check.spec.use.size()},
+                              bd_str{params.data(), params.size()}, child_host_api(),
+                              reinterpret_cast<bd_call*>(&g_child_fd));
+  send({{"t", "done"}, {"rc", rc}});
+  _exit(0);  // no atexit handlers or static destructors: they belong to the parent
+}
+
+std::string status_word(int status) {
+  switch (status) {
+    case BD_STATUS_OK:
+      return "ok";
+    case BD_STATUS_WARN:
+      return "warn";
+    case BD_STATUS_FAIL:
+      return "fail";
+    case BD_STATUS_ERROR:
+      return "error";
+    case BD_STATUS_SKIPPED:
+      return "skipped";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// ---- parent side ------------------------------------------------------------------------
+
+CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber)
+    : check_(check), scrubber_(scrubber) {
+  int msg[2], err[2];
+  if (pipe2(msg, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    close(msg[0]), close(msg[1]);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  fflush(nullptr);
+  started_wall_ = std::chrono::system_clock::now();
+  started_ = std::chrono::steady_clock::now();
+  deadline_ = started_ + check.spec.timeout;
+  pid_ = fork();
+  if (pid_ < 0) {
+    int e = errno;
+    close(msg[0]), close(msg[1]), close(err[0]), close(err[1]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(e));
+  }
+  if (pid_ == 0) {
+    close(msg[0]);
+    close(err[0]);
+    child_main(check, msg[1], err[1]);
+  }
+  setpgid(pid_, pid_);  // also from here, so a kill right after fork reaches the group
+  close(msg[1]);
+  close(err[1]);
+  msg_fd_ = msg[0];
+  err_fd_ = err[0];
+  fcntl(msg_fd_, F_SETFL, O_NONBLOCK);
+  fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+}
+
+CheckProcess::~CheckProcess() {
+  if (!exited_ && pid_ > 0) {
+    stop(false);
+    wait();
+  }
+  close_fds();
+}
+
+void CheckProcess::close_fds() {
+  if (msg_fd_ >= 0) close(msg_fd_), msg_fd_ = -1;
+  if (err_fd_ >= 0) close(err_fd_), err_fd_ = -1;
+}
+
+void CheckProcess::read_available(int fd) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) {  // EOF: stop polling this fd
+        if (fd == msg_fd_) close(msg_fd_), msg_fd_ = -1;
+        if (fd == err_fd_) close(err_fd_), err_fd_ = -1;
+      }
+      return;
+    }
+    if (fd == msg_fd_) {
+      line_buffer_.append(buf, static_cast<size_t>(n));
+      size_t pos;
+      while ((pos = line_buffer_.find('\n')) != std::string::npos) {
+        handle_line(line_buffer_.substr(0, pos));
+        line_buffer_.erase(0, pos + 1);
+      }
+    } else {
+      stderr_tail_.append(buf, static_cast<size_t>(n));
+      if (stderr_tail_.size() > kStderrTail)
+        stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+    }
+  }
+}
+
+void CheckProcess::handle_line(const std::string& line) {
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(line);
+  } catch (...) {
+    return;  // a corrupted line is ignored; the missing "done" tells the story
+  }
+  auto parse_object = [](const std::string& text) {
+    if (text.empty()) return nlohmann::json::object();
+    try {
+      auto j = nlohmann::json::parse(text);
+      return j.is_object() ? j : nlohmann::json{{"value", j}};
+    } catch (...) {
+      return nlohmann::json{{"unparsed", text}};
+    }
+  };
+  const std::string t = m.value("t", "");
+  if (t == "report") {
+    reported_ = true;
+    status_ = m.value("status", BD_STATUS_ERROR);
+    summary_ = scrubber_.scrub(m.value("summary", ""));
+    remediation_ = scrubber_.scrub(m.value("remediation", ""));
+    details_ = scrubber_.scrub_json(parse_object(m.value("details", "")));
+  } else if (t == "metric") {
+    Metric metric;
+    metric.name = m.value("name", "");
+    metric.value = m["value"].is_number() ? m["value"].get<double>() : std::nan("");
+    metric.unit = m.value("unit", "");
+    metric.labels = scrubber_.scrub_json(parse_object(m.value("labels", "")));
+    metrics_.push_back(std::move(metric));
+  } else if (t == "log") {
+    logs_.push_back(scrubber_.scrub(m.value("message", "")));
+  } else if (t == "error") {
+    error_ = scrubber_.scrub(m.value("message", ""));
+  } else if (t == "done") {
+    done_rc_ = m.value("rc", BD_RC_ERROR);
+  }
+}
+
+bool CheckProcess::poll_exit() {
+  if (exited_) return true;
+  pid_t r = waitpid(pid_, &wait_status_, WNOHANG);
+  if (r != pid_) return false;
+  exited_ = true;
+  finished_ = std::chrono::steady_clock::now();
+  // Whatever it wrote before exiting is still in the pipes.
+  if (msg_fd_ >= 0) read_available(msg_fd_);
+  if (err_fd_ >= 0) read_available(err_fd_);
+  if (!line_buffer_.empty()) handle_line(line_buffer_), line_buffer_.clear();
+  close_fds();
+  return true;
+}
+
+void CheckProcess::stop(bool gentle) {
+  if (exited_) return;
+  int sig = gentle ? SIGTERM : SIGKILL;
+  kill(-pid_, sig);
+  kill(pid_, sig);
+}
+
+void CheckProcess::wait() {
+  while (!exited_) {
+    pid_t r = waitpid(pid_, &wait_status_, 0);
+    if (r == pid_ || (r < 0 && errno != EINTR)) {
+      exited_ = true;
+      finished_ = std::chrono::steady_clock::now();
+      if (msg_fd_ >= 0) read_available(msg_fd_);
+      close_fds();
+    }
+  }
+}
+
+CheckResult CheckProcess::result() const {
+  CheckResult r;
+  const auto& spec = check_.spec;
+  r.id = spec.id;
+  r.type = spec.use;
+  r.plugin = check_.plugin->name;
+  r.description = spec.description;
+  r.tags = spec.tags;
+  r.severity = spec.severity;
+  r.started_at = started_wall_;
+  r.duration = finished_ - started_;
+  r.metrics = metrics_;
+  r.logs = logs_;
+  const std::string who =
+      "plugin '" + check_.plugin->name + "' (" + check_.plugin->file.string() + ")";
+  std::string tail = scrubber_.scrub(stderr_tail_);
+
+  auto error = [&](std::string summary, std::string remediation) {
+    r.status = Status::error;
+    r.summary = std::move(summary);
+    r.remediation = std::move(remediation);
+    r.details = nlohmann::json::object();
+    r.details["plugin_file"] = check_.plugin->file.string();
+    if (!tail.empty()) r.details["stderr"] = tail;
+    if (reported_) r.details["last_reported_summary"] = summary_;
+  };
+
+  if (interrupted_) {
+    error("interrupted before it finished (the run was stopped)",
+          "Run the checklist again and let it finish; use --only " + spec.id +
+              " to re-run just this check.");
+    return r;
+  }
+  if (timed_out_) {
+    error("did not finish within its timeout of " + format_duration(spec.timeout) +
+              " and was stopped",
+          "Find out what " + spec.use +
+              " is waiting on (an unreachable host, a server that accepts but never answers, a "
+              "stuck mount). If the target is merely slow, raise \"timeout\" for check '" +
+              spec.id + "' in the checklist.");
+    return r;
+  }
+  if (WIFSIGNALED(wait_status_)) {
+    int sig = WTERMSIG(wait_status_);
+    error(std::string("the check crashed: ") + who + " was killed by signal " +
+              std::to_string(sig) + " (" + strsignal(sig) + ")",
+          "This is a bug in the plugin, not a finding about your backups. Report it to the "
+          "plugin's authors with this check's parameters; the other checks were not affected.");
+    r.details["signal"] = sig;
+    return r;
+  }
+  if (!done_rc_) {
+    int code = WIFEXITED(wait_status_) ? WEXITSTATUS(wait_status_) : -1;
+    error(
+        "the check exited early (exit code " + std::to_string(code) + ") without a result: " + who,
+        "The plugin ended the process instead of returning a result, which is a bug in the "
+        "plugin; report it to its authors with this check's parameters.");
+    r.details["exit_code"] = code;
+    return r;
+  }
+  if (*done_rc_ == BD_RC_UNKNOWN_CHECK) {
+    error(who + " does not implement check type '" + spec.use + "'",
+          "The plugin advertises this type in describe() but refused to run it; upgrade or fix "
+          "the plugin.");
+    return r;
+  }
+  if (*done_rc_ != BD_RC_OK || !reported_) {
+    std::string why = !error_.empty() ? error_
+                      : reported_     ? "the plugin returned an error code"
+                                      : "the plugin returned without a result";
+    error("the check could not run: " + why,
+          "Check the parameters of '" + spec.id + "' against 'backup-doctor describe " + spec.use +
+              "'. If they are right, this is a problem in " + who +
+              "; run with --log-level debug "
+              "to see its log.");
+    return r;
+  }
+  if (status_ < BD_STATUS_OK || status_ > BD_STATUS_SKIPPED) {
+    error("the plugin reported an unknown status " + std::to_string(status_),
+          "Upgrade backup-doctor or fix the plugin: statuses are 0 ok to 4 skipped.");
+    return r;
+  }
+  r.status = static_cast<Status>(status_);
+  r.summary = summary_;
+  r.remediation = remediation_;
+  r.details = details_;
+  if (r.status != Status::ok && r.status != Status::skipped && r.remediation.empty())
+    r.remediation = "(the plugin gave no remediation for this " + status_word(status_) + " result)";
+  return r;
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,309 @@
+#include "cli.hpp"
+
+#include "checklist.hpp"
+#include "describe.hpp"
+#include "logging.hpp"
+#include "plan.hpp"
+#include "plugin_path.hpp"
+#include "plugin_registry.hpp"
+#include "progress.hpp"
+#include "reporters/reporter.hpp"
+#include "runner.hpp"
+#include "scrubber.hpp"
+#include "suggest.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace backup_doctor {
+namespace {
+
+// Exit codes (docs/cli.md): Nagios-compatible for runs; usage and setup problems are "unknown".
+constexpr int kExitUnknown = 3;
+constexpr int kExitInvalid = 2;  // `validate` on an invalid checklist
+
+struct GlobalOptions {
+  std::vector<std::string> plugin_dirs;
+  std::string log_level = "warn";
+};
+
+struct RunOptions {
+  std::string checklist;
+  std::string profile;
+  std::vector<std::string> vars, tags, only, reports;
+  unsigned jobs = 0;
+  std::string format = "text";
+  std::string fail_on = "warn";
+  std::string color = "auto";
+  bool no_progress = false;
+  bool verbose = false;
+};
+
+PluginRegistry load_registry(const GlobalOptions& g) {
+  return PluginRegistry::load(plugin_search_path(
+      g.plugin_dirs, std::getenv("BACKUP_DOCTOR_PLUGIN_PATH"), current_executable()));
+}
+
+void print_errors(const std::vector<std::string>& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", Scrubber::global().scrub(e).c_str());
+}
+
+bool parse_vars(const std::vector<std::string>& raw,
+                std::vector<std::pair<std::string, std::string>>& out) {
+  for (const auto& v : raw) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "backup-doctor: --var %s: expected NAME=VALUE\n", v.c_str());
+      return false;
+    }
+    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  }
+  return true;
+}
+
+// Loads the checklist and makes the plan; prints every problem. Empty on failure.
+std::optional<std::pair<Checklist, Plan>> prepare(const RunOptions& o,
+                                                  const PluginRegistry& registry,
+                                                  bool resolve_secrets) {
+  auto load = load_checklist(o.checklist);
+  if (!load.checklist) {
+    print_errors(load.errors);
+    return std::nullopt;
+  }
+  PlanOptions po;
+  po.profile = o.profile;
+  po.tags = o.tags;
+  po.only = o.only;
+  po.resolve_secrets = resolve_secrets;
+  if (!parse_vars(o.vars, po.vars)) return std::nullopt;
+  auto plan = make_plan(*load.checklist, registry, po, Scrubber::global());
+  if (!plan.errors.empty()) {
+    print_errors(plan.errors);
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*load.checklist), std::move(plan.plan));
+}
+
+bool use_color(const std::string& mode, int fd) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string(term) == "dumb") return false;
+  return isatty(fd);
+}
+
+int command_run(const GlobalOptions& g, const RunOptions& o) {
+  auto format = format_from_string(o.format);
+  std::vector<std::pair<Format, std::string>> extra;
+  for (const auto& r : o.reports) {
+    auto eq = r.find('=');
+    auto f = eq == std::string::npos ? std::nullopt : format_from_string(r.substr(0, eq));
+    if (!f || eq + 1 >= r.size()) {
+      std::fprintf(stderr,
+                   "backup-doctor: --report %s: expected FORMAT=PATH with FORMAT one of text, "
+                   "json, junit, prometheus, nagios\n",
+                   r.c_str());
+      return kExitUnknown;
+    }
+    extra.emplace_back(*f, r.substr(eq + 1));
+  }
+  auto registry = load_registry(g);
+  for (const auto& r : registry.refused()) spdlog::warn("plugin {} {}", r.file.string(), r.reason);
+  auto prepared = prepare(o, registry, true);
+  if (!prepared) {
+    std::fprintf(stderr, "backup-doctor: %s is not valid; nothing was run\n", o.checklist.c_str());
+    return kExitUnknown;
+  }
+  auto& [checklist, plan] = *prepared;
+
+  RunnerOptions ro;
+  ro.jobs = o.jobs ? o.jobs : default_jobs();
+  ro.interrupt_fd = install_interrupt_pipe();
+  ProgressLine progress(!o.no_progress && isatty(STDERR_FILENO));
+  ro.on_progress = [&](const RunProgress& p) { progress.update(p); };
+  RunReport report = run_plan(plan, ro, Scrubber::global());
+  progress.clear();
+  report.checklist_name = checklist.name;
+  report.checklist_file = checklist.file.string();
+
+  RenderOptions render_options;
+  render_options.verbose = o.verbose;
+  render_options.color = use_color(o.color, STDOUT_FILENO);
+  std::string main_output = Scrubber::global().scrub(render(*format, report, render_options));
+  std::fwrite(main_output.data(), 1, main_output.size(), stdout);
+  std::fflush(stdout);
+  int write_errors = 0;
+  RenderOptions file_options = render_options;
+  file_options.color = false;
+  for (const auto& [f, path] : extra) {
+    auto err =
+        write_file_atomically(path, Scrubber::global().scrub(render(f, report, file_options)));
+    if (!err.empty()) {
+      std::fprintf(stderr, "backup-doctor: --report %s: %s\n", path.c_str(), err.c_str());
+      ++write_errors;
+    }
+  }
+
+  Status overall = report.overall();
+  auto threshold = status_from_string(o.fail_on);
+  int code = rank(overall) >= rank(*threshold) ? exit_code_for(overall) : 0;
+  if (write_errors) code = std::max(code, kExitUnknown);
+  return code;
+}
+
+int command_validate(const GlobalOptions& g, const RunOptions& o) {
+  auto registry = load_registry(g);
+  auto prepared = prepare(o, registry, false);
+  if (!prepared) return kExitInvalid;
+  std::printf("%s: valid (%zu checks selected%s)\n", o.checklist.c_str(),
+              prepared->second.checks.size(),
+              o.profile.empty() ? "" : (", profile " + o.profile).c_str());
+  return 0;
+}
+
+int command_plugins(const GlobalOptions& g, const std::string& format) {
+  auto registry = load_registry(g);
+  std::string out = format == "json" ? plugins_json(registry) : plugins_text(registry);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int command_describe(const GlobalOptions& g, const std::string& type, bool all,
+                     const std::string& format) {
+  auto registry = load_registry(g);
+  if (all) {
+    std::string out;
+    if (format == "markdown")
+      out = describe_all_markdown(registry);
+    else
+      for (const auto& p : registry.plugins())
+        for (const auto& c : p.checks)
+          out += (format == "json" ? describe_json(p, c) : describe_text(p, c) + "\n");
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  if (type.empty()) {
+    std::fprintf(stderr,
+                 "backup-doctor describe: name a check type (e.g. files.freshness) or use --all\n");
+    return kExitUnknown;
+  }
+  const LoadedPlugin* plugin = registry.plugin_for(type);
+  if (plugin == nullptr) {
+    std::fprintf(
+        stderr,
+        "backup-doctor describe: unknown check type '%s'%s; 'backup-doctor plugins' lists them\n",
+        type.c_str(), did_you_mean(type, registry.check_types()).c_str());
+    return kExitUnknown;
+  }
+  const CheckTypeInfo& check = *plugin->find(type);
+  std::string out = format == "json"       ? describe_json(*plugin, check)
+                    : format == "markdown" ? describe_all_markdown(registry)
+                                           : describe_text(*plugin, check);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+void add_selection_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("checklist", o.checklist, "Checklist file (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--profile", o.profile,
+                  "Profile from the checklist's \"profiles\", or profiles/NAME.json next to it");
+  cmd->add_option("--var", o.vars,
+                  "Set a variable: NAME=VALUE (repeatable; overrides the profile)");
+  cmd->add_option("--tag", o.tags,
+                  "Run only checks with this tag (repeatable), plus what they need");
+  cmd->add_option("--only", o.only, "Run only this check id (repeatable), plus what it needs");
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  GlobalOptions g;
+  RunOptions ro;
+  std::string plugins_format = "text", describe_format = "text", describe_type;
+  bool describe_all = false;
+
+  CLI::App app{
+      "backup-doctor: diagnoses backup systems before they fail on the day of a restore.\n"
+      "Exit codes of 'run': 0 ok, 1 warnings, 2 failures, 3 errors or unknown."};
+  app.set_version_flag("--version", std::string("backup-doctor ") + BD_VERSION);
+  app.require_subcommand(1);
+  app.add_option("--plugin-dir", g.plugin_dirs,
+                 "Look for plugins here first (repeatable); then $BACKUP_DOCTOR_PLUGIN_PATH, then "
+                 "the installed plugin directory");
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn (default), error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  auto* run = app.add_subcommand("run", "Run a checklist and report what is wrong");
+  add_selection_options(run, ro);
+  run->add_option("-j,--jobs", ro.jobs, "Checks run at once (default: cores, at least 4)")
+      ->check(CLI::Range(1u, 256u));
+  run->add_option("-f,--format", ro.format,
+                  "Output on stdout: text, json, junit, prometheus, nagios")
+      ->check(CLI::IsMember(format_names()));
+  run->add_option("--report", ro.reports,
+                  "Also write FORMAT=PATH (repeatable), e.g. --report junit=junit.xml "
+                  "--report prometheus=/var/lib/node_exporter/backup.prom");
+  run->add_option("--fail-on", ro.fail_on,
+                  "Lowest status that makes the exit code non-zero: warn (default), fail or error")
+      ->check(CLI::IsMember({"warn", "fail", "error"}));
+  run->add_option("--color", ro.color, "auto (default; honours NO_COLOR), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  run->add_flag("--no-progress", ro.no_progress, "No progress line on stderr");
+  run->add_flag("-v,--verbose", ro.verbose, "Text output: show the details of non-ok results");
+
+  auto* validate = app.add_subcommand(
+      "validate", "Check a checklist without running anything (exit 0 valid, 2 invalid)");
+  add_selection_options(validate, ro);
+
+  auto* plugins =
+      app.add_subcommand("plugins", "List loaded plugins, their check types, and refused files");
+  plugins->add_option("-f,--format", plugins_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  auto* describe =
+      app.add_subcommand("describe", "Show a check type's documentation and parameters");
+  describe->add_option("type", describe_type, "Check type, e.g. files.freshness");
+  describe->add_flag("--all", describe_all, "Every check type of every plugin");
+  describe->add_option("-f,--format", describe_format, "text, json or markdown")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+
+  app.add_subcommand("version", "Print the version and plugin ABI");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUnknown;
+  }
+  setup_logging(g.log_level, false);
+
+  try {
+    if (*run) return command_run(g, ro);
+    if (*validate) return command_validate(g, ro);
+    if (*plugins) return command_plugins(g, plugins_format);
+    if (*describe) return command_describe(g, describe_type, describe_all, describe_format);
+    std::printf("backup-doctor %s (plugin ABI %d.%d)\n", BD_VERSION, BD_ABI_MAJOR, BD_ABI_MINOR);
+    return 0;
+  } catch (const std::exception& e) {
+    // Last line of defence: one clear line, never a stack trace.
+    std::fprintf(stderr, "backup-doctor: internal error: %s\n",
+                 Scrubber::global().scrub(e.what()).c_str());
+    return kExitUnknown;
+  }
+}
+
+}  // namespace backup_doctor

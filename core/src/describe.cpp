@@ -1,0 +1,155 @@
+#include "describe.hpp"
+
+#include <algorithm>
+
+namespace backup_doctor {
+namespace {
+
+std::string abi(const LoadedPlugin& p) {
+  return std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor);
+}
+
+std::string type_of(const nlohmann::json& prop) {
+  if (prop.contains("enum")) {
+    std::string out = "one of ";
+    for (size_t i = 0; i < prop["enum"].size(); ++i)
+      out += (i ? ", " : "") + prop["enum"][i].dump();
+    return out;
+  }
+  if (!prop.contains("type")) return "any";
+  if (prop["type"].is_array()) {
+    std::string out;
+    for (const auto& t : prop["type"]) out += (out.empty() ? "" : "|") + t.get<std::string>();
+    return out;
+  }
+  std::string t = prop["type"].get<std::string>();
+  if (t == "array" && prop.contains("items") && prop["items"].contains("type") &&
+      prop["items"]["type"].is_string())
+    t += " of " + prop["items"]["type"].get<std::string>();
+  return t;
+}
+
+struct Param {
+  std::string name, type, description, default_value;
+  bool required = false;
+};
+
+std::vector<Param> params_of(const nlohmann::json& schema) {
+  std::vector<Param> out;
+  if (!schema.contains("properties")) return out;
+  std::vector<std::string> required;
+  if (schema.contains("required"))
+    for (const auto& r : schema["required"]) required.push_back(r.get<std::string>());
+  for (const auto& [name, prop] : schema["properties"].items()) {
+    Param p;
+    p.name = name;
+    p.type = type_of(prop);
+    p.description = prop.value("description", "");
+    if (prop.contains("default")) p.default_value = prop["default"].dump();
+    p.required = std::find(required.begin(), required.end(), name) != required.end();
+    out.push_back(p);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Param& a, const Param& b) { return a.required > b.required; });
+  return out;
+}
+
+std::string md_cell(std::string s) {
+  std::string out;
+  for (char c : s)
+    out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
+std::string plugins_text(const PluginRegistry& registry) {
+  std::string out;
+  for (const auto& p : registry.plugins()) {
+    out += p.name + " " + p.version + "  (ABI " + abi(p) + ")  " + p.file.string() + "\n";
+    if (!p.summary.empty()) out += "  " + p.summary + "\n";
+    for (const auto& c : p.checks) out += "    " + c.type + "  " + c.summary + "\n";
+  }
+  if (registry.plugins().empty()) out += "no plugins loaded\n";
+  for (const auto& r : registry.refused())
+    out += "refused " + r.file.string() + ": " + r.reason + "\n";
+  out += "search path:";
+  for (const auto& d : registry.search_path()) out += " " + d.string();
+  return out + "\n";
+}
+
+std::string plugins_json(const PluginRegistry& registry) {
+  nlohmann::json plugins = nlohmann::json::array(), refused = nlohmann::json::array(),
+                 path = nlohmann::json::array();
+  for (const auto& p : registry.plugins()) {
+    nlohmann::json checks = nlohmann::json::array();
+    for (const auto& c : p.checks) checks.push_back({{"type", c.type}, {"summary", c.summary}});
+    plugins.push_back({{"name", p.name},
+                       {"version", p.version},
+                       {"summary", p.summary},
+                       {"abi", abi(p)},
+                       {"file", p.file.string()},
+                       {"checks", checks}});
+  }
+  for (const auto& r : registry.refused())
+    refused.push_back({{"file", r.file.string()}, {"reason", r.reason}});
+  for (const auto& d : registry.search_path()) path.push_back(d.string());
+  return nlohmann::json{{"plugins", plugins}, {"refused", refused}, {"search_path", path}}.dump(2) +
+         "\n";
+}
+
+std::string describe_text(const LoadedPlugin& plugin, const CheckTypeInfo& check) {
+  std::string out = check.type + " - " + check.summary + "\n";
+  out += "plugin: " + plugin.name + " " + plugin.version + " (" + plugin.file.string() + ")\n\n";
+  if (!check.doc.empty()) out += check.doc + "\n\n";
+  out += "Parameters (\"with\"):\n";
+  auto params = params_of(check.params_schema);
+  if (params.empty()) out += "  none\n";
+  for (const auto& p : params) {
+    out += "  " + p.name + " (" + p.type + (p.required ? ", required" : "") +
+           (p.default_value.empty() ? "" : ", default " + p.default_value) + ")\n";
+    if (!p.description.empty()) out += "      " + p.description + "\n";
+  }
+  return out;
+}
+
+std::string describe_json(const LoadedPlugin& plugin, const CheckTypeInfo& check) {
+  return nlohmann::json{{"type", check.type},    {"summary", check.summary},
+                        {"doc", check.doc},      {"params", check.params_schema},
+                        {"plugin", plugin.name}, {"plugin_version", plugin.version}}
+             .dump(2) +
+         "\n";
+}
+
+std::string describe_all_markdown(const PluginRegistry& registry) {
+  std::string out =
+      "# Check reference\n\n"
+      "Generated by `backup-doctor describe --all --format markdown` from the plugins' own\n"
+      "descriptions; do not edit by hand.\n\n";
+  std::vector<const LoadedPlugin*> plugins;
+  for (const auto& p : registry.plugins()) plugins.push_back(&p);
+  std::sort(plugins.begin(), plugins.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  for (const auto* p : plugins) {
+    out += "## Plugin `" + p->name + "` " + p->version + "\n\n";
+    if (!p->summary.empty()) out += p->summary + "\n\n";
+    for (const auto& c : p->checks) {
+      out += "### `" + c.type + "`\n\n" + c.summary + "\n\n";
+      if (!c.doc.empty()) out += c.doc + "\n\n";
+      auto params = params_of(c.params_schema);
+      if (params.empty()) {
+        out += "No parameters.\n\n";
+        continue;
+      }
+      out += "| parameter | type | required | default | description |\n|---|---|---|---|---|\n";
+      for (const auto& prm : params)
+        out += "| `" + prm.name + "` | " + md_cell(prm.type) + " | " +
+               (prm.required ? "yes" : "no") + " | " +
+               (prm.default_value.empty() ? "" : "`" + md_cell(prm.default_value) + "`") + " | " +
+               md_cell(prm.description) + " |\n";
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace backup_doctor

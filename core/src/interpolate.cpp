@@ -1,0 +1,146 @@
+#include "interpolate.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace backup_doctor {
+namespace {
+
+std::string as_text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+const char* lookup_env(const InterpolationContext& ctx, const std::string& name) {
+  return ctx.getenv ? ctx.getenv(name) : std::getenv(name.c_str());
+}
+
+bool is_secret_object(const nlohmann::json& v) {
+  return v.is_object() && v.size() == 1 && v.contains("secret");
+}
+
+nlohmann::json resolve_secret(const nlohmann::json& spec, const InterpolationContext& ctx,
+                              std::string& error) {
+  const auto& s = spec["secret"];
+  if (!s.is_object() || s.size() != 1 || !(s.contains("env") || s.contains("file")) ||
+      !s.begin()->is_string()) {
+    error = "a secret is {\"secret\": {\"env\": \"NAME\"}} or {\"secret\": {\"file\": \"/path\"}}";
+    return nullptr;
+  }
+  if (!ctx.resolve_secrets) return kSecretPlaceholder;
+  std::string value;
+  if (s.contains("env")) {
+    std::string name = s["env"].get<std::string>();
+    const char* v = lookup_env(ctx, name);
+    if (v == nullptr) {
+      error = "secret environment variable " + name + " is not set; export it before the run";
+      return nullptr;
+    }
+    value = v;
+  } else {
+    std::string file = s["file"].get<std::string>();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      error = "cannot read secret file " + file + ": " + std::strerror(errno);
+      return nullptr;
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    value = buf.str();
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  }
+  if (ctx.scrubber) ctx.scrubber->add(value);
+  return value;
+}
+
+}  // namespace
+
+nlohmann::json interpolate_string(const std::string& text, const InterpolationContext& ctx,
+                                  std::string& error) {
+  // The whole string is one variable: keep its JSON type (numbers stay numbers).
+  if (text.size() > 3 && text.rfind("${", 0) == 0 && text.back() == '}' &&
+      text.find('}') == text.size() - 1 && text.find("env:") != 2) {
+    std::string name = text.substr(2, text.size() - 3);
+    if (ctx.vars && ctx.vars->contains(name)) return (*ctx.vars)[name];
+  }
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 3, "$${") == 0) {  // escaped: a literal "${"
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i++];
+      continue;
+    }
+    size_t end = text.find('}', i + 2);
+    if (end == std::string::npos) {
+      error = "unterminated '${' in \"" + text + "\" (write '$${' for a literal '${')";
+      return nullptr;
+    }
+    std::string name = text.substr(i + 2, end - i - 2);
+    if (name.rfind("env:", 0) == 0) {
+      std::string env = name.substr(4);
+      const char* v = lookup_env(ctx, env);
+      if (v == nullptr) {
+        error = "environment variable " + env + " (used as ${env:" + env +
+                "}) is not set; export it or give a value with --var";
+        return nullptr;
+      }
+      out += v;
+    } else if (ctx.vars && ctx.vars->contains(name)) {
+      out += as_text((*ctx.vars)[name]);
+    } else {
+      error = "unknown variable ${" + name +
+              "}; define it under \"vars\", in the profile, or with --var " + name + "=VALUE";
+      return nullptr;
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+nlohmann::json interpolate(const nlohmann::json& value, const InterpolationContext& ctx,
+                           std::vector<InterpolationError>& errors) {
+  std::vector<std::string> path;
+  std::function<nlohmann::json(const nlohmann::json&)> walk = [&](const nlohmann::json& v) {
+    if (v.is_string()) {
+      std::string error;
+      auto out = interpolate_string(v.get<std::string>(), ctx, error);
+      if (!error.empty()) errors.push_back({path, error});
+      return out;
+    }
+    if (is_secret_object(v)) {
+      std::string error;
+      auto out = resolve_secret(v, ctx, error);
+      if (!error.empty()) errors.push_back({path, error});
+      return out;
+    }
+    if (v.is_array()) {
+      nlohmann::json out = nlohmann::json::array();
+      for (size_t i = 0; i < v.size(); ++i) {
+        path.push_back(std::to_string(i));
+        out.push_back(walk(v[i]));
+        path.pop_back();
+      }
+      return out;
+    }
+    if (v.is_object()) {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [k, item] : v.items()) {
+        path.push_back(k);
+        out[k] = walk(item);
+        path.pop_back();
+      }
+      return out;
+    }
+    return v;
+  };
+  return walk(value);
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,39 @@
+// ${var} and ${env:NAME} in checklist strings, and {"secret": {...}} parameter values.
+#pragma once
+
+#include "scrubber.hpp"
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace backup_doctor {
+
+struct InterpolationError {
+  std::vector<std::string> path;  // where in the value
+  std::string message;
+};
+
+struct InterpolationContext {
+  const nlohmann::json* vars = nullptr;                   // object of name -> string/number/bool
+  std::function<const char*(const std::string&)> getenv;  // defaults to ::getenv
+  // false: secrets become a placeholder and are not read (validate); true: they are read and
+  // registered with `scrubber`.
+  bool resolve_secrets = false;
+  Scrubber* scrubber = nullptr;
+};
+
+// Returns `value` with every string interpolated and every secret object replaced by its value
+// (or a placeholder). Problems go to `errors`; their paths are relative to `value`.
+nlohmann::json interpolate(const nlohmann::json& value, const InterpolationContext& ctx,
+                           std::vector<InterpolationError>& errors);
+
+// Interpolates one string. A string that is exactly "${var}" takes the variable's JSON type.
+nlohmann::json interpolate_string(const std::string& text, const InterpolationContext& ctx,
+                                  std::string& error);
+
+inline constexpr const char* kSecretPlaceholder = "<secret>";
+
+}  // namespace backup_doctor

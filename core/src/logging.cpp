@@ -1,0 +1,39 @@
+#include "logging.hpp"
+
+#include "scrubber.hpp"
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <mutex>
+
+namespace backup_doctor {
+namespace {
+
+// Formats as usual, then masks secrets before anything reaches the terminal or a log file.
+class ScrubbingStderrSink : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string text =
+        Scrubber::global().scrub(std::string_view(formatted.data(), formatted.size()));
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+}  // namespace
+
+bool setup_logging(const std::string& level, bool /*color*/) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") return false;
+  auto logger =
+      std::make_shared<spdlog::logger>("backup-doctor", std::make_shared<ScrubbingStderrSink>());
+  logger->set_pattern("backup-doctor: %l: %v");
+  logger->set_level(lvl);
+  spdlog::set_default_logger(logger);
+  return true;
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,143 @@
+#include "plan.hpp"
+
+#include "interpolate.hpp"
+#include "json_text.hpp"
+#include "schema_validation.hpp"
+#include "suggest.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace backup_doctor {
+namespace {
+
+std::optional<Profile> find_profile(const Checklist& cl, const std::string& name,
+                                    std::vector<std::string>& errors) {
+  if (auto it = cl.profiles.find(name); it != cl.profiles.end()) return it->second;
+  auto file = cl.file.parent_path() / "profiles" / (name + ".json");
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) return load_profile_file(file, errors);
+  std::vector<std::string> names;
+  for (const auto& [n, _] : cl.profiles) names.push_back(n);
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  errors.push_back(located(cl.file, "", "--profile",
+                           "unknown profile '" + name + "'" + did_you_mean(name, names) +
+                               "; defined: " + (known.empty() ? "none" : known) + ", and no " +
+                               file.string()));
+  return std::nullopt;
+}
+
+bool has_any(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
+  for (const auto& w : wanted)
+    if (std::find(have.begin(), have.end(), w) != have.end()) return true;
+  return false;
+}
+
+}  // namespace
+
+PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
+                      const PlanOptions& options, Scrubber& scrubber) {
+  PlanOutcome out;
+  out.plan.profile = options.profile;
+
+  // Variables: the checklist's, then the profile's, then --var; each may use ${env:NAME}.
+  nlohmann::json vars = cl.vars;
+  std::vector<std::string> tags = options.tags, skip_tags;
+  if (!options.profile.empty()) {
+    auto profile = find_profile(cl, options.profile, out.errors);
+    if (!profile) return out;
+    for (const auto& [k, v] : profile->vars.items()) vars[k] = v;
+    tags.insert(tags.end(), profile->tags.begin(), profile->tags.end());
+    skip_tags = profile->skip_tags;
+  }
+  for (const auto& [k, v] : options.vars) vars[k] = v;
+  InterpolationContext env_only;
+  for (auto& [k, v] : vars.items()) {
+    if (!v.is_string()) continue;
+    std::string error;
+    v = interpolate_string(v.get<std::string>(), env_only, error);
+    if (!error.empty()) out.errors.push_back(located(cl.file, "", "vars." + k, error));
+  }
+
+  // Selection: --only and tags pick checks; whatever they need comes along.
+  std::set<std::string> selected;
+  std::vector<std::string> ids;
+  for (const auto& c : cl.checks) ids.push_back(c.id);
+  for (const auto& id : options.only)
+    if (!cl.find(id))
+      out.errors.push_back(
+          located(cl.file, "", "--only", "no check has id '" + id + "'" + did_you_mean(id, ids)));
+  for (const auto& c : cl.checks) {
+    if (!c.enabled) continue;
+    bool pick = true;
+    if (!options.only.empty())
+      pick = std::find(options.only.begin(), options.only.end(), c.id) != options.only.end();
+    else if (!tags.empty())
+      pick = has_any(c.tags, tags);
+    if (has_any(c.tags, skip_tags) &&
+        std::find(options.only.begin(), options.only.end(), c.id) == options.only.end())
+      pick = false;
+    if (pick) selected.insert(c.id);
+  }
+  std::function<void(const std::string&)> add_needs = [&](const std::string& id) {
+    for (const auto& n : cl.find(id)->needs)
+      if (selected.insert(n).second) add_needs(n);
+  };
+  for (const auto& id : std::set<std::string>(selected)) add_needs(id);
+
+  // Parameters: interpolate, check against the plugin's schema, resolve secrets.
+  std::map<std::string, CompiledSchema> schemas;
+  auto types = registry.check_types();
+  InterpolationContext ctx;
+  ctx.vars = &vars;
+  ctx.resolve_secrets = options.resolve_secrets;
+  ctx.scrubber = &scrubber;
+  for (const auto& c : cl.checks) {
+    if (!selected.count(c.id)) continue;
+    const LoadedPlugin* plugin = registry.plugin_for(c.use);
+    if (plugin == nullptr) {
+      std::string msg = "unknown check type '" + c.use + "'" + did_you_mean(c.use, types);
+      std::string prefix = c.use.substr(0, c.use.find('.'));
+      for (const auto& r : registry.refused())
+        if (r.file.filename().string().find(prefix) != std::string::npos)
+          msg += "; note: plugin file " + r.file.string() + " was not loaded: " + r.reason;
+      msg += "; 'backup-doctor plugins' lists the check types available";
+      out.errors.push_back(located(cl.file, c.id, "use", msg));
+      continue;
+    }
+    std::vector<InterpolationError> ierrors;
+    // Validation sees placeholders for secrets, so a schema can never echo a secret value.
+    InterpolationContext vctx = ctx;
+    vctx.resolve_secrets = false;
+    nlohmann::json shown = interpolate(c.with, vctx, ierrors);
+    for (const auto& e : ierrors)
+      out.errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+    if (!ierrors.empty()) continue;
+
+    const CheckTypeInfo* type = plugin->find(c.use);
+    auto [it, _] = schemas.try_emplace(c.use, type->params_schema);
+    for (const auto& p : it->second.validate(shown)) {
+      std::string field = p.path.empty() ? "with" : "with." + json_path(p.path);
+      out.errors.push_back(
+          located(cl.file, c.id, field,
+                  p.message + " ('backup-doctor describe " + c.use + "' lists the parameters)"));
+    }
+    PlannedCheck planned{c, shown, plugin};
+    if (options.resolve_secrets) {
+      std::vector<InterpolationError> serrors;
+      planned.params = interpolate(c.with, ctx, serrors);
+      for (const auto& e : serrors)
+        out.errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+    }
+    out.plan.checks.push_back(std::move(planned));
+  }
+  if (out.plan.checks.empty() && out.errors.empty())
+    out.errors.push_back(
+        located(cl.file, "", "", "no check is selected by the given profile, --tag and --only"));
+  return out;
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,124 @@
+// node_exporter textfile format. Per check: one-hot status, duration and severity; per run:
+// last-run timestamp, duration and overall status; plus every metric the checks emitted,
+// as backup_doctor_<name>_<unit>{check="<id>", ...}.
+#include "reporters/reporter.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace backup_doctor {
+namespace {
+
+std::string label_value(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string sanitize(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  if (!out.empty() && std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// Unit suffixes follow Prometheus naming: seconds, bytes, ratio; percent and count add none.
+std::string metric_name(const Metric& m) {
+  std::string name = "backup_doctor_" + sanitize(m.name);
+  std::string unit = sanitize(m.unit);
+  if (unit == "seconds" || unit == "bytes" || unit == "ratio" || unit == "celsius")
+    if (name.size() < unit.size() + 1 ||
+        name.compare(name.size() - unit.size(), unit.size(), unit) != 0)
+      name += "_" + unit;
+  if (unit == "percent") name += "_percent";
+  return name;
+}
+
+struct Family {
+  std::string help;
+  std::vector<std::string> samples;
+};
+
+}  // namespace
+
+std::string render_prometheus(const RunReport& report) {
+  std::map<std::string, Family> families;
+  auto add = [&](const std::string& name, const std::string& help, const std::string& labels,
+                 double value) {
+    auto& f = families[name];
+    if (f.help.empty()) f.help = help;
+    f.samples.push_back(name + (labels.empty() ? "" : "{" + labels + "}") + " " + number(value));
+  };
+  const std::string checklist = "checklist=\"" + label_value(report.checklist_name) + "\"";
+
+  for (const auto& r : report.results) {
+    std::string check = checklist + ",check=\"" + label_value(r.id) + "\"";
+    for (Status s : {Status::ok, Status::warn, Status::fail, Status::error, Status::skipped})
+      add("backup_doctor_check_status",
+          "Status of each check in the last run: 1 for its current status, 0 for the others.",
+          check + ",type=\"" + label_value(r.type) + "\",severity=\"" +
+              std::string(to_string(r.severity)) + "\",status=\"" + std::string(to_string(s)) +
+              "\"",
+          r.status == s ? 1 : 0);
+    add("backup_doctor_check_duration_seconds", "How long each check took in the last run.", check,
+        r.duration.count());
+    for (const auto& m : r.metrics) {
+      std::string labels = check;
+      for (const auto& [k, v] : m.labels.items())
+        if (k != "check" && k != "checklist")
+          labels += "," + sanitize(k) + "=\"" +
+                    label_value(v.is_string() ? v.get<std::string>() : v.dump()) + "\"";
+      std::string name = metric_name(m);
+      add(name, "Metric '" + m.name + "' reported by " + r.type + " checks.", labels, m.value);
+    }
+  }
+  auto ended = report.started_at +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(report.duration);
+  add("backup_doctor_last_run_timestamp_seconds",
+      "When the last run of this checklist finished (Unix time).", checklist,
+      std::chrono::duration<double>(ended.time_since_epoch()).count());
+  add("backup_doctor_run_duration_seconds", "How long the last run took.", checklist,
+      report.duration.count());
+  Status overall = report.overall();
+  for (Status s : {Status::ok, Status::warn, Status::fail, Status::error})
+    add("backup_doctor_run_status",
+        "Overall status of the last run: 1 for its status, 0 for the others.",
+        checklist + ",status=\"" + std::string(to_string(s)) + "\"", overall == s ? 1 : 0);
+  for (Status s : {Status::ok, Status::warn, Status::fail, Status::error, Status::skipped})
+    add("backup_doctor_checks", "Number of checks per status in the last run.",
+        checklist + ",status=\"" + std::string(to_string(s)) + "\"",
+        static_cast<double>(report.count(s)));
+
+  std::string out;
+  for (const auto& [name, family] : families) {
+    out += "# HELP " + name + " " + family.help + "\n";
+    out += "# TYPE " + name + " gauge\n";
+    std::set<std::string> seen;  // identical series would make the file invalid
+    for (const auto& s : family.samples) {
+      auto key = s.substr(0, s.rfind(' '));
+      if (seen.insert(key).second) out += s + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,72 @@
+#include "reporters/reporter.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace backup_doctor {
+
+std::optional<Format> format_from_string(const std::string& name) {
+  if (name == "text") return Format::text;
+  if (name == "json") return Format::json;
+  if (name == "junit") return Format::junit;
+  if (name == "prometheus") return Format::prometheus;
+  if (name == "nagios") return Format::nagios;
+  return std::nullopt;
+}
+
+std::vector<std::string> format_names() {
+  return {"text", "json", "junit", "prometheus", "nagios"};
+}
+
+std::string render(Format format, const RunReport& report, const RenderOptions& options) {
+  switch (format) {
+    case Format::text:
+      return render_text(report, options);
+    case Format::json:
+      return render_json(report);
+    case Format::junit:
+      return render_junit(report);
+    case Format::prometheus:
+      return render_prometheus(report);
+    case Format::nagios:
+      return render_nagios(report);
+  }
+  return {};
+}
+
+std::string write_file_atomically(const std::filesystem::path& file, const std::string& content) {
+  auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::string tmp = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
+  int fd = mkstemp(tmp.data());
+  if (fd < 0)
+    return "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno);
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::string err = std::strerror(errno);
+      close(fd);
+      unlink(tmp.c_str());
+      return "cannot write " + tmp + ": " + err;
+    }
+    off += static_cast<size_t>(n);
+  }
+  fchmod(fd, 0644);
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    unlink(tmp.c_str());
+    return "cannot write " + tmp + ": " + std::strerror(errno);
+  }
+  if (rename(tmp.c_str(), file.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    unlink(tmp.c_str());
+    return "cannot replace " + file.string() + ": " + err;
+  }
+  return {};
+}
+
+}  // namespace backup_doctor

@@ -1,0 +1,36 @@
+// Renders a finished run for people (text), programs (json), CI (junit), monitoring
+// (prometheus textfile) and Nagios-style checkers (nagios). Each format is one file here.
+#pragma once
+
+#include "result.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace backup_doctor {
+
+enum class Format { text, json, junit, prometheus, nagios };
+
+std::optional<Format> format_from_string(const std::string& name);
+std::vector<std::string> format_names();
+
+struct RenderOptions {
+  bool color = false;    // ANSI colours in text output
+  bool verbose = false;  // text: show details of non-ok results, and ok summaries in full
+};
+
+std::string render_text(const RunReport& report, const RenderOptions& options);
+std::string render_json(const RunReport& report);
+std::string render_junit(const RunReport& report);
+std::string render_prometheus(const RunReport& report);
+std::string render_nagios(const RunReport& report);
+
+std::string render(Format format, const RunReport& report, const RenderOptions& options);
+
+// Writes `content` to `file` atomically (a temporary file in the same directory, renamed over
+// it), so a node_exporter textfile collector never reads half a file. Returns an error text.
+std::string write_file_atomically(const std::filesystem::path& file, const std::string& content);
+
+}  // namespace backup_doctor

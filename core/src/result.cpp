@@ -1,0 +1,31 @@
+#include "result.hpp"
+
+#include <ctime>
+
+namespace backup_doctor {
+
+Status RunReport::overall() const {
+  Status worst = interrupted ? Status::error : Status::ok;
+  for (const auto& r : results) {
+    Status w = weighted(r.status, r.severity);
+    if (rank(w) > rank(worst)) worst = w;
+  }
+  return worst;
+}
+
+size_t RunReport::count(Status s) const {
+  size_t n = 0;
+  for (const auto& r : results) n += r.status == s;
+  return n;
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace backup_doctor

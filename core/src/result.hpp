@@ -1,0 +1,54 @@
+// What a check run produces, and the run as a whole: the data every reporter renders.
+#pragma once
+
+#include "status.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace backup_doctor {
+
+struct Metric {
+  std::string name;  // snake_case, no prefix, no unit suffix
+  double value = 0;
+  std::string unit;  // seconds, bytes, ratio, percent, count or empty
+  nlohmann::json labels = nlohmann::json::object();
+};
+
+struct CheckResult {
+  std::string id;
+  std::string type;    // "files.freshness"
+  std::string plugin;  // "files"
+  std::string description;
+  std::vector<std::string> tags;
+  Severity severity = Severity::critical;
+  Status status = Status::error;
+  std::string summary;
+  std::string remediation;
+  nlohmann::json details = nlohmann::json::object();
+  std::vector<Metric> metrics;
+  std::vector<std::string> logs;
+  std::chrono::system_clock::time_point started_at{};
+  std::chrono::duration<double> duration{0};
+};
+
+struct RunReport {
+  std::string checklist_name;
+  std::string checklist_file;
+  std::string profile;
+  std::chrono::system_clock::time_point started_at{};
+  std::chrono::duration<double> duration{0};
+  bool interrupted = false;
+  std::vector<CheckResult> results;  // in checklist order
+
+  // Worst weighted status over all results (an interrupted run is at least `error`).
+  Status overall() const;
+  // Number of results per raw status.
+  size_t count(Status s) const;
+};
+
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace backup_doctor

@@ -1,0 +1,31 @@
+// Keeps secrets out of everything the core writes: reports, logs and error messages.
+// Every secret value resolved for a check is registered here; every output path scrubs.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backup_doctor {
+
+class Scrubber {
+ public:
+  static constexpr std::string_view kMask = "[REDACTED]";
+
+  void add(std::string secret);
+  bool empty() const { return secrets_.empty(); }
+
+  // Replaces every occurrence of every registered secret.
+  std::string scrub(std::string_view text) const;
+  // The same for every string (keys included) inside a JSON value.
+  nlohmann::json scrub_json(const nlohmann::json& value) const;
+
+  // The process-wide instance used by logging and reporters.
+  static Scrubber& global();
+
+ private:
+  std::vector<std::string> secrets_;  // longest first, so a secret containing another is masked
+};
+
+}  // namespace backup_doctor

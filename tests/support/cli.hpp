@@ -1,0 +1,33 @@
+// Runs the backup-doctor binary under test, as a user would, and captures what it says.
+#pragma once
+
+#include "process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace backup_doctor::test {
+
+inline support::ProcessResult run_bd(std::vector<std::string> args,
+                                     std::map<std::string, std::string> env = {},
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  args.insert(args.begin(), BD_TEST_BIN);
+  support::ProcessOptions o;
+  o.timeout = timeout;
+  o.env = std::move(env);
+  o.env.emplace("NO_COLOR", "1");
+  o.unset_env = {"BACKUP_DOCTOR_PLUGIN_PATH"};
+  return support::run_process(args, o);
+}
+
+// A checklist document with the given checks, as text.
+inline std::string checklist_json(const nlohmann::json& checks,
+                                  const nlohmann::json& extra = nlohmann::json::object()) {
+  nlohmann::json doc{{"version", 1}, {"name", "test"}, {"checks", checks}};
+  for (const auto& [k, v] : extra.items()) doc[k] = v;
+  return doc.dump(2);
+}
+
+}  // namespace backup_doctor::test

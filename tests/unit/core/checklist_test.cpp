@@ -1,0 +1,97 @@
+#include "checklist.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace backup_doctor;
+
+namespace {
+ChecklistLoad load(const std::string& text) {
+  return load_checklist_text(text, "cl.json");
+}
+bool any_error(const ChecklistLoad& l, const std::string& needle) {
+  for (const auto& e : l.errors)
+    if (e.find(needle) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("a complete checklist loads with defaults applied") {
+  auto l = load(R"({
+    "version": 1, "name": "nightly", "vars": {"dir": "/b"},
+    "defaults": {"severity": "warning", "timeout": "2m"},
+    "profiles": {"production": {"vars": {"dir": "/opt"}, "tags": ["db"]}},
+    "checks": [
+      {"id": "a", "use": "files.exists", "with": {"path": "${dir}"}},
+      {"id": "b", "use": "files.freshness", "needs": ["a"], "severity": "critical",
+       "timeout": "30s", "tags": ["db"], "description": "fresh"}
+    ]})");
+  REQUIRE(l.errors.empty());
+  const auto& cl = *l.checklist;
+  CHECK(cl.name == "nightly");
+  REQUIRE(cl.checks.size() == 2);
+  CHECK(cl.checks[0].severity == Severity::warning);
+  CHECK(cl.checks[0].timeout == std::chrono::minutes(2));
+  CHECK(cl.checks[1].severity == Severity::critical);
+  CHECK(cl.checks[1].timeout == std::chrono::seconds(30));
+  CHECK(cl.checks[1].needs == std::vector<std::string>{"a"});
+  CHECK(cl.profiles.at("production").tags == std::vector<std::string>{"db"});
+}
+
+TEST_CASE("a syntax error gives file, line and column") {
+  auto l = load("{\n \"version\": 1,\n \"checks\": [,]\n}");
+  REQUIRE(l.errors.size() == 1);
+  CHECK(l.errors[0].rfind("cl.json:3:", 0) == 0);
+}
+
+TEST_CASE("unknown keys name the check and suggest the right key") {
+  auto l = load(
+      R"({"version": 1, "checks": [{"id": "fresh", "use": "files.freshness", "neds": ["x"]}]})");
+  REQUIRE_FALSE(l.checklist);
+  CHECK(any_error(l, "cl.json: check 'fresh': neds: unknown key 'neds' (did you mean 'needs'?)"));
+}
+
+TEST_CASE("schema problems name the check and field") {
+  auto l = load(
+      R"({"version": 1, "checks": [{"id": "x", "use": "files.exists", "severity": "urgent"}]})");
+  REQUIRE_FALSE(l.checklist);
+  CHECK(any_error(l, "check 'x': severity:"));
+  auto l2 = load(R"({"version": 2, "checks": [{"id": "x", "use": "files.exists"}]})");
+  CHECK(any_error(l2, "version"));
+}
+
+TEST_CASE("duplicate ids, unknown needs and cycles are reported") {
+  auto dup =
+      load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x"}, {"id": "a", "use": "f.y"}]})");
+  CHECK(any_error(dup, "check 'a': id: duplicate id"));
+  auto unknown = load(R"({"version": 1, "checks": [{"id": "db-connect", "use": "f.x"},
+                         {"id": "b", "use": "f.y", "needs": ["db-conect"]}]})");
+  CHECK(any_error(unknown,
+                  "check 'b': needs: unknown check id 'db-conect' (did you mean 'db-connect'?)"));
+  auto cycle = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "needs": ["b"]},
+                       {"id": "b", "use": "f.y", "needs": ["c"]}, {"id": "c", "use": "f.z", "needs": ["a"]}]})");
+  CHECK(any_error(cycle, "cyclic dependency: a -> b -> c -> a"));
+  auto self = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "needs": ["a"]}]})");
+  CHECK(any_error(self, "cannot need itself"));
+}
+
+TEST_CASE("bad durations are rejected") {
+  auto l = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "timeout": "30"}]})");
+  CHECK(any_error(l, "check 'a': timeout:"));
+  auto zero = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "timeout": "0s"}]})");
+  CHECK(any_error(zero, "not a positive duration"));
+}
+
+TEST_CASE("profile files have the profile shape") {
+  test::TempDir dir;
+  std::vector<std::string> errors;
+  auto good =
+      load_profile_file(dir.write("p.json", R"({"vars": {"a": "b"}, "tags": ["x"]})"), errors);
+  REQUIRE(good);
+  CHECK(good->tags == std::vector<std::string>{"x"});
+  auto bad = load_profile_file(dir.write("q.json", R"({"varz": {}})"), errors);
+  CHECK_FALSE(bad);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("unknown key 'varz' (did you mean 'vars'?)") != std::string::npos);
+}

@@ -1,0 +1,231 @@
+// End to end: the real binary, as an operator or a CI job runs it.
+#include "support/cli.hpp"
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+#include <fstream>
+
+using namespace backup_doctor;
+using backup_doctor::test::run_bd;
+using nlohmann::json;
+
+namespace {
+
+const std::string kFixtures = BD_FIXTURE_PLUGIN_DIR;
+const std::string kBad = BD_FIXTURE_BAD_DIR;
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+support::ProcessResult run_list(const test::TempDir& dir, const json& checks,
+                                std::vector<std::string> extra = {},
+                                std::map<std::string, std::string> env = {}) {
+  auto file = dir.write("checklist.json", test::checklist_json(checks));
+  std::vector<std::string> args{"--plugin-dir", kFixtures, "run", file.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_bd(args, std::move(env));
+}
+
+}  // namespace
+
+TEST_CASE("every command has --help") {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"run", "--help"},
+                                        {"validate", "--help"},
+                                        {"plugins", "--help"},
+                                        {"describe", "--help"}}) {
+    auto r = run_bd(args);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("Usage") != std::string::npos);
+  }
+  auto bad = run_bd({"frobnicate"});
+  CHECK(bad.exit_code == 3);
+}
+
+TEST_CASE("plugins lists loaded plugins with their ABI and file, and refusals with reasons") {
+  auto r = run_bd({"--plugin-dir", kFixtures, "--plugin-dir", kBad, "plugins"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("fixture 1.2.3  (ABI 1.0)  " + kFixtures + "/backup-doctor-fixture.so") !=
+        std::string::npos);
+  CHECK(r.out.find("abi_v1 1.0.0  (ABI 1.0)") != std::string::npos);
+  CHECK(r.out.find("refused " + kBad + "/bad-wrong_major.so: built for plugin ABI 2.0") !=
+        std::string::npos);
+  CHECK(r.out.find("refused " + kBad +
+                   "/bad-create_fails.so: create() failed: cannot reach the licence server") !=
+        std::string::npos);
+}
+
+TEST_CASE("plugins are found through BACKUP_DOCTOR_PLUGIN_PATH and next to the binary") {
+  auto r = run_bd({"plugins"}, {{"BACKUP_DOCTOR_PLUGIN_PATH", kFixtures}});
+  CHECK(r.out.find("fixture 1.2.3") != std::string::npos);
+  auto plain = run_bd({"plugins", "--format", "json"});
+  auto j = json::parse(plain.out);
+  bool has_build_dir = false;
+  for (const auto& d : j["search_path"])
+    has_build_dir |=
+        d.get<std::string>() == std::string(BD_TEST_BINARY_DIR) + "/" + BD_PLUGIN_REL_DIR;
+  CHECK(has_build_dir);
+}
+
+TEST_CASE("describe shows a check type; an unknown one gets a suggestion") {
+  auto r = run_bd({"--plugin-dir", kFixtures, "describe", "fixture.status"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("status (one of") != std::string::npos);
+  auto typo = run_bd({"--plugin-dir", kFixtures, "describe", "fixture.stauts"});
+  CHECK(typo.exit_code == 3);
+  CHECK(typo.err.find("did you mean 'fixture.status'?") != std::string::npos);
+  auto md = run_bd({"--plugin-dir", kFixtures, "describe", "--all", "--format", "markdown"});
+  CHECK(md.out.find("### `abi_v1.hello`") != std::string::npos);
+}
+
+TEST_CASE("validate names the file, check id and parameter of a typo, and exits 2") {
+  test::TempDir dir;
+  auto file = dir.write(
+      "list.json", test::checklist_json(
+                       {{{"id", "echo-it"}, {"use", "fixture.echo"}, {"with", {{"pth", "/x"}}}}}));
+  auto r = run_bd({"--plugin-dir", kFixtures, "validate", file.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(file.string() +
+                   ": check 'echo-it': with.pth: unknown key 'pth' (did you mean 'path'?)") !=
+        std::string::npos);
+  auto good = dir.write("good.json", test::checklist_json({{{"id", "a"}, {"use", "fixture.ok"}}}));
+  auto ok = run_bd({"--plugin-dir", kFixtures, "validate", good.string()});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("valid (1 checks selected)") != std::string::npos);
+}
+
+TEST_CASE("run refuses an invalid checklist before running anything") {
+  test::TempDir dir;
+  auto file = dir.write("broken.json",
+                        "{\"version\": 1,\n \"checks\": [\n  {\"id\": \"a\" \"use\": \"x.y\"}]}");
+  auto r = run_bd({"--plugin-dir", kFixtures, "run", file.string()});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find(file.string() + ":3:") == 0);
+  CHECK(r.err.find("nothing was run") != std::string::npos);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("terminate") == std::string::npos);
+}
+
+TEST_CASE("exit codes: 0 ok, 1 warn, 2 fail, 3 error; --fail-on raises the bar") {
+  test::TempDir dir;
+  auto with = [&](const std::string& status, std::vector<std::string> extra = {}) {
+    return run_list(dir, {{{"id", "x"}, {"use", "fixture.status"}, {"with", {{"status", status}}}}},
+                    extra)
+        .exit_code;
+  };
+  CHECK(with("ok") == 0);
+  CHECK(with("warn") == 1);
+  CHECK(with("fail") == 2);
+  CHECK(with("error") == 3);
+  CHECK(with("skipped") == 0);
+  CHECK(with("warn", {"--fail-on", "fail"}) == 0);
+  CHECK(with("fail", {"--fail-on", "fail"}) == 2);
+  CHECK(with("fail", {"--fail-on", "error"}) == 0);
+}
+
+TEST_CASE(
+    "crashing, hanging and throwing checks finish within the longest timeout + 1s, with exit code "
+    "3") {
+  test::TempDir dir;
+  json checks = {{{"id", "crash"}, {"use", "fixture.crash"}},
+                 {{"id", "abort"}, {"use", "fixture.abort"}},
+                 {{"id", "hang"}, {"use", "fixture.hang"}, {"timeout", "2s"}},
+                 {{"id", "throw"}, {"use", "fixture.throw"}},
+                 {{"id", "fine"}, {"use", "fixture.ok"}}};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run_list(dir, checks, {"--format", "json"});
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  CHECK(elapsed < std::chrono::seconds(3));
+  CHECK(r.exit_code == 3);
+  auto j = json::parse(r.out);
+  std::map<std::string, json> by_id;
+  for (const auto& x : j["results"]) by_id[x["id"]] = x;
+  CHECK(by_id["crash"]["status"] == "error");
+  CHECK(by_id["crash"]["summary"].get<std::string>().find("signal 11 (Segmentation fault)") !=
+        std::string::npos);
+  CHECK(by_id["hang"]["summary"].get<std::string>().find("timeout of 2s") != std::string::npos);
+  CHECK(by_id["throw"]["summary"].get<std::string>().find("fixture exploded") != std::string::npos);
+  CHECK(by_id["fine"]["status"] == "ok");
+}
+
+TEST_CASE("the v1-header plugin runs") {
+  test::TempDir dir;
+  auto r = run_list(dir, {{{"id", "v1"}, {"use", "abi_v1.hello"}}}, {"--format", "json"});
+  CHECK(r.exit_code == 0);
+  CHECK(json::parse(r.out)["results"][0]["summary"] == "hello from a 1.0 plugin");
+}
+
+TEST_CASE("several formats at once; every format is well-formed") {
+  test::TempDir dir;
+  auto r = run_list(
+      dir,
+      {{{"id", "a"}, {"use", "fixture.ok"}},
+       {{"id", "b"}, {"use", "fixture.status"}, {"with", {{"status", "fail"}}}}},
+      {"--report", "json=" + (dir / "r.json").string(), "--report",
+       "junit=" + (dir / "r.xml").string(), "--report", "prometheus=" + (dir / "r.prom").string(),
+       "--report", "nagios=" + (dir / "r.txt").string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("FAIL  b") != std::string::npos);
+  CHECK(json::parse(read(dir / "r.json"))["status"] == "fail");
+  CHECK(read(dir / "r.xml").find("<failure") != std::string::npos);
+  CHECK(read(dir / "r.prom").find("backup_doctor_fixture_value_bytes{") != std::string::npos);
+  CHECK(read(dir / "r.txt").rfind("BACKUP-DOCTOR CRITICAL", 0) == 0);
+  auto bad = run_list(dir, {{{"id", "a"}, {"use", "fixture.ok"}}}, {"--report", "xml=out"});
+  CHECK(bad.exit_code == 3);
+}
+
+TEST_CASE("secrets never appear in any output, log or report") {
+  test::TempDir dir;
+  const std::string secret = "Tr0ub4dor&3-cli";
+  json checks = {
+      {{"id", "leaky"},
+       {"use", "fixture.echo"},
+       {"with", {{"password", {{"secret", {{"env", "BD_CLI_TEST_PW"}}}}}, {"path", "/x"}}}}};
+  auto r = run_list(
+      dir, checks,
+      {"--format", "json", "-v", "--report", "text=" + (dir / "r.txt").string(), "--report",
+       "junit=" + (dir / "r.xml").string(), "--report", "prometheus=" + (dir / "r.prom").string()},
+      {{"BD_CLI_TEST_PW", secret}});
+  auto r2 = run_bd(
+      {"--log-level", "debug", "--plugin-dir", kFixtures, "run", (dir / "checklist.json").string()},
+      {{"BD_CLI_TEST_PW", secret}});
+  CHECK(r.exit_code == 2);
+  std::string everything = r.out + r.err + r2.out + r2.err + read(dir / "r.txt") +
+                           read(dir / "r.xml") + read(dir / "r.prom");
+  CHECK(everything.find("[REDACTED]") != std::string::npos);  // the fixture really tried to leak it
+  CHECK(everything.find(secret) == std::string::npos);
+  // And a missing secret is a clear error naming the check and the field.
+  auto missing = run_bd({"--plugin-dir", kFixtures, "run", (dir / "checklist.json").string()});
+  CHECK(missing.exit_code == 3);
+  CHECK(
+      missing.err.find(
+          "check 'leaky': with.password: secret environment variable BD_CLI_TEST_PW is not set") !=
+      std::string::npos);
+}
+
+TEST_CASE("Ctrl-C ends running checks and still writes the report of what finished") {
+  test::TempDir dir;
+  auto file = dir.write("checklist.json",
+                        test::checklist_json({{{"id", "quick"}, {"use", "fixture.ok"}},
+                                              {{"id", "stuck"}, {"use", "fixture.hang"}}}));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = support::run_process({"timeout", "--preserve-status", "-s", "INT", "1", BD_TEST_BIN,
+                                 "--plugin-dir", kFixtures, "run", file.string(), "--format",
+                                 "json", "--report", "junit=" + (dir / "junit.xml").string()});
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  CHECK(r.exit_code == 3);
+  auto j = json::parse(r.out);
+  CHECK(j["interrupted"] == true);
+  CHECK(j["results"][0]["status"] == "ok");
+  CHECK(j["results"][1]["summary"].get<std::string>().find("interrupted") != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "junit.xml"));
+}
+
+TEST_CASE("NO_COLOR is honoured and --color always forces colour") {
+  test::TempDir dir;
+  json checks = {{{"id", "a"}, {"use", "fixture.status"}, {"with", {{"status", "fail"}}}}};
+  CHECK(run_list(dir, checks).out.find("\033[") == std::string::npos);
+  CHECK(run_list(dir, checks, {"--color", "always"}).out.find("\033[31m") != std::string::npos);
+}

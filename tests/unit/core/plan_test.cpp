@@ -1,0 +1,128 @@
+#include "plan.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace backup_doctor;
+
+namespace {
+const PluginRegistry& registry() {
+  static PluginRegistry reg = PluginRegistry::load({BD_FIXTURE_PLUGIN_DIR});
+  return reg;
+}
+Checklist checklist(const std::string& text, const std::filesystem::path& file = "cl.json") {
+  auto l = load_checklist_text(text, file);
+  REQUIRE_MESSAGE(l.checklist, (l.errors.empty() ? "" : l.errors[0]));
+  return *l.checklist;
+}
+std::vector<std::string> ids(const Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& c : p.checks) out.push_back(c.spec.id);
+  return out;
+}
+bool any(const std::vector<std::string>& errors, const std::string& needle) {
+  for (const auto& e : errors)
+    if (e.find(needle) != std::string::npos) return true;
+  return false;
+}
+const char* kList = R"({"version": 1, "vars": {"who": "base"},
+  "profiles": {"production": {"vars": {"who": "prod"}, "tags": ["db"]}},
+  "checks": [
+    {"id": "base", "use": "fixture.ok"},
+    {"id": "db", "use": "fixture.echo", "with": {"path": "${who}"}, "needs": ["base"], "tags": ["db"]},
+    {"id": "files", "use": "fixture.ok", "tags": ["files"]},
+    {"id": "off", "use": "fixture.ok", "enabled": false}
+  ]})";
+}  // namespace
+
+TEST_CASE("without selection every enabled check runs, variables interpolated") {
+  Scrubber s;
+  auto out = make_plan(checklist(kList), registry(), {}, s);
+  REQUIRE(out.errors.empty());
+  CHECK(ids(out.plan) == std::vector<std::string>{"base", "db", "files"});
+  CHECK(out.plan.checks[1].params["path"] == "base");
+}
+
+TEST_CASE("a profile sets vars and tags; what a selected check needs comes along") {
+  Scrubber s;
+  PlanOptions o;
+  o.profile = "production";
+  auto out = make_plan(checklist(kList), registry(), o, s);
+  REQUIRE(out.errors.empty());
+  CHECK(ids(out.plan) == std::vector<std::string>{"base", "db"});
+  CHECK(out.plan.checks[1].params["path"] == "prod");
+  o.vars = {{"who", "cli"}};
+  CHECK(make_plan(checklist(kList), registry(), o, s).plan.checks[1].params["path"] == "cli");
+}
+
+TEST_CASE("--only and --tag select checks") {
+  Scrubber s;
+  PlanOptions o;
+  o.only = {"files"};
+  CHECK(ids(make_plan(checklist(kList), registry(), o, s).plan) ==
+        std::vector<std::string>{"files"});
+  PlanOptions t;
+  t.tags = {"files"};
+  CHECK(ids(make_plan(checklist(kList), registry(), t, s).plan) ==
+        std::vector<std::string>{"files"});
+  PlanOptions bad;
+  bad.only = {"flies"};
+  CHECK(any(make_plan(checklist(kList), registry(), bad, s).errors,
+            "no check has id 'flies' (did you mean 'files'?)"));
+}
+
+TEST_CASE("a profile file next to the checklist is found") {
+  test::TempDir dir;
+  auto file = dir.write("cl.json", kList);
+  dir.write("profiles/ci.json", R"({"vars": {"who": "ci"}, "tags": ["db"]})");
+  Scrubber s;
+  PlanOptions o;
+  o.profile = "ci";
+  auto out = make_plan(checklist(kList, file), registry(), o, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[1].params["path"] == "ci");
+  o.profile = "prodution";
+  CHECK(any(make_plan(checklist(kList, file), registry(), o, s).errors,
+            "unknown profile 'prodution' (did you mean 'production'?)"));
+}
+
+TEST_CASE("unknown check types suggest the nearest") {
+  Scrubber s;
+  auto out = make_plan(checklist(R"({"version":1,"checks":[{"id":"x","use":"fixture.echoo"}]})"),
+                       registry(), {}, s);
+  CHECK(any(out.errors,
+            "cl.json: check 'x': use: unknown check type 'fixture.echoo' (did you mean "
+            "'fixture.echo'?)"));
+}
+
+TEST_CASE(
+    "parameters are validated against the plugin's schema, naming file, check and parameter") {
+  Scrubber s;
+  auto out = make_plan(checklist(R"({"version":1,"checks":[
+      {"id":"typo","use":"fixture.echo","with":{"pth":"/x"}},
+      {"id":"type","use":"fixture.echo","with":{"count":"many"}},
+      {"id":"missing","use":"fixture.status"}]})"),
+                       registry(), {}, s);
+  CHECK(
+      any(out.errors, "cl.json: check 'typo': with.pth: unknown key 'pth' (did you mean 'path'?)"));
+  CHECK(any(out.errors, "cl.json: check 'type': with.count:"));
+  CHECK(any(out.errors, "cl.json: check 'missing': with:"));
+}
+
+TEST_CASE(
+    "secrets are resolved for a run, registered for scrubbing, and never needed to validate") {
+  const char* text = R"({"version":1,"checks":[{"id":"s","use":"fixture.echo",
+      "with":{"password":{"secret":{"env":"BD_PLAN_TEST_PW"}}}}]})";
+  Scrubber s;
+  PlanOptions validate_only;
+  validate_only.resolve_secrets = false;
+  CHECK(make_plan(checklist(text), registry(), validate_only, s).errors.empty());
+  CHECK(any(make_plan(checklist(text), registry(), {}, s).errors, "BD_PLAN_TEST_PW is not set"));
+  setenv("BD_PLAN_TEST_PW", "pl4n-s3cret", 1);
+  auto out = make_plan(checklist(text), registry(), {}, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[0].params["password"] == "pl4n-s3cret");
+  CHECK(s.scrub("pl4n-s3cret") == "[REDACTED]");
+  unsetenv("BD_PLAN_TEST_PW");
+}

@@ -1,0 +1,152 @@
+#include "runner.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <thread>
+
+using namespace backup_doctor;
+
+namespace {
+const PluginRegistry& registry() {
+  static PluginRegistry reg = PluginRegistry::load({BD_FIXTURE_PLUGIN_DIR});
+  return reg;
+}
+PlannedCheck check(const std::string& id, const std::string& type,
+                   nlohmann::json params = nlohmann::json::object(),
+                   std::vector<std::string> needs = {},
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  PlannedCheck c;
+  c.spec.id = id;
+  c.spec.use = type;
+  c.spec.needs = std::move(needs);
+  c.spec.timeout = timeout;
+  c.params = std::move(params);
+  c.plugin = registry().plugin_for(type);
+  REQUIRE(c.plugin);
+  return c;
+}
+const CheckResult& by_id(const RunReport& r, const std::string& id) {
+  for (const auto& x : r.results)
+    if (x.id == id) return x;
+  FAIL("no result for " << id);
+  throw 0;
+}
+}  // namespace
+
+TEST_CASE("results come back in checklist order with metrics and details") {
+  Plan plan;
+  plan.checks = {check("a", "fixture.ok"), check("b", "fixture.status", {{"status", "warn"}})};
+  Scrubber s;
+  auto report = run_plan(plan, {}, s);
+  REQUIRE(report.results.size() == 2);
+  CHECK(report.results[0].id == "a");
+  CHECK(report.results[0].status == Status::ok);
+  CHECK(report.results[0].details["answer"] == 42);
+  REQUIRE(report.results[0].metrics.size() == 1);
+  CHECK(report.results[0].metrics[0].unit == "bytes");
+  CHECK(report.results[1].status == Status::warn);
+  CHECK(report.results[1].remediation == "do the thing for warn");
+}
+
+TEST_CASE("crashing, aborting, hanging, throwing and exiting checks are contained") {
+  Plan plan;
+  plan.checks = {check("crash", "fixture.crash"),
+                 check("abort", "fixture.abort"),
+                 check("hang", "fixture.hang", {}, {}, std::chrono::milliseconds(700)),
+                 check("throw", "fixture.throw"),
+                 check("exit", "fixture.exit"),
+                 check("silent", "fixture.silent"),
+                 check("fine", "fixture.ok")};
+  Scrubber s;
+  auto t0 = std::chrono::steady_clock::now();
+  auto report = run_plan(plan, {}, s);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  CHECK(elapsed < std::chrono::milliseconds(700 + 1000));
+  CHECK(by_id(report, "crash").status == Status::error);
+  CHECK(by_id(report, "crash").summary.find("signal 11") != std::string::npos);
+  CHECK(by_id(report, "abort").summary.find("signal 6") != std::string::npos);
+  CHECK(by_id(report, "hang").status == Status::error);
+  CHECK(by_id(report, "hang").summary.find("timeout") != std::string::npos);
+  CHECK(by_id(report, "throw").summary.find("fixture exploded") != std::string::npos);
+  CHECK(by_id(report, "exit").summary.find("exit code 7") != std::string::npos);
+  CHECK(by_id(report, "silent").summary.find("without reporting a result") != std::string::npos);
+  CHECK(by_id(report, "fine").status == Status::ok);
+  for (const auto& r : report.results)
+    if (r.status == Status::error) CHECK_FALSE(r.remediation.empty());
+  CHECK(report.overall() == Status::error);
+}
+
+TEST_CASE("a check whose prerequisite did not pass is skipped, naming it") {
+  Plan plan;
+  plan.checks = {check("connect", "fixture.status", {{"status", "fail"}}),
+                 check("grants", "fixture.ok", {}, {"connect"}),
+                 check("deeper", "fixture.ok", {}, {"grants"}),
+                 check("warned", "fixture.status", {{"status", "warn"}}),
+                 check("after-warn", "fixture.ok", {}, {"warned"})};
+  Scrubber s;
+  auto report = run_plan(plan, {}, s);
+  CHECK(by_id(report, "grants").status == Status::skipped);
+  CHECK(by_id(report, "grants").summary.find("needs 'connect', which ended with status fail") !=
+        std::string::npos);
+  CHECK(by_id(report, "deeper").summary.find("was skipped") != std::string::npos);
+  CHECK(by_id(report, "after-warn").status == Status::ok);  // a warning does not block
+}
+
+TEST_CASE("checks run in parallel up to --jobs") {
+  Plan plan;
+  for (int i = 0; i < 4; ++i)
+    plan.checks.push_back(
+        check("s" + std::to_string(i), "fixture.status", {{"status", "ok"}, {"sleep_ms", 300}}));
+  Scrubber s;
+  RunnerOptions o;
+  o.jobs = 4;
+  auto t0 = std::chrono::steady_clock::now();
+  run_plan(plan, o, s);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));
+  o.jobs = 1;
+  t0 = std::chrono::steady_clock::now();
+  run_plan(plan, o, s);
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(1200));
+}
+
+TEST_CASE("an interrupt stops running checks and reports what finished") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  Plan plan;
+  plan.checks = {check("quick", "fixture.ok"), check("hang", "fixture.hang"),
+                 check("later", "fixture.ok", {}, {"hang"})};
+  Scrubber s;
+  RunnerOptions o;
+  o.interrupt_fd = fds[0];
+  o.stop_grace = std::chrono::milliseconds(200);
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    char c = 1;
+    CHECK(write(fds[1], &c, 1) == 1);
+  });
+  auto report = run_plan(plan, o, s);
+  interrupter.join();
+  close(fds[0]);
+  close(fds[1]);
+  CHECK(report.interrupted);
+  CHECK(by_id(report, "quick").status == Status::ok);
+  CHECK(by_id(report, "hang").status == Status::error);
+  CHECK(by_id(report, "hang").summary.find("interrupted") != std::string::npos);
+  CHECK(by_id(report, "later").status == Status::skipped);
+  CHECK(report.overall() == Status::error);
+}
+
+TEST_CASE("secrets are scrubbed from everything a check reports") {
+  Plan plan;
+  plan.checks = {check("echo", "fixture.echo", {{"password", "runner-s3cret"}})};
+  Scrubber s;
+  s.add("runner-s3cret");
+  auto report = run_plan(plan, {}, s);
+  const auto& r = report.results.at(0);
+  CHECK(r.status == Status::fail);
+  std::string everything =
+      r.summary + r.remediation + r.details.dump() + r.metrics.at(0).labels.dump();
+  for (const auto& l : r.logs) everything += l;
+  CHECK(everything.find("runner-s3cret") == std::string::npos);
+  CHECK(everything.find("[REDACTED]") != std::string::npos);
+}
