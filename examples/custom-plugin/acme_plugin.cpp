@@ -1,0 +1,74 @@
+// Example of a platform team's own check: ACME's backup job writes a marker file when it ends
+// ("status=success finished=<unix time>"). acme.job_marker reads it and says whether the last
+// run succeeded and is recent enough.
+#include <backup_doctor/sdk.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using backup_doctor::sdk::Context;
+using nlohmann::json;
+
+void check_marker(const json& params, Context& ctx) {
+  const std::string path = params.at("path");
+  auto max_age = backup_doctor::parse_duration(params.value("max_age", "25h"));
+  if (!max_age) throw backup_doctor::sdk::CheckError("max_age is not a duration: " + params.value("max_age", ""));
+
+  std::ifstream in(path);
+  if (!in) {
+    ctx.fail("no job marker at " + path,
+             "The backup job never finished, or writes its marker elsewhere: check the job's "
+             "schedule and its log, then point \"path\" at the marker it writes.",
+             {{"path", path}});
+    return;
+  }
+  std::string line, status;
+  long long finished = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string field;
+    while (fields >> field) {
+      if (field.rfind("status=", 0) == 0) status = field.substr(7);
+      if (field.rfind("finished=", 0) == 0) finished = std::stoll(field.substr(9));
+    }
+  }
+  auto now = std::chrono::system_clock::now();
+  auto age = now - std::chrono::system_clock::from_time_t(finished);
+  ctx.metric("acme_job_finished_timestamp", static_cast<double>(finished), "seconds");
+  json details{{"path", path}, {"status", status}, {"finished", finished}};
+  if (status != "success") {
+    ctx.fail("the last ACME backup job ended with status '" + status + "'",
+             "Open the job's log for the run that finished at " + std::to_string(finished) +
+                 " and fix what it reports; the next run must write status=success.",
+             details);
+  } else if (age > *max_age) {
+    ctx.warn("the last successful ACME backup job finished " +
+                 backup_doctor::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(age)) + " ago",
+             "The job has not succeeded within " + params.value("max_age", std::string("25h")) +
+                 ": check that its timer or cron entry is still enabled.",
+             details);
+  } else {
+    ctx.ok("the last ACME backup job succeeded", details);
+  }
+}
+
+class AcmePlugin : public backup_doctor::sdk::Plugin {
+ public:
+  AcmePlugin() : Plugin("acme", "1.0.0", "ACME's in-house backup job checks") {
+    add_check("acme.job_marker", "The ACME backup job's marker file says it succeeded recently",
+              "Reads the marker file the job writes on exit (`status=... finished=<unix time>`).",
+              R"({"type": "object", "additionalProperties": false, "required": ["path"],
+                  "properties": {
+                    "path": {"type": "string", "description": "Marker file written by the job"},
+                    "max_age": {"type": "string", "default": "25h",
+                                "description": "Oldest acceptable successful run"}}})",
+              check_marker);
+  }
+};
+
+}  // namespace
+
+BACKUP_DOCTOR_PLUGIN(AcmePlugin)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs backup-doctor into a temporary prefix, builds examples/custom-plugin against the
+# installed SDK with find_package(BackupDoctorSDK), then loads and runs it with the installed
+# binary; also checks the pkg-config file and that the installed binary finds its own plugins.
+set -euo pipefail
+src=$1 build=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+bd=$tmp/prefix/bin/backup-doctor
+[ -x "$bd" ] || fail "no installed binary"
+[ -f "$tmp/prefix/include/backup_doctor/plugin_abi.h" ] || fail "SDK header not installed"
+[ -f "$tmp/prefix/lib/cmake/BackupDoctorSDK/BackupDoctorSDKConfig.cmake" ] || fail "no CMake package config"
+
+# The installed binary finds the installed plugins with no flags.
+env -u BACKUP_DOCTOR_PLUGIN_PATH "$bd" plugins >"$tmp/plugins.txt"
+grep -q "^files " "$tmp/plugins.txt" || fail "installed binary does not list the installed files plugin: $(cat "$tmp/plugins.txt")"
+
+# pkg-config knows the SDK.
+PKG_CONFIG_PATH=$tmp/prefix/share/pkgconfig pkg-config --cflags backup-doctor-sdk | grep -q -- "-I$tmp/prefix/include" \
+  || fail "pkg-config --cflags backup-doctor-sdk is wrong"
+
+# Out of tree: nothing from the source tree but the example's own directory.
+cp -r "$src/examples/custom-plugin" "$tmp/acme-src"
+cmake -S "$tmp/acme-src" -B "$tmp/acme-build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/acme-build" >/dev/null
+[ -f "$tmp/acme-build/backup-doctor-acme.so" ] || fail "plugin not built"
+exported=$(nm -D --defined-only "$tmp/acme-build/backup-doctor-acme.so" | awk '$2 ~ /^[TDB]$/ {print $3}')
+[ "$exported" = "backup_doctor_plugin_entry" ] || fail "plugin exports more than its entry symbol: $exported"
+
+"$bd" --plugin-dir "$tmp/acme-build" plugins | grep -q "acme 1.0.0  (ABI 1.0)" || fail "acme plugin not loaded"
+
+now=$(date +%s)
+printf 'status=success finished=%s\n' "$now" >"$tmp/ok-marker"
+printf 'status=failed finished=%s\n' "$now" >"$tmp/bad-marker"
+out=$("$bd" --plugin-dir "$tmp/acme-build" run "$tmp/acme-src/checklist.json" --var "marker=$tmp/ok-marker") \
+  || fail "healthy marker: exit $?: $out"
+grep -q "OK    acme-job  the last ACME backup job succeeded" <<<"$out" || fail "unexpected output: $out"
+set +e
+out=$("$bd" --plugin-dir "$tmp/acme-build" run "$tmp/acme-src/checklist.json" --var "marker=$tmp/bad-marker")
+code=$?
+set -e
+[ "$code" = 2 ] || fail "failed marker: expected exit 2, got $code"
+grep -q "ended with status 'failed'" <<<"$out" || fail "unexpected output: $out"
+echo "custom plugin built against the installed SDK loads and runs"
