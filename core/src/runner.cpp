@@ -76,8 +76,10 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
   bool interrupted = false;
   const unsigned jobs = std::max(1u, options.jobs);
 
+  auto last_notice = std::chrono::steady_clock::now();
   auto notify = [&] {
     if (!options.on_progress) return;
+    last_notice = std::chrono::steady_clock::now();
     RunProgress p{done, n, {}};
     for (size_t i = 0; i < n; ++i)
       if (running[i]) p.running.push_back(plan.checks[i].spec.id);
@@ -202,6 +204,8 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
     }
 
     now = std::chrono::steady_clock::now();
+    if (now - last_notice > std::chrono::milliseconds(250))
+      notify();  // keeps a progress line alive
     for (size_t i = 0; i < n; ++i) {
       auto& p = running[i];
       if (!p) continue;

@@ -229,3 +229,19 @@ TEST_CASE("NO_COLOR is honoured and --color always forces colour") {
   CHECK(run_list(dir, checks).out.find("\033[") == std::string::npos);
   CHECK(run_list(dir, checks, {"--color", "always"}).out.find("\033[31m") != std::string::npos);
 }
+
+TEST_CASE("a run longer than a second shows progress on a terminal's stderr, and nowhere else") {
+  test::TempDir dir;
+  auto file = dir.write("checklist.json",
+                        test::checklist_json({{{"id", "slow-one"},
+                                               {"use", "fixture.status"},
+                                               {"with", {{"status", "ok"}, {"sleep_ms", 1600}}}}}));
+  std::string cmd = std::string(BD_TEST_BIN) + " --plugin-dir " + kFixtures + " run " +
+                    file.string() + " --format json";
+  // script(1) gives the command a pseudo-terminal, as an operator's shell would.
+  auto tty = support::run_process({"script", "-qefc", cmd, "/dev/null"});
+  CHECK(tty.out.find("[0/1] running: slow-one") != std::string::npos);
+  auto piped = run_bd({"--plugin-dir", kFixtures, "run", file.string(), "--format", "json"});
+  CHECK(piped.err.find("running:") == std::string::npos);
+  CHECK(json::parse(piped.out)["results"][0]["status"] == "ok");
+}
