@@ -1,0 +1,3 @@
+#include "files_plugin.hpp"
+
+BACKUP_DOCTOR_PLUGIN(backup_doctor::files::FilesPlugin)

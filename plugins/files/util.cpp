@@ -1,0 +1,279 @@
+#include "util.hpp"
+
+#include <backup_doctor/duration.hpp>
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace backup_doctor::files {
+
+namespace {
+void replace_duration_patterns(json& node) {
+  if (node.is_object()) {
+    for (auto& [key, value] : node.items()) {
+      if (key == "pattern" && value.is_string() && value.get<std::string>() == "@duration@")
+        value = kDurationPattern;
+      else
+        replace_duration_patterns(value);
+    }
+  } else if (node.is_array()) {
+    for (auto& item : node) replace_duration_patterns(item);
+  }
+}
+}  // namespace
+
+std::string finish_schema(std::string_view schema_text) {
+  json schema = json::parse(schema_text);
+  replace_duration_patterns(schema);
+  return schema.dump();
+}
+
+std::string required_string(const json& params, const char* key) {
+  auto it = params.find(key);
+  if (it == params.end() || !it->is_string() || it->get<std::string>().empty())
+    throw sdk::CheckError(std::string("parameter '") + key + "' is required (a non-empty string)");
+  return it->get<std::string>();
+}
+
+std::chrono::milliseconds duration_param(const json& params, const char* key,
+                                         const char* fallback) {
+  std::string text = fallback;
+  if (auto it = params.find(key); it != params.end()) {
+    if (!it->is_string())
+      throw sdk::CheckError(std::string("parameter '") + key +
+                            "' must be a duration string such as \"25h\"");
+    text = it->get<std::string>();
+  }
+  auto d = parse_duration(text);
+  if (!d)
+    throw sdk::CheckError(std::string("parameter '") + key + "': '" + text +
+                          "' is not a duration (examples: 30s, 25h, 7d, 1h30m)");
+  return *d;
+}
+
+std::vector<std::string> string_list(const json& params, const char* key,
+                                     std::vector<std::string> fallback) {
+  auto it = params.find(key);
+  if (it == params.end()) return fallback;
+  if (it->is_string()) return {it->get<std::string>()};
+  if (!it->is_array())
+    throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : *it) {
+    if (!item.is_string())
+      throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-+:,=@%", c) != nullptr))
+      plain = false;
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+std::string mode_string(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+std::string mode_symbolic(mode_t mode) {
+  std::string s = "----------";
+  if (S_ISDIR(mode))
+    s[0] = 'd';
+  else if (S_ISLNK(mode))
+    s[0] = 'l';
+  else if (S_ISFIFO(mode))
+    s[0] = 'p';
+  else if (S_ISSOCK(mode))
+    s[0] = 's';
+  else if (S_ISBLK(mode))
+    s[0] = 'b';
+  else if (S_ISCHR(mode))
+    s[0] = 'c';
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if (mode & (0400 >> i)) s[1 + i] = rwx[i];
+  if (mode & S_ISUID) s[3] = (mode & S_IXUSR) ? 's' : 'S';
+  if (mode & S_ISGID) s[6] = (mode & S_IXGRP) ? 's' : 'S';
+  if (mode & S_ISVTX) s[9] = (mode & S_IXOTH) ? 't' : 'T';
+  return s;
+}
+
+std::optional<mode_t> parse_mode(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  mode_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    value = value * 8 + static_cast<mode_t>(c - '0');
+  }
+  if (value > 07777) return std::nullopt;
+  return value;
+}
+
+std::string symbolic_bits(mode_t bits, char op) {
+  std::string out;
+  const struct {
+    char who;
+    mode_t r, w, x;
+  } classes[] = {{'u', 0400, 0200, 0100}, {'g', 040, 020, 010}, {'o', 04, 02, 01}};
+  for (const auto& c : classes) {
+    std::string perms;
+    if (bits & c.r) perms += 'r';
+    if (bits & c.w) perms += 'w';
+    if (bits & c.x) perms += 'x';
+    if (perms.empty()) continue;
+    if (!out.empty()) out += ',';
+    out += c.who;
+    out += op;
+    out += perms;
+  }
+  if (bits & S_ISUID) out += std::string(out.empty() ? "" : ",") + "u" + op + "s";
+  if (bits & S_ISGID) out += std::string(out.empty() ? "" : ",") + "g" + op + "s";
+  if (bits & S_ISVTX) out += std::string(out.empty() ? "" : ",") + op + "t";
+  return out;
+}
+
+std::string type_name(mode_t mode) {
+  if (S_ISREG(mode)) return "file";
+  if (S_ISDIR(mode)) return "dir";
+  if (S_ISLNK(mode)) return "symlink";
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISCHR(mode)) return "char device";
+  return "unknown";
+}
+
+std::string user_name(uid_t uid) {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  getpwuid_r(uid, &pw, buf.data(), buf.size(), &found);
+  return found ? std::string(found->pw_name) : std::to_string(uid);
+}
+
+std::string group_name(gid_t gid) {
+  struct group gr {};
+  struct group* found = nullptr;
+  std::vector<char> buf(65536);
+  getgrgid_r(gid, &gr, buf.data(), buf.size(), &found);
+  return found ? std::string(found->gr_name) : std::to_string(gid);
+}
+
+std::optional<gid_t> lookup_group(const std::string& name_or_id) {
+  struct group gr {};
+  struct group* found = nullptr;
+  std::vector<char> buf(65536);
+  getgrnam_r(name_or_id.c_str(), &gr, buf.data(), buf.size(), &found);
+  if (found) return found->gr_gid;
+  if (!name_or_id.empty() && name_or_id.find_first_not_of("0123456789") == std::string::npos) {
+    gid_t gid = static_cast<gid_t>(std::stoul(name_or_id));
+    getgrgid_r(gid, &gr, buf.data(), buf.size(), &found);
+    if (found) return gid;
+  }
+  return std::nullopt;
+}
+
+std::vector<gid_t> user_groups(const std::string& name, gid_t primary) {
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  while (getgrouplist(name.c_str(), primary, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count) + 16);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<size_t>(count));
+  return groups;
+}
+
+std::string human_size(uintmax_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 5) value /= 1024, ++unit;
+  char buf[32];
+  if (unit == 0)
+    std::snprintf(buf, sizeof buf, "%ju B", bytes);
+  else
+    std::snprintf(buf, sizeof buf, value < 10 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+  return buf;
+}
+
+double now_seconds() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double mtime_seconds(const struct stat& st) {
+  return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+}
+
+std::string iso_time(double seconds) {
+  time_t t = static_cast<time_t>(std::floor(seconds));
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+bool has_glob_chars(std::string_view s) {
+  return s.find_first_of("*?[") != std::string::npos;
+}
+
+json stat_details(const struct stat& st) {
+  return json{{"type", type_name(st.st_mode)},
+              {"mode", mode_string(st.st_mode)},
+              {"permissions", mode_symbolic(st.st_mode)},
+              {"owner", user_name(st.st_uid)},
+              {"uid", st.st_uid},
+              {"group", group_name(st.st_gid)},
+              {"gid", st.st_gid},
+              {"size", static_cast<uintmax_t>(st.st_size)},
+              {"mtime", iso_time(mtime_seconds(st))}};
+}
+
+json capped(const json& array, size_t max) {
+  json out = json::array();
+  for (size_t i = 0; i < array.size() && i < max; ++i) out.push_back(array[i]);
+  return out;
+}
+
+std::string nearest_existing_ancestor(const std::string& path) {
+  std::string p = path;
+  while (!p.empty()) {
+    auto slash = p.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    p = slash == 0 ? "/" : p.substr(0, slash);
+    struct stat st {};
+    if (stat(p.c_str(), &st) == 0) return p;
+    if (p == "/") break;
+  }
+  return "/";
+}
+
+}  // namespace backup_doctor::files

@@ -1,0 +1,80 @@
+// Small helpers shared by the files checks: parameter reading, path and mode formatting, and
+// the stat facts every check puts into its details.
+#pragma once
+
+#include <backup_doctor/sdk.hpp>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backup_doctor::files {
+
+using nlohmann::json;
+
+// What each check file hands to the plugin class.
+struct CheckSpec {
+  std::string type;
+  std::string summary;
+  std::string doc;
+  std::string schema;  // JSON Schema text; "@duration@" patterns already replaced
+  void (*run)(const json& params, sdk::Context& ctx);
+};
+
+// Replaces every "pattern": "@duration@" in a schema with backup_doctor::kDurationPattern.
+std::string finish_schema(std::string_view schema_text);
+
+// Parameter access for checks run without the core's schema validation (unit tests).
+std::string required_string(const json& params, const char* key);
+std::chrono::milliseconds duration_param(const json& params, const char* key, const char* fallback);
+std::vector<std::string> string_list(const json& params, const char* key,
+                                     std::vector<std::string> fallback);
+
+// Single-quotes for a shell command shown to the operator: '/opt/my backups'.
+std::string shell_quote(std::string_view s);
+
+// Octal mode with four digits: "0755". Only permission and special bits.
+std::string mode_string(mode_t mode);
+// "-rwxr-x---" style, as ls shows it.
+std::string mode_symbolic(mode_t mode);
+// Parses "700", "0700", "2750"; nothing when not octal or out of range.
+std::optional<mode_t> parse_mode(std::string_view text);
+// "u-w,g-rwx,o-rwx" for a set of permission bits to remove (or add with op '+').
+std::string symbolic_bits(mode_t bits, char op);
+
+// "file", "dir", "symlink", "fifo", "socket", "block device", "char device".
+std::string type_name(mode_t mode);
+
+std::string user_name(uid_t uid);   // name, or the number when unknown
+std::string group_name(gid_t gid);  // name, or the number when unknown
+std::optional<gid_t> lookup_group(const std::string& name_or_id);
+// Every group the user is in (primary and supplementary).
+std::vector<gid_t> user_groups(const std::string& name, gid_t primary);
+
+// "1.5 MiB", "812 B".
+std::string human_size(uintmax_t bytes);
+
+double now_seconds();
+double mtime_seconds(const struct stat& st);
+// "2024-11-29T10:00:00Z".
+std::string iso_time(double seconds);
+
+std::string errno_text(int err);
+
+bool has_glob_chars(std::string_view s);
+
+// path, type, mode, owner, group, uid, gid, size, mtime: the facts about one filesystem entry.
+json stat_details(const struct stat& st);
+
+// Keeps at most `max` elements of a JSON array, returns it.
+json capped(const json& array, size_t max);
+
+// The deepest existing ancestor of `path` (for "does not exist" messages).
+std::string nearest_existing_ancestor(const std::string& path);
+
+}  // namespace backup_doctor::files
