@@ -1,0 +1,168 @@
+#include "credentials.hpp"
+
+#include <backup_doctor/sdk.hpp>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+
+namespace backup_doctor::s3 {
+
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+std::string home_file(const char* rel) {
+  auto home = env("HOME");
+  return (home ? *home : std::string("/root")) + rel;
+}
+
+// Keys that mean "this profile gets its credentials some other way".
+const char* const kIndirectKeys[] = {"role_arn",
+                                     "sso_session",
+                                     "sso_start_url",
+                                     "credential_process",
+                                     "web_identity_token_file",
+                                     "credential_source"};
+
+}  // namespace
+
+std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std::string& path) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  std::ifstream in(path);
+  if (!in) return out;
+  std::string line, section;
+  bool in_section = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    bool indented = !line.empty() && std::isspace(static_cast<unsigned char>(line[0]));
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+    if (t.front() == '[' && t.back() == ']') {
+      section = trim(t.substr(1, t.size() - 2));
+      out[section];
+      in_section = true;
+      continue;
+    }
+    if (!in_section || indented) continue;  // nested "s3 =" settings and the like
+    auto eq = t.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(t.substr(0, eq));
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[section][key] = trim(t.substr(eq + 1));
+  }
+  return out;
+}
+
+CredentialResolution resolve_credentials(const CredentialQuery& q) {
+  using sdk::CheckError;
+  CredentialResolution r;
+
+  // 1. Explicit parameters.
+  if (q.access_key_id || q.secret_access_key) {
+    if (!q.access_key_id || q.access_key_id->empty())
+      throw CheckError("secret_access_key is set but access_key_id is missing");
+    if (!q.secret_access_key || q.secret_access_key->empty())
+      throw CheckError("access_key_id is set but secret_access_key is missing");
+    r.credentials = Credentials{*q.access_key_id, *q.secret_access_key,
+                                q.session_token.value_or(""), "check parameters"};
+    r.searched.push_back("check parameters");
+    r.profile = q.profile.value_or("");
+    // The region may still come from the profile's config.
+  }
+
+  std::string profile =
+      q.profile ? *q.profile
+                : env("AWS_PROFILE").value_or(env("AWS_DEFAULT_PROFILE").value_or("default"));
+  r.profile = profile;
+  std::string credentials_file =
+      q.credentials_file
+          ? *q.credentials_file
+          : env("AWS_SHARED_CREDENTIALS_FILE").value_or(home_file("/.aws/credentials"));
+  std::string config_file =
+      q.config_file ? *q.config_file : env("AWS_CONFIG_FILE").value_or(home_file("/.aws/config"));
+
+  auto config = read_aws_ini(config_file);
+  std::string config_section = profile == "default" ? "default" : "profile " + profile;
+  auto config_it = config.find(config_section);
+  if (config_it != config.end()) {
+    auto region = config_it->second.find("region");
+    if (region != config_it->second.end()) r.profile_region = region->second;
+  }
+  if (r.credentials) return r;
+
+  // 2. Environment, unless a profile was named explicitly in the check.
+  if (!q.profile) {
+    auto id = env("AWS_ACCESS_KEY_ID");
+    auto secret = env("AWS_SECRET_ACCESS_KEY");
+    r.searched.push_back("environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
+    if (id && !secret)
+      throw CheckError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    if (secret && !id)
+      throw CheckError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+    if (id && secret) {
+      auto token = env("AWS_SESSION_TOKEN");
+      if (!token) token = env("AWS_SECURITY_TOKEN");
+      r.credentials =
+          Credentials{*id, *secret, token.value_or(""), "environment (AWS_ACCESS_KEY_ID)"};
+      return r;
+    }
+  }
+
+  auto from_section = [&](const std::map<std::string, std::string>& keys,
+                          const std::string& where) -> bool {
+    auto id = keys.find("aws_access_key_id");
+    auto secret = keys.find("aws_secret_access_key");
+    if (id != keys.end() && secret != keys.end() && !id->second.empty() &&
+        !secret->second.empty()) {
+      std::string token;
+      if (auto t = keys.find("aws_session_token"); t != keys.end())
+        token = t->second;
+      else if (auto t2 = keys.find("aws_security_token"); t2 != keys.end())
+        token = t2->second;
+      r.credentials = Credentials{id->second, secret->second, token, where};
+      return true;
+    }
+    for (const char* k : kIndirectKeys)
+      if (keys.count(k) && r.unsupported.empty())
+        r.unsupported = where + " uses " + k +
+                        ", which backup-doctor does not follow; give it static keys or export "
+                        "temporary credentials into the environment";
+    return false;
+  };
+
+  // 3. Shared credentials file.
+  r.searched.push_back(credentials_file + " [" + profile + "]");
+  auto creds = read_aws_ini(credentials_file);
+  if (auto it = creds.find(profile); it != creds.end())
+    if (from_section(it->second, credentials_file + " [" + profile + "]")) return r;
+
+  // 4. Config file.
+  r.searched.push_back(config_file + " [" + config_section + "]");
+  if (config_it != config.end())
+    if (from_section(config_it->second, config_file + " [" + config_section + "]")) return r;
+
+  return r;
+}
+
+std::string resolve_region(const std::optional<std::string>& param,
+                           const CredentialResolution& resolution) {
+  if (param && !param->empty()) return *param;
+  if (auto v = env("AWS_REGION")) return *v;
+  if (auto v = env("AWS_DEFAULT_REGION")) return *v;
+  if (!resolution.profile_region.empty()) return resolution.profile_region;
+  return "us-east-1";
+}
+
+}  // namespace backup_doctor::s3

@@ -1,0 +1,302 @@
+#include "diagnosis.hpp"
+
+#include "util.hpp"
+
+#include <curl/curl.h>
+#include <backup_doctor/duration.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+namespace backup_doctor::s3 {
+
+using nlohmann::json;
+
+std::string iam_action(const std::string& operation) {
+  static const std::map<std::string, std::string> actions = {
+      {"ListObjectsV2", "s3:ListBucket"},
+      {"HeadBucket", "s3:ListBucket"},
+      {"HeadObject", "s3:GetObject"},
+      {"GetObject", "s3:GetObject"},
+      {"PutObject", "s3:PutObject"},
+      {"DeleteObject", "s3:DeleteObject"},
+      {"CreateMultipartUpload", "s3:PutObject"},
+      {"UploadPart", "s3:PutObject"},
+      {"AbortMultipartUpload", "s3:AbortMultipartUpload"},
+      {"ListMultipartUploads", "s3:ListBucketMultipartUploads"},
+      {"ListParts", "s3:ListMultipartUploadParts"},
+      {"GetBucketLocation", "s3:GetBucketLocation"},
+      {"GetCallerIdentity", "sts:GetCallerIdentity"},
+  };
+  auto it = actions.find(operation);
+  return it == actions.end() ? "s3:" + operation : it->second;
+}
+
+std::string iam_resource(const std::string& operation, const std::string& bucket) {
+  std::string action = iam_action(operation);
+  bool bucket_level = action == "s3:ListBucket" || action == "s3:ListBucketMultipartUploads" ||
+                      action == "s3:GetBucketLocation";
+  return "arn:aws:s3:::" + bucket + (bucket_level ? "" : "/*");
+}
+
+std::string policy_statement(const std::vector<std::string>& operations,
+                             const std::string& bucket) {
+  // Group actions by resource, the way a reviewer reads a policy.
+  std::map<std::string, std::vector<std::string>> by_resource;
+  for (const auto& op : operations) {
+    auto& list = by_resource[iam_resource(op, bucket)];
+    std::string action = iam_action(op);
+    if (std::find(list.begin(), list.end(), action) == list.end()) list.push_back(action);
+  }
+  json statements = json::array();
+  for (const auto& [resource, actions] : by_resource)
+    statements.push_back({{"Effect", "Allow"}, {"Action", actions}, {"Resource", resource}});
+  return statements.size() == 1 ? statements[0].dump() : statements.dump();
+}
+
+std::optional<int64_t> clock_skew_seconds(const Response& response) {
+  auto date = parse_http_date(response.header("date"));
+  if (!date) return std::nullopt;
+  // The Date header has whole seconds and was produced while the request was in flight.
+  return *date - now_epoch();
+}
+
+namespace {
+
+std::string host_of(const std::string& url) {
+  auto s = url.find("://");
+  size_t b = s == std::string::npos ? 0 : s + 3;
+  auto e = url.find('/', b);
+  return url.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+
+std::string hostname_of(const std::string& url) {
+  std::string hp = host_of(url);
+  if (!hp.empty() && hp[0] == '[') return hp.substr(0, hp.find(']') + 1);
+  auto colon = hp.rfind(':');
+  return colon == std::string::npos ? hp : hp.substr(0, colon);
+}
+
+std::string credential_where(const Connection& conn) {
+  return conn.resolution.credentials ? conn.resolution.credentials->source
+                                     : std::string("the credential source");
+}
+
+}  // namespace
+
+Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth_failures_fail) {
+  const Response& r = failure.response();
+  const std::string& op = failure.operation();
+  const std::string& bucket = failure.bucket();
+  std::string target = bucket.empty() ? conn.endpoint_display : "bucket " + bucket;
+  if (!failure.key().empty()) target = "s3://" + bucket + "/" + failure.key();
+
+  Finding f;
+  f.details = {{"operation", op},
+               {"bucket", bucket},
+               {"endpoint", conn.endpoint_display},
+               {"attempts", r.attempts}};
+  if (!failure.key().empty()) f.details["key"] = failure.key();
+  const Status auth_status = auth_failures_fail ? Status::fail : Status::error;
+
+  if (!r.transport_ok()) {
+    f.details["transport_error"] = r.curl_error;
+    std::string host = host_of(r.url);
+    f.status = Status::error;
+    switch (r.curl_code) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+        f.category = "dns";
+        f.summary = op + ": cannot resolve " + hostname_of(r.url);
+        f.remediation = "The name " + hostname_of(r.url) +
+                        " does not resolve from this host. Check the endpoint spelling and the "
+                        "resolver (`getent hosts " +
+                        hostname_of(r.url) +
+                        "`, /etc/resolv.conf); s3.reachable shows each "
+                        "network step.";
+        break;
+      case CURLE_COULDNT_CONNECT:
+        f.category = "connect";
+        f.summary = op + ": connection to " + host + " refused";
+        f.remediation = "Nothing accepts connections at " + host +
+                        ": check the endpoint URL and port, that the storage service is running, "
+                        "and the outbound firewall rules of this host.";
+        break;
+      case CURLE_OPERATION_TIMEDOUT:
+        f.category = "timeout";
+        if (r.timings.connect == 0) {
+          f.summary = op + ": TCP connect to " + host + " timed out";
+          f.remediation = "Packets to " + host +
+                          " get no answer at all: a firewall or security group silently dropping "
+                          "traffic is the usual cause. Allow outbound HTTPS from this host to the "
+                          "endpoint.";
+        } else {
+          f.summary = op + ": " + host + " accepted the connection but did not answer in time";
+          f.remediation = "The endpoint at " + host +
+                          " is reachable but hangs: check the storage service's health and any "
+                          "proxy in between, or raise `timeout` if it is merely slow.";
+        }
+        break;
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_SSL_CERTPROBLEM:
+        f.category = "tls";
+        f.summary = op + ": TLS with " + host + " failed: " + r.curl_error;
+        f.remediation = "The TLS handshake with " + host +
+                        " failed. A proxy intercepting TLS or a private CA are the usual causes: "
+                        "run s3.reachable to see the certificate's issuer, and give the CA as "
+                        "`ca_bundle` if it is legitimately private.";
+        break;
+      default:
+        f.category = r.curl_error == "cancelled" ? "cancelled" : "transport";
+        f.summary = op + " on " + target + " failed: " + r.curl_error;
+        f.remediation = "The request did not complete; run s3.reachable against " +
+                        conn.endpoint_display + " to see which network step fails.";
+    }
+    return f;
+  }
+
+  const std::string& code = r.error.code;
+  f.details["http_status"] = r.status;
+  f.details["code"] = code;
+  if (!r.error.message.empty()) f.details["message"] = r.error.message;
+  if (!r.error.request_id.empty()) f.details["request_id"] = r.error.request_id;
+  std::string key_id = conn.resolution.credentials
+                           ? mask_key_id(conn.resolution.credentials->access_key_id)
+                           : std::string("(none)");
+
+  if (code == "InvalidAccessKeyId" || code == "InvalidClientTokenId" || code == "NotSignedUp") {
+    f.status = auth_status;
+    f.category = "invalid_access_key";
+    f.summary = op + ": access key " + key_id + " is not known to " + conn.endpoint_display;
+    f.remediation = "The access key " + key_id + " (from " + credential_where(conn) +
+                    ") was deleted, deactivated, or belongs to another account or endpoint. "
+                    "Issue a new key for the backup identity (`aws iam create-access-key "
+                    "--user-name <backup user>`) and update " +
+                    credential_where(conn) + ".";
+  } else if (code == "SignatureDoesNotMatch") {
+    f.status = auth_status;
+    f.category = "signature_mismatch";
+    f.summary = op + ": the secret key does not belong to access key " + key_id;
+    f.remediation = "The endpoint knows " + key_id +
+                    " but the request was signed with another secret. Re-enter the secret issued "
+                    "with that key in " +
+                    credential_where(conn) +
+                    " (a truncated paste or a trailing space is typical); if it is right, look "
+                    "for a proxy that rewrites requests.";
+  } else if (code == "ExpiredToken" || code == "ExpiredTokenException" ||
+             code == "TokenRefreshRequired") {
+    f.status = auth_status;
+    f.category = "expired_token";
+    f.summary = op + ": the session token of " + key_id + " has expired";
+    f.remediation = "Temporary credentials from " + credential_where(conn) +
+                    " are past their expiry. Refresh them (assume the role or log in again) before "
+                    "the backup runs, or give the backup job credentials that renew themselves "
+                    "(instance or task role).";
+  } else if (code == "InvalidToken") {
+    f.status = auth_status;
+    f.category = "invalid_token";
+    f.summary = op + ": the session token sent with " + key_id + " is not valid";
+    f.remediation = "The session token in " + credential_where(conn) + " does not belong to " +
+                    key_id +
+                    " or is malformed: export the access key, secret and token of one and the same "
+                    "set of temporary credentials.";
+  } else if (code == "AccessDenied" || code == "Forbidden" || code == "AllAccessDisabled" ||
+             code == "AccessDeniedException") {
+    f.status = auth_status;
+    f.category = "access_denied";
+    f.details["missing_action"] = iam_action(op);
+    f.summary = op + " on " + target + " denied (" + iam_action(op) + ")";
+    f.remediation = "The identity behind " + key_id + " may not " + iam_action(op) + " on " +
+                    iam_resource(op, bucket) +
+                    ". Grant it in the identity's IAM policy (and check the bucket policy for an "
+                    "explicit Deny): " +
+                    policy_statement({op}, bucket);
+  } else if (code == "RequestTimeTooSkewed") {
+    f.status = auth_status;
+    f.category = "clock_skew";
+    auto skew = clock_skew_seconds(r);
+    if (skew) f.details["clock_skew_seconds"] = *skew;
+    if (auto st = r.error.fields.find("ServerTime"); st != r.error.fields.end())
+      f.details["server_time"] = st->second;
+    std::string amount = skew ? format_duration(std::chrono::seconds(std::llabs(*skew))) +
+                                    (*skew > 0 ? " behind the server" : " ahead of the server")
+                              : std::string("off");
+    f.summary = op + ": this host's clock is " + amount + "; S3 rejects the signature";
+    f.remediation =
+        "SigV4 signatures are only accepted within 15 minutes of the server's time. "
+        "Synchronise this host's clock (`timedatectl status`; enable NTP with "
+        "`timedatectl set-ntp true` or chrony) and rerun.";
+  } else if (code == "NoSuchBucket") {
+    f.status = Status::fail;
+    f.category = "no_such_bucket";
+    f.summary = "bucket " + bucket + " does not exist at " + conn.endpoint_display;
+    f.remediation =
+        "Backups cannot land in a bucket that does not exist. Check the bucket name "
+        "in the backup job's configuration and in this checklist, or create it: `" +
+        conn.aws_cli() + " create-bucket --bucket " + shell_quote(bucket) + "`.";
+  } else if (code == "NoSuchKey" || (code == "NotFound" && !failure.key().empty())) {
+    f.status = Status::fail;
+    f.category = "no_such_key";
+    f.summary = target + " does not exist";
+    f.remediation =
+        "The object is missing: check the key, and whether the upload of that backup "
+        "finished (`" +
+        conn.aws_cli() + " list-objects-v2 --bucket " + shell_quote(bucket) + " --prefix " +
+        shell_quote(failure.key()) + "`).";
+  } else if (code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" ||
+             code == "IllegalLocationConstraintException" || code == "TemporaryRedirect") {
+    f.status = Status::error;
+    f.category = "wrong_region";
+    std::string region = r.header("x-amz-bucket-region");
+    if (auto it = r.error.fields.find("Region"); region.empty() && it != r.error.fields.end())
+      region = it->second;
+    if (!region.empty()) f.details["bucket_region"] = region;
+    f.summary = "bucket " + bucket + " is not in region " + conn.region +
+                (region.empty() ? "" : " but in " + region);
+    f.remediation = "Set `region` to " +
+                    (region.empty() ? std::string("the bucket's region") : region) +
+                    " for this check and in the backup job's configuration.";
+  } else if (r.status == 503 || r.status == 429 || r.status >= 500) {
+    f.status = Status::error;
+    f.category = "throttled";
+    f.summary = op + ": the store still answered " + r.describe() + " after " +
+                std::to_string(r.attempts - 1) + " retries";
+    f.remediation = "The storage service is overloaded or throttling this client (" + code +
+                    "). Spread the backup uploads over time, lower their concurrency "
+                    "(`aws configure set default.s3.max_concurrent_requests 4`), and check the "
+                    "provider's status page.";
+  } else {
+    f.status = Status::error;
+    f.category = "s3_error";
+    f.summary = op + " on " + target + " failed: " + r.describe();
+    f.remediation = "The store refused " + op + " with " + code +
+                    "; look the code up in the provider's error reference (request id " +
+                    (r.error.request_id.empty() ? std::string("n/a") : r.error.request_id) + ").";
+  }
+  return f;
+}
+
+std::string Reporter::clean(const std::string& text) const {
+  return scrub(text, secrets_);
+}
+
+void Reporter::report(Status status, const std::string& summary, const std::string& remediation,
+                      json details) {
+  ctx_.report(status, clean(summary), clean(remediation), scrub_json(details, secrets_));
+}
+
+void Reporter::metric(const std::string& name, double value, const std::string& unit,
+                      const json& labels) {
+  ctx_.metric(name, value, unit, scrub_json(labels, secrets_));
+}
+
+void Reporter::finding(const Finding& f, json extra) {
+  json details = f.details;
+  for (auto& [k, v] : extra.items()) details[k] = v;
+  details["category"] = f.category;
+  report(f.status, f.summary, f.remediation, details);
+}
+
+}  // namespace backup_doctor::s3

@@ -1,0 +1,81 @@
+// Turning what S3 answered into findings: which IAM action an operation needs, what an error
+// code means for a backup, and what to do about it. Also the one place where results leave a
+// check, so every text and every detail is scrubbed of secrets first.
+#pragma once
+
+#include "connection.hpp"
+#include "s3_api.hpp"
+
+#include <backup_doctor/sdk.hpp>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace backup_doctor::s3 {
+
+using sdk::Status;
+
+// What a failed request means.
+struct Finding {
+  Status status = Status::error;
+  std::string category;  // "dns", "timeout", "invalid_access_key", "access_denied", ...
+  std::string summary;
+  std::string remediation;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+// The IAM action an S3 operation needs ("ListObjectsV2" -> "s3:ListBucket").
+std::string iam_action(const std::string& operation);
+// "arn:aws:s3:::bucket" or "arn:aws:s3:::bucket/*" as the action needs.
+std::string iam_resource(const std::string& operation, const std::string& bucket);
+// A policy statement granting `actions` on `bucket`, as JSON text for a remediation.
+std::string policy_statement(const std::vector<std::string>& operations, const std::string& bucket);
+
+// Seconds the server's clock is ahead of ours (Date header), when the answer had one.
+std::optional<int64_t> clock_skew_seconds(const Response& response);
+
+// Classifies a failed request. `auth_failures_fail`: whether credential and permission errors
+// are the finding itself (s3.auth, s3.permissions) rather than a reason the check could not
+// run (error).
+Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth_failures_fail);
+
+// Sends results with every string scrubbed of the connection's secrets.
+class Reporter {
+ public:
+  Reporter(sdk::Context& ctx, std::vector<std::string> secrets)
+      : ctx_(ctx), secrets_(std::move(secrets)) {}
+  void add_secrets(const std::vector<std::string>& more) {
+    secrets_.insert(secrets_.end(), more.begin(), more.end());
+  }
+  void report(Status status, const std::string& summary, const std::string& remediation,
+              nlohmann::json details);
+  void metric(const std::string& name, double value, const std::string& unit,
+              const nlohmann::json& labels);
+  void finding(const Finding& f, nlohmann::json extra_details = nlohmann::json::object());
+  std::string clean(const std::string& text) const;
+
+ private:
+  sdk::Context& ctx_;
+  std::vector<std::string> secrets_;
+};
+
+// Runs `body` and turns the exceptions of the s3 layer into results: RequestFailed through
+// diagnose(), Cancelled as an error. CheckError passes through.
+template <typename F>
+void guarded(Reporter& out, const Connection& conn, bool auth_failures_fail, F&& body) {
+  try {
+    body();
+  } catch (const RequestFailed& failure) {
+    Finding f = diagnose(failure, conn, auth_failures_fail);
+    nlohmann::json extra = {{"retries", conn.client->retry_details()}};
+    out.finding(f, extra);
+  } catch (const Cancelled&) {
+    out.report(Status::error, "cancelled before the answer was complete",
+               "The check ran out of time; raise its timeout or narrow the prefix.",
+               {{"retries", conn.client->retry_details()}});
+  }
+}
+
+}  // namespace backup_doctor::s3

@@ -1,0 +1,189 @@
+#include "util.hpp"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace backup_doctor::s3 {
+
+std::string uri_encode(std::string_view text, bool keep_slash) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> parse_iso8601(std::string_view text) {
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  std::string s(text);
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute,
+                  &second) != 6)
+    return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  int64_t t = timegm(&tm);
+  // An explicit offset ("+02:00") is rare in S3 answers but cheap to honour.
+  auto tpos = s.find('T');
+  auto zpos = s.find_first_of("+-", tpos == std::string::npos ? 0 : tpos);
+  if (zpos != std::string::npos && zpos + 5 < s.size() + 1) {
+    int oh = 0, om = 0;
+    if (std::sscanf(s.c_str() + zpos + 1, "%2d:%2d", &oh, &om) == 2) {
+      int64_t offset = oh * 3600 + om * 60;
+      t += s[zpos] == '+' ? -offset : offset;
+    }
+  }
+  return t;
+}
+
+std::optional<int64_t> parse_http_date(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  time_t t = curl_getdate(text.c_str(), nullptr);
+  if (t == -1) return std::nullopt;
+  return static_cast<int64_t>(t);
+}
+
+std::string format_iso8601(int64_t epoch_seconds) {
+  time_t t = static_cast<time_t>(epoch_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int64_t now_epoch() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<uint64_t> parse_size(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<uint64_t>();
+  if (value.is_number_integer()) {
+    auto v = value.get<int64_t>();
+    if (v < 0) return std::nullopt;
+    return static_cast<uint64_t>(v);
+  }
+  if (!value.is_string()) return std::nullopt;
+  std::string s = value.get<std::string>();
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double number = 0;
+  try {
+    number = std::stod(s.substr(0, i));
+  } catch (...) {
+    return std::nullopt;
+  }
+  while (i < s.size() && s[i] == ' ') ++i;
+  std::string unit;
+  for (; i < s.size(); ++i) unit.push_back(static_cast<char>(std::toupper(s[i])));
+  double factor = 0;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KIB")
+    factor = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MIB")
+    factor = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GIB")
+    factor = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TB" || unit == "TIB")
+    factor = 1024.0 * 1024 * 1024 * 1024;
+  else
+    return std::nullopt;
+  return static_cast<uint64_t>(std::llround(number * factor));
+}
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 5) v /= 1024, ++u;
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else if (v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string shell_quote(std::string_view word) {
+  bool plain = !word.empty();
+  for (unsigned char c : word)
+    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/' || c == ':' || c == '=' ||
+          c == '@' || c == ',' || c == '+'))
+      plain = false;
+  if (plain) return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.size() < 4) continue;
+    size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "***");
+      pos += 3;
+    }
+  }
+  return text;
+}
+
+nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::string>& secrets) {
+  if (value.is_string()) return scrub(value.get<std::string>(), secrets);
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it)
+      out[scrub(it.key(), secrets)] = scrub_json(it.value(), secrets);
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value) out.push_back(scrub_json(v, secrets));
+    return out;
+  }
+  return value;
+}
+
+std::string mask_key_id(std::string_view key_id) {
+  if (key_id.size() <= 4) return std::string(key_id.size(), '*');
+  return std::string(key_id.size() - 4, '*') + std::string(key_id.substr(key_id.size() - 4));
+}
+
+nlohmann::json size_schema(const std::string& description) {
+  return {{"description", description},
+          {"anyOf", nlohmann::json::array(
+                        {{{"type", "integer"}, {"minimum", 0}},
+                         {{"type", "string"},
+                          {"pattern", "^[0-9]+(\\.[0-9]+)? ?([kKmMgGtT]([iI]?[bB])?|[bB])?$"}}})}};
+}
+
+}  // namespace backup_doctor::s3

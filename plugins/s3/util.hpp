@@ -1,0 +1,47 @@
+// Small helpers shared by the s3 checks: URI encoding as SigV4 wants it, S3 and HTTP dates,
+// sizes written as "8MiB", shell quoting for the commands we put in remediation.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backup_doctor::s3 {
+
+// Percent-encodes everything but the unreserved characters (A-Z a-z 0-9 - _ . ~), and '/' when
+// `keep_slash` (object keys in a path). This is the form SigV4 signs, so the URL we send is
+// already canonical and libcurl's signature matches the server's.
+std::string uri_encode(std::string_view text, bool keep_slash);
+
+// "2024-11-29T10:00:00.000Z" (S3 XML) to seconds since the epoch.
+std::optional<int64_t> parse_iso8601(std::string_view text);
+// "Fri, 29 Nov 2024 10:00:00 GMT" (HTTP headers) to seconds since the epoch.
+std::optional<int64_t> parse_http_date(const std::string& text);
+std::string format_iso8601(int64_t epoch_seconds);
+int64_t now_epoch();
+
+// A byte size from a parameter: an integer, or a string like "8MiB", "16MB", "1.5GiB", "500G".
+// MB/GB mean MiB/GiB as in the AWS CLI's own settings. Nothing when it does not parse.
+std::optional<uint64_t> parse_size(const nlohmann::json& value);
+// "8 MiB", "1.2 GiB", "512 B".
+std::string human_bytes(uint64_t bytes);
+
+// Quotes a word for a POSIX shell when it needs it ("abc" stays as it is).
+std::string shell_quote(std::string_view word);
+
+// Removes every occurrence of each secret from `text` (secrets shorter than 4 characters are
+// ignored: they would mangle ordinary words and are not real keys).
+std::string scrub(std::string text, const std::vector<std::string>& secrets);
+// The same for every string inside a JSON value.
+nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::string>& secrets);
+
+// Masks an access key id the way `aws configure list` does: only the last 4 characters.
+std::string mask_key_id(std::string_view key_id);
+
+// JSON Schema fragment for a size parameter (integer bytes or "8MiB").
+nlohmann::json size_schema(const std::string& description);
+
+}  // namespace backup_doctor::s3

@@ -1,0 +1,159 @@
+// The credential chain in the AWS tools' order, with files and variables set up per test.
+#include "credentials.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+#include <backup_doctor/sdk.hpp>
+
+#include <cstdlib>
+#include <map>
+#include <optional>
+
+using namespace backup_doctor::s3;
+
+namespace {
+
+// Sets (or unsets) environment variables for one test and restores them afterwards.
+class EnvGuard {
+ public:
+  explicit EnvGuard(std::map<std::string, std::optional<std::string>> vars) {
+    for (const char* name :
+         {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+          "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+          "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"})
+      if (!vars.count(name)) vars[name] = std::nullopt;
+    for (const auto& [k, v] : vars) {
+      const char* old = std::getenv(k.c_str());
+      saved_[k] = old ? std::optional<std::string>(old) : std::nullopt;
+      if (v)
+        setenv(k.c_str(), v->c_str(), 1);
+      else
+        unsetenv(k.c_str());
+    }
+  }
+  ~EnvGuard() {
+    for (const auto& [k, v] : saved_) {
+      if (v)
+        setenv(k.c_str(), v->c_str(), 1);
+      else
+        unsetenv(k.c_str());
+    }
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+}  // namespace
+
+TEST_CASE("s3 credentials: parameters, environment, credentials file, config file") {
+  backup_doctor::test::TempDir dir("bd-s3-creds");
+  std::string creds = dir.write("credentials",
+                                "# comment\n[default]\naws_access_key_id = AKIAFILEDEFAULT\n"
+                                "aws_secret_access_key = file-default-secret\n"
+                                "[backup]\naws_access_key_id=AKIAFILEBACKUP\n"
+                                "aws_secret_access_key=file-backup-secret\n"
+                                "aws_session_token=file-backup-token\n")
+                          .string();
+  std::string config = dir.write("config",
+                                 "[default]\nregion = eu-west-1\n"
+                                 "[profile backup]\nregion = eu-central-1\n"
+                                 "s3 =\n  multipart_chunksize = 16MB\n"
+                                 "[profile onlyconfig]\naws_access_key_id = AKIACONFIG\n"
+                                 "aws_secret_access_key = config-secret\nregion = us-west-2\n"
+                                 "[profile role]\nrole_arn = arn:aws:iam::1:role/x\n"
+                                 "source_profile = default\n")
+                           .string();
+  EnvGuard env({{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", config}});
+
+  SUBCASE("explicit parameters win over everything") {
+    EnvGuard e2({{"AWS_SHARED_CREDENTIALS_FILE", creds},
+                 {"AWS_CONFIG_FILE", config},
+                 {"AWS_ACCESS_KEY_ID", "AKIAENV"},
+                 {"AWS_SECRET_ACCESS_KEY", "env-secret"}});
+    CredentialQuery q;
+    q.access_key_id = "AKIAPARAM";
+    q.secret_access_key = "param-secret";
+    auto r = resolve_credentials(q);
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAPARAM");
+    CHECK(r.credentials->source == "check parameters");
+    CHECK(resolve_region(std::nullopt, r) == "eu-west-1");
+  }
+  SUBCASE("a key id without its secret is an error, not a silent fallback") {
+    CredentialQuery q;
+    q.access_key_id = "AKIAPARAM";
+    CHECK_THROWS_AS(resolve_credentials(q), backup_doctor::sdk::CheckError);
+  }
+  SUBCASE("environment before the files, with the session token") {
+    EnvGuard e2({{"AWS_SHARED_CREDENTIALS_FILE", creds},
+                 {"AWS_CONFIG_FILE", config},
+                 {"AWS_ACCESS_KEY_ID", "AKIAENV"},
+                 {"AWS_SECRET_ACCESS_KEY", "env-secret"},
+                 {"AWS_SESSION_TOKEN", "env-token"},
+                 {"AWS_REGION", "ap-south-1"}});
+    auto r = resolve_credentials({});
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAENV");
+    CHECK(r.credentials->session_token == "env-token");
+    CHECK(resolve_region(std::nullopt, r) == "ap-south-1");
+    CHECK(resolve_region(std::string("sa-east-1"), r) == "sa-east-1");
+  }
+  SUBCASE("an explicit profile skips the environment, like aws --profile") {
+    EnvGuard e2({{"AWS_SHARED_CREDENTIALS_FILE", creds},
+                 {"AWS_CONFIG_FILE", config},
+                 {"AWS_ACCESS_KEY_ID", "AKIAENV"},
+                 {"AWS_SECRET_ACCESS_KEY", "env-secret"}});
+    CredentialQuery q;
+    q.profile = "backup";
+    auto r = resolve_credentials(q);
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAFILEBACKUP");
+    CHECK(r.credentials->session_token == "file-backup-token");
+    CHECK(r.credentials->source == creds + " [backup]");
+    CHECK(resolve_region(std::nullopt, r) == "eu-central-1");
+  }
+  SUBCASE("AWS_PROFILE selects the profile but the environment keys still come first") {
+    EnvGuard e2({{"AWS_SHARED_CREDENTIALS_FILE", creds},
+                 {"AWS_CONFIG_FILE", config},
+                 {"AWS_PROFILE", "backup"}});
+    auto r = resolve_credentials({});
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAFILEBACKUP");
+  }
+  SUBCASE("default profile from the credentials file") {
+    auto r = resolve_credentials({});
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAFILEDEFAULT");
+    CHECK(resolve_region(std::nullopt, r) == "eu-west-1");
+  }
+  SUBCASE("keys in the config file when the credentials file has none") {
+    CredentialQuery q;
+    q.profile = "onlyconfig";
+    auto r = resolve_credentials(q);
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIACONFIG");
+    CHECK(r.credentials->source == config + " [profile onlyconfig]");
+    CHECK(resolve_region(std::nullopt, r) == "us-west-2");
+  }
+  SUBCASE("a role profile is reported as unsupported, nothing found") {
+    CredentialQuery q;
+    q.profile = "role";
+    auto r = resolve_credentials(q);
+    CHECK_FALSE(r.credentials);
+    CHECK(r.unsupported.find("role_arn") != std::string::npos);
+    CHECK(r.searched.size() == 2);
+  }
+  SUBCASE("explicit file parameters override the variables") {
+    std::string other = dir.write("other",
+                                  "[default]\naws_access_key_id=AKIAOTHER\n"
+                                  "aws_secret_access_key=other-secret\n")
+                            .string();
+    CredentialQuery q;
+    q.credentials_file = other;
+    auto r = resolve_credentials(q);
+    REQUIRE(r.credentials);
+    CHECK(r.credentials->access_key_id == "AKIAOTHER");
+  }
+}

@@ -1,0 +1,45 @@
+#include "util.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace backup_doctor::s3;
+
+TEST_CASE("s3 util: encoding, dates, sizes, quoting and scrubbing") {
+  SUBCASE("uri_encode keeps only unreserved characters, and '/' in paths") {
+    CHECK(uri_encode("database/db 2024+x.sql.gz", true) == "database/db%202024%2Bx.sql.gz");
+    CHECK(uri_encode("a/b", false) == "a%2Fb");
+    CHECK(uri_encode("~-_.", false) == "~-_.");
+    CHECK(uri_encode("é", false) == "%C3%A9");
+  }
+  SUBCASE("S3 and HTTP dates") {
+    CHECK(parse_iso8601("2024-11-29T10:00:00.000Z").value() == 1732874400);
+    CHECK(parse_iso8601("2024-11-29T10:00:00Z").value() == 1732874400);
+    CHECK(parse_iso8601("2024-11-29T12:00:00+02:00").value() == 1732874400);
+    CHECK_FALSE(parse_iso8601("yesterday").has_value());
+    CHECK(parse_http_date("Fri, 29 Nov 2024 10:00:00 GMT").value() == 1732874400);
+    CHECK(format_iso8601(1732874400) == "2024-11-29T10:00:00Z");
+  }
+  SUBCASE("sizes as the AWS CLI writes them") {
+    CHECK(parse_size(nlohmann::json(1234)).value() == 1234);
+    CHECK(parse_size(nlohmann::json("8MiB")).value() == 8u << 20);
+    CHECK(parse_size(nlohmann::json("16MB")).value() == 16u << 20);
+    CHECK(parse_size(nlohmann::json("1.5GiB")).value() == 1536ull << 20);
+    CHECK_FALSE(parse_size(nlohmann::json("lots")).has_value());
+    CHECK_FALSE(parse_size(nlohmann::json(-1)).has_value());
+    CHECK(human_bytes(8u << 20) == "8 MiB");
+    CHECK(human_bytes(512) == "512 B");
+  }
+  SUBCASE("shell quoting for remediation commands") {
+    CHECK(shell_quote("database/x.sql.gz") == "database/x.sql.gz");
+    CHECK(shell_quote("it's here") == "'it'\\''s here'");
+  }
+  SUBCASE("scrubbing removes secrets everywhere, also inside JSON") {
+    std::vector<std::string> secrets = {"wJalrXUtnFEMI/K7MDENG"};
+    CHECK(scrub("key=wJalrXUtnFEMI/K7MDENG;", secrets) == "key=***;");
+    auto j =
+        scrub_json({{"a", {"x wJalrXUtnFEMI/K7MDENG"}}, {"wJalrXUtnFEMI/K7MDENG", 1}}, secrets);
+    CHECK(j.dump().find("wJalr") == std::string::npos);
+    CHECK(scrub("abc", {"ab"}) == "abc");  // too short to be a key: left alone
+    CHECK(mask_key_id("AKIAIOSFODNN7EXAMPLE") == "****************MPLE");
+  }
+}
