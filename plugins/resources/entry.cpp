@@ -1,0 +1,3 @@
+#include "resources_plugin.hpp"
+
+BACKUP_DOCTOR_PLUGIN(backup_doctor::resources::ResourcesPlugin)

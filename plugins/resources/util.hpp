@@ -1,0 +1,68 @@
+// Helpers shared by the resources checks: parameter reading, byte sizes, and the Verdict that
+// collects findings into exactly one result.
+#pragma once
+
+#include <backup_doctor/sdk.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backup_doctor::resources {
+
+using nlohmann::json;
+
+// Replaces every "@duration@" in a schema text with backup_doctor::kDurationPattern.
+std::string finish_schema(std::string_view schema_text);
+
+// Parameter access that also works without the core's schema validation (unit tests).
+std::string string_param(const json& params, const char* key, const char* fallback);
+double number_param(const json& params, const char* key, double fallback);
+std::optional<double> optional_number(const json& params, const char* key);
+std::chrono::milliseconds duration_param(const json& params, const char* key, const char* fallback);
+std::optional<std::chrono::milliseconds> optional_duration(const json& params, const char* key);
+std::vector<std::string> string_list(const json& params, const char* key,
+                                     std::vector<std::string> fallback);
+// A size: an integer (bytes) or a string such as "500M", "10GiB", "2TB" (see parse_size).
+std::optional<uint64_t> optional_size(const json& params, const char* key);
+
+// "10G", "10GiB" and "10 GiB" are binary (1024^3); "10GB" is decimal (1000^3); "123" or "123B"
+// are bytes. Nothing when the text is not a size.
+std::optional<uint64_t> parse_size(std::string_view text);
+// "1.5 GiB", "812 B".
+std::string human_size(double bytes);
+// "12.3" (one decimal), for percentages and loads in messages.
+std::string fixed1(double value);
+
+std::string errno_text(int err);
+// Single-quotes a word for a shell command shown to the operator.
+std::string shell_quote(std::string_view s);
+double now_seconds();
+
+// Collects what a check found and reports it as one result: the worst status wins, the
+// summary names every problem (worst first) and the remediation has one line per problem.
+class Verdict {
+ public:
+  void warn(std::string summary, std::string remediation);
+  void fail(std::string summary, std::string remediation);
+  // A part of the check could not be evaluated (e.g. no PSI); turns an ok into skipped.
+  void not_evaluated(std::string reason) { skipped_.push_back(std::move(reason)); }
+  bool has_problems() const { return !findings_.empty(); }
+  sdk::Status status() const;
+  // Reports the result: `ok_summary` when nothing was found.
+  void report(sdk::Context& ctx, const std::string& ok_summary, const json& details) const;
+
+ private:
+  struct Finding {
+    sdk::Status status;
+    std::string summary;
+    std::string remediation;
+  };
+  std::vector<Finding> findings_;
+  std::vector<std::string> skipped_;
+};
+
+}  // namespace backup_doctor::resources

@@ -1,0 +1,280 @@
+// selinux.contexts: the security context each backup path carries vs the one the policy (or
+// the operator) expects, like `restorecon -n -v` would report.
+#include "checks.hpp"
+#include "selinuxfs.hpp"
+#include "util.hpp"
+
+#include <selinux/label.h>
+#include <selinux/selinux.h>
+#include <sys/stat.h>
+#include <cerrno>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+namespace backup_doctor::selinux {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["paths"],
+  "properties": {
+    "paths": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+      "description": "Backup paths whose labels to compare (e.g. /opt/backups/database)."},
+    "recursive": {"type": "boolean", "default": false,
+      "description": "Also check everything below each directory. Default false (only the paths themselves)."},
+    "max_files": {"type": "integer", "minimum": 1, "default": 10000,
+      "description": "Stop after checking this many entries in total. Default 10000."},
+    "expected_type": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_]+$",
+      "description": "The SELinux type the paths must carry (e.g. postgresql_db_t). Optional: by default the type comes from the policy's file contexts, as restorecon would set it."},
+    "file_contexts": {"type": "string", "minLength": 1,
+      "description": "The file_contexts file to look the expected context up in. Default: contexts/files/file_contexts of the policy named by SELINUXTYPE in the config file."},
+    "selinuxfs_root": {"type": "string", "minLength": 1, "default": "/sys/fs/selinux",
+      "description": "Where selinuxfs is mounted; SELinux counts as enabled when it holds an enforce file. Default /sys/fs/selinux; tests point it at a fake tree."},
+    "config": {"type": "string", "minLength": 1, "default": "/etc/selinux/config",
+      "description": "The SELinux configuration file, used to find the policy's file contexts. Default /etc/selinux/config."},
+    "max_items": {"type": "integer", "minimum": 1, "default": 20,
+      "description": "At most this many mismatches are listed in the details. Default 20."}
+  }
+})";
+
+struct LabelHandle {
+  selabel_handle* h = nullptr;
+  ~LabelHandle() {
+    if (h) selabel_close(h);
+  }
+};
+
+std::string actual_context(const std::string& path, int* err) {
+  char* con = nullptr;
+  if (lgetfilecon_raw(path.c_str(), &con) < 0) {
+    *err = errno;
+    return {};
+  }
+  std::string out = con ? con : "";
+  freecon(con);
+  *err = 0;
+  return out;
+}
+
+// The policy's context for path, or empty when no rule covers it (restorecon leaves it alone).
+std::string policy_context(selabel_handle* h, const std::string& path, mode_t mode) {
+  if (h == nullptr) return {};
+  char* con = nullptr;
+  if (selabel_lookup_raw(h, &con, path.c_str(), static_cast<int>(mode & S_IFMT)) < 0) return {};
+  std::string out = con ? con : "";
+  freecon(con);
+  return out;
+}
+
+struct Mismatch {
+  std::string path;
+  std::string top;  // the configured path it was found under
+  std::string actual, expected, policy;
+  std::string actual_type, expected_type;
+  bool is_dir = false;
+};
+
+void run(const json& params, sdk::Context& ctx) {
+  auto paths = string_list(params, "paths", {});
+  if (paths.empty()) throw sdk::CheckError("parameter 'paths' must list at least one path");
+  bool recursive = bool_param(params, "recursive", false);
+  size_t max_files = count_param(params, "max_files", 10000);
+  size_t max_items = count_param(params, "max_items", 20);
+  std::string expected_type = string_param(params, "expected_type", "");
+  std::string root = string_param(params, "selinuxfs_root", kDefaultSelinuxfs);
+  std::string config_path = string_param(params, "config", kDefaultConfig);
+
+  SelinuxState state = read_selinux_state(root);
+  if (!state.enabled) {
+    ctx.skip("SELinux is not enabled on this host",
+             {{"reason", state.reason}, {"selinuxfs", root}});
+    return;
+  }
+  SelinuxConfig config = read_selinux_config(config_path);
+  std::string fc = string_param(params, "file_contexts", "");
+  if (fc.empty()) fc = default_file_contexts(config);
+
+  LabelHandle handle;
+  std::string fc_error;
+  if (!fc.empty()) {
+    selinux_opt opts[] = {{SELABEL_OPT_PATH, fc.c_str()}};
+    handle.h = selabel_open(SELABEL_CTX_FILE, opts, 1);
+    if (!handle.h) fc_error = "cannot load file contexts " + fc + ": " + errno_text(errno);
+  } else {
+    fc_error = "no file_contexts given and " + config_path + " names no policy (SELINUXTYPE=)";
+  }
+  if (!handle.h && expected_type.empty())
+    throw sdk::CheckError(fc_error + "; give file_contexts or expected_type");
+
+  std::vector<Mismatch> mismatches;
+  json missing = json::array();
+  json unreadable = json::array();
+  size_t checked = 0, unlabeled = 0, no_rule = 0;
+  bool truncated = false;
+  std::map<std::string, size_t> per_top;
+
+  auto check_one = [&](const std::string& path, const std::string& top, const struct stat& st) {
+    ++checked;
+    int err = 0;
+    std::string actual = actual_context(path, &err);
+    if (actual.empty() && err != ENODATA && err != ENOTSUP && err != 0) {
+      if (unreadable.size() < max_items)
+        unreadable.push_back({{"path", path}, {"error", errno_text(err)}});
+      return;
+    }
+    if (actual.empty()) ++unlabeled;
+    std::string policy = policy_context(handle.h, path, st.st_mode);
+    std::string expected_t = expected_type;
+    if (expected_t.empty()) {
+      if (policy.empty()) {
+        ++no_rule;
+        return;
+      }
+      expected_t = parse_context(policy).type;
+    }
+    std::string actual_t = actual.empty() ? "" : parse_context(actual).type;
+    if (actual_t == expected_t) return;  // restorecon compares the type only (without -F)
+    Mismatch m{path,
+               top,
+               actual.empty() ? "(none)" : actual,
+               "",
+               policy,
+               actual_t,
+               expected_t,
+               S_ISDIR(st.st_mode)};
+    m.expected = expected_type.empty() ? policy : expected_type;
+    ++per_top[top];
+    mismatches.push_back(std::move(m));
+  };
+
+  for (const auto& given : paths) {
+    if (truncated) break;
+    std::error_code ec;
+    fs::path abs = fs::absolute(given, ec);
+    fs::path real = fs::canonical(abs, ec);
+    std::string top = ec ? abs.lexically_normal().string() : real.string();
+    struct stat st {};
+    if (::lstat(top.c_str(), &st) != 0) {
+      missing.push_back({{"path", given}, {"error", errno_text(errno)}});
+      continue;
+    }
+    check_one(top, top, st);
+    if (!recursive || !S_ISDIR(st.st_mode)) continue;
+    fs::recursive_directory_iterator it(top, fs::directory_options::skip_permission_denied, ec),
+        end;
+    for (; !ec && it != end; it.increment(ec)) {
+      if (checked >= max_files || (checked % 1024 == 0 && ctx.cancelled())) {
+        truncated = true;
+        break;
+      }
+      struct stat est {};
+      if (::lstat(it->path().c_str(), &est) != 0) continue;
+      check_one(it->path().string(), top, est);
+    }
+  }
+
+  ctx.metric("selinux_files_checked", static_cast<double>(checked), "count");
+  ctx.metric("selinux_context_mismatches", static_cast<double>(mismatches.size()), "count");
+  json list = json::array();
+  for (const auto& m : mismatches) {
+    if (list.size() >= max_items) break;
+    list.push_back({{"path", m.path},
+                    {"actual", m.actual},
+                    {"expected", m.expected},
+                    {"policy", m.policy.empty() ? json(nullptr) : json(m.policy)},
+                    {"actual_type", m.actual_type.empty() ? json(nullptr) : json(m.actual_type)},
+                    {"expected_type", m.expected_type}});
+  }
+  json details = {{"checked", checked},
+                  {"mismatch_count", mismatches.size()},
+                  {"mismatches", list},
+                  {"unlabeled", unlabeled},
+                  {"no_policy_rule", no_rule},
+                  {"missing", missing},
+                  {"unreadable", unreadable},
+                  {"truncated", truncated},
+                  {"file_contexts", handle.h ? json(fc) : json(nullptr)},
+                  {"expected_type", expected_type.empty() ? json(nullptr) : json(expected_type)}};
+  if (!fc_error.empty() && !handle.h) details["file_contexts_error"] = fc_error;
+
+  if (mismatches.empty() && missing.empty()) {
+    std::string s = std::to_string(checked) + " entr" + (checked == 1 ? "y" : "ies") +
+                    " carry the expected SELinux type" +
+                    (expected_type.empty() ? "" : " " + expected_type);
+    if (!unreadable.empty()) s += " (" + std::to_string(unreadable.size()) + " unreadable)";
+    if (truncated) s += " (stopped after max_files)";
+    ctx.ok(s, details);
+    return;
+  }
+
+  // One fix per configured path: relabel from the policy, or first teach the policy the type.
+  std::string remediation;
+  for (const auto& [top, count] : per_top) {
+    const Mismatch* first = nullptr;
+    for (const auto& m : mismatches)
+      if (m.top == top) {
+        first = &m;
+        break;
+      }
+    bool dir = first->is_dir || first->path != top;
+    std::string restore = std::string("restorecon ") + (dir ? "-Rv " : "-v ") + shell_quote(top);
+    bool policy_agrees =
+        expected_type.empty() ||
+        (!first->policy.empty() && parse_context(first->policy).type == expected_type);
+    std::string line;
+    if (policy_agrees) {
+      line = top + ": " + std::to_string(count) + " entr" +
+             (count == 1 ? "y carries" : "ies carry") + " another type than the policy assigns (" +
+             first->actual_type + " instead of " + first->expected_type +
+             "); reset the labels with `" + restore +
+             "` (add -n first to only see what would change).";
+    } else {
+      std::string spec = dir ? top + "(/.*)?" : top;
+      line = top + ": the policy " +
+             (first->policy.empty() ? std::string("has no rule for it")
+                                    : "labels it " + parse_context(first->policy).type) +
+             " but it must be " + expected_type +
+             "; record the rule and apply it with `semanage fcontext -a -t " + expected_type + " " +
+             shell_quote(spec) + " && " + restore + "` (`chcon -R -t " + expected_type +
+             "` would only last until the next relabel).";
+    }
+    remediation += (remediation.empty() ? "" : "\n") + line;
+  }
+  for (const auto& m : missing)
+    remediation += (remediation.empty() ? "" : "\n") + m["path"].get<std::string>() +
+                   " does not exist: create it, or fix the path in the checklist.";
+
+  std::string summary;
+  if (!mismatches.empty()) {
+    const auto& m = mismatches.front();
+    summary = std::to_string(mismatches.size()) + " of " + std::to_string(checked) +
+              " entries carry the wrong SELinux type (e.g. " + m.path + " is " +
+              (m.actual_type.empty() ? "unlabeled" : m.actual_type) + ", expected " +
+              m.expected_type + ")";
+  }
+  if (!missing.empty())
+    summary += (summary.empty() ? "" : "; ") + std::to_string(missing.size()) + " path" +
+               (missing.size() == 1 ? "" : "s") + " missing";
+  ctx.fail(summary, remediation, details);
+}
+
+}  // namespace
+
+CheckSpec contexts_check() {
+  return {"selinux.contexts", "SELinux labels of backup paths vs what the policy expects",
+          "For each path (and, with `recursive`, everything below it) compares the type of the "
+          "security context it carries (lgetfilecon) with the type the policy's file contexts "
+          "assign to that path (selabel_lookup, as restorecon does), or with `expected_type`. "
+          "Mislabeled backup directories are a classic cause of \"permission denied\" for "
+          "confined services such as PostgreSQL or rsync. Mismatches come with the exact "
+          "restorecon (and, when the policy lacks a rule, semanage fcontext) command. Skipped "
+          "when SELinux is not enabled.",
+          kSchema, &run};
+}
+
+}  // namespace backup_doctor::selinux
