@@ -53,7 +53,21 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
     tags.insert(tags.end(), profile->tags.begin(), profile->tags.end());
     skip_tags = profile->skip_tags;
   }
-  for (const auto& [k, v] : options.vars) vars[k] = v;
+  // --var values arrive as text; one that overrides a number or boolean variable takes its type.
+  for (const auto& [k, v] : options.vars) {
+    vars[k] = v;
+    if (!cl.vars.contains(k) || cl.vars[k].is_string()) continue;
+    auto typed = nlohmann::json::parse(v, nullptr, false);
+    if (!typed.is_discarded() && typed.type() == cl.vars[k].type())
+      vars[k] = typed;
+    else if (!typed.is_discarded() && typed.is_number() && cl.vars[k].is_number())
+      vars[k] = typed;
+    else
+      out.errors.push_back(located(cl.file, "", "--var " + k,
+                                   "expected a " + std::string(cl.vars[k].type_name()) +
+                                       " like the checklist's value " + cl.vars[k].dump() +
+                                       ", got '" + v + "'"));
+  }
   InterpolationContext env_only;
   for (auto& [k, v] : vars.items()) {
     if (!v.is_string()) continue;

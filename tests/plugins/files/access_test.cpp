@@ -63,7 +63,7 @@ TEST_CASE("files.access: names the directory on the way that blocks the user") {
   CHECK_FALSE(contains(r.remediation, "chown"));
 }
 
-TEST_CASE("files.access: write to a directory needs write and search; owner gets chmod u+") {
+TEST_CASE("files.access: write to a directory needs write and search - owner gets chmod u+") {
   OpenTempDir t;
   auto u = test_user();
   auto dir = t / "files";

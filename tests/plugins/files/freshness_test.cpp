@@ -60,7 +60,7 @@ TEST_CASE("files.freshness: a stale backup fails with its age and last write tim
             .status == Status::ok);
 }
 
-TEST_CASE("files.freshness: a truncated newest backup warns; an empty one fails") {
+TEST_CASE("files.freshness: a truncated newest backup warns - an empty one fails") {
   TempDir t;
   plant(t, "db", 6, 100000, 3 * kDay);
   auto small = t.write("db/trixtech_day101.sql.gz", std::string(2000, 'x'));
@@ -85,7 +85,7 @@ TEST_CASE("files.freshness: a truncated newest backup warns; an empty one fails"
   CHECK(contains(empty.summary, "only 0 bytes"));
 }
 
-TEST_CASE("files.freshness: history bounds the median; one backup has nothing to compare") {
+TEST_CASE("files.freshness: history bounds the median - one backup has nothing to compare") {
   TempDir t;
   auto one = t.write("d/only.tar.gz", std::string(10, 'x'));
   set_age(one, kHour);
@@ -110,7 +110,7 @@ TEST_CASE("files.freshness: history bounds the median; one backup has nothing to
   CHECK(h3.status == Status::ok);
 }
 
-TEST_CASE("files.freshness: nothing matching shows what is there; a missing dir fails") {
+TEST_CASE("files.freshness: nothing matching shows what is there - a missing dir fails") {
   TempDir t;
   t.write("files/latest.tgz", "x");
   auto r = run("files.freshness", {{"path", (t / "files").string()}, {"pattern", "*.tar.gz"}});

@@ -39,7 +39,7 @@ TEST_CASE("files.tools: known tools get their package even when absent from the 
   CHECK(contains(r.remediation, "PATH"));
 }
 
-TEST_CASE("files.tools: minimum version too high fails; unparseable version is an error") {
+TEST_CASE("files.tools: minimum version too high fails - unparseable version is an error") {
   auto r = run("files.tools", {{"tools", {json{{"name", "tar"}, {"min_version", "99.1"}}}}});
   CHECK(r.status == Status::fail);
   CHECK(contains(r.summary, "too old: tar 1."));

@@ -69,7 +69,7 @@ TEST_CASE("plugins are found through BACKUP_DOCTOR_PLUGIN_PATH and next to the b
   CHECK(has_build_dir);
 }
 
-TEST_CASE("describe shows a check type; an unknown one gets a suggestion") {
+TEST_CASE("describe shows a check type - an unknown one gets a suggestion") {
   auto r = run_bd({"--plugin-dir", kFixtures, "describe", "fixture.status"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("status (one of") != std::string::npos);
@@ -108,7 +108,7 @@ TEST_CASE("run refuses an invalid checklist before running anything") {
   CHECK(r.err.find("terminate") == std::string::npos);
 }
 
-TEST_CASE("exit codes: 0 ok, 1 warn, 2 fail, 3 error; --fail-on raises the bar") {
+TEST_CASE("exit codes: 0 ok, 1 warn, 2 fail, 3 error - --fail-on raises the bar") {
   test::TempDir dir;
   auto with = [&](const std::string& status, std::vector<std::string> extra = {}) {
     return run_list(dir, {{{"id", "x"}, {"use", "fixture.status"}, {"with", {{"status", status}}}}},
@@ -157,7 +157,7 @@ TEST_CASE("the v1-header plugin runs") {
   CHECK(json::parse(r.out)["results"][0]["summary"] == "hello from a 1.0 plugin");
 }
 
-TEST_CASE("several formats at once; every format is well-formed") {
+TEST_CASE("several formats at once - every format is well-formed") {
   test::TempDir dir;
   auto r = run_list(
       dir,

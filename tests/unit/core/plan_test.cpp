@@ -44,7 +44,7 @@ TEST_CASE("without selection every enabled check runs, variables interpolated") 
   CHECK(out.plan.checks[1].params["path"] == "base");
 }
 
-TEST_CASE("a profile sets vars and tags; what a selected check needs comes along") {
+TEST_CASE("a profile sets vars and tags - what a selected check needs comes along") {
   Scrubber s;
   PlanOptions o;
   o.profile = "production";
@@ -125,4 +125,18 @@ TEST_CASE(
   CHECK(out.plan.checks[0].params["password"] == "pl4n-s3cret");
   CHECK(s.scrub("pl4n-s3cret") == "[REDACTED]");
   unsetenv("BD_PLAN_TEST_PW");
+}
+
+TEST_CASE("a --var overriding a number or boolean variable keeps that type") {
+  const char* text = R"({"version":1,"vars":{"n":5,"flag":true,"word":"x"},"checks":[
+      {"id":"e","use":"fixture.echo","with":{"count":"${n}","path":"${word}"}}]})";
+  Scrubber s;
+  PlanOptions o;
+  o.vars = {{"n", "7"}, {"word", "12"}};
+  auto out = make_plan(checklist(text), registry(), o, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[0].params["count"] == 7);
+  CHECK(out.plan.checks[0].params["path"] == "12");
+  o.vars = {{"n", "seven"}};
+  CHECK(any(make_plan(checklist(text), registry(), o, s).errors, "--var n: expected a number"));
 }

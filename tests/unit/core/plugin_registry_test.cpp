@@ -6,7 +6,7 @@
 
 using namespace backup_doctor;
 
-TEST_CASE("every plugin in the search path loads; bad ones are listed, not fatal") {
+TEST_CASE("every plugin in the search path loads - bad ones are listed, not fatal") {
   auto reg = PluginRegistry::load({BD_FIXTURE_PLUGIN_DIR, BD_FIXTURE_BAD_DIR, "/nonexistent"});
   CHECK(reg.plugins().size() == 2);
   CHECK(reg.plugin_for("fixture.crash") != nullptr);

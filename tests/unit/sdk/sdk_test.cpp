@@ -46,7 +46,7 @@ TEST_CASE("the table declares this ABI and fills every slot") {
   CHECK(static_cast<bool>(api->run_check));
 }
 
-TEST_CASE("checks run through the thunks; exceptions and missing results become errors") {
+TEST_CASE("checks run through the thunks - exceptions and missing results become errors") {
   Sample plugin;
   auto ok = testing::run_check(plugin, "sample.ok", {{"n", 3}});
   CHECK(ok.rc == BD_RC_OK);

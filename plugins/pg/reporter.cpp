@@ -1,0 +1,98 @@
+#include "reporter.hpp"
+
+#include <algorithm>
+
+namespace backup_doctor::pg {
+
+namespace {
+
+void walk_secrets(const nlohmann::json& j, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "password" && it->is_string()) {
+        std::string v = it->get<std::string>();
+        if (!v.empty()) out.push_back(v);
+      } else {
+        walk_secrets(*it, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) walk_secrets(v, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> collect_secrets(const nlohmann::json& params) {
+  std::vector<std::string> out;
+  walk_secrets(params, out);
+  // Longest first, so a secret that contains another is replaced whole.
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return out;
+}
+
+std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets) {
+  std::string s(text);
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos + 3))
+      s.replace(pos, secret.size(), "***");
+  }
+  return s;
+}
+
+Reporter::Reporter(sdk::Context& ctx, const nlohmann::json& params)
+    : ctx_(ctx), secrets_(collect_secrets(params)) {}
+
+std::string Reporter::scrub(std::string_view text) const {
+  return scrub_secrets(text, secrets_);
+}
+
+nlohmann::json Reporter::scrub_json(const nlohmann::json& value) const {
+  if (secrets_.empty()) return value;
+  if (value.is_string()) return nlohmann::json(scrub(value.get<std::string>()));
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value) out.push_back(scrub_json(v));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : value.items()) out[scrub(k)] = scrub_json(v);
+    return out;
+  }
+  return value;
+}
+
+void Reporter::report(sdk::Status status, std::string_view summary, std::string_view remediation,
+                      const nlohmann::json& details) {
+  ctx_.report(status, scrub(summary), scrub(remediation), scrub_json(details));
+}
+void Reporter::ok(std::string_view summary, const nlohmann::json& details) {
+  report(sdk::Status::ok, summary, {}, details);
+}
+void Reporter::warn(std::string_view summary, std::string_view remediation,
+                    const nlohmann::json& details) {
+  report(sdk::Status::warn, summary, remediation, details);
+}
+void Reporter::fail(std::string_view summary, std::string_view remediation,
+                    const nlohmann::json& details) {
+  report(sdk::Status::fail, summary, remediation, details);
+}
+void Reporter::error(std::string_view summary, std::string_view remediation,
+                     const nlohmann::json& details) {
+  report(sdk::Status::error, summary, remediation, details);
+}
+void Reporter::skip(std::string_view reason, const nlohmann::json& details) {
+  report(sdk::Status::skipped, reason, {}, details);
+}
+void Reporter::metric(std::string_view name, double value, std::string_view unit,
+                      const nlohmann::json& labels) {
+  ctx_.metric(name, value, unit, scrub_json(labels));
+}
+void Reporter::info(std::string_view message) {
+  ctx_.info(scrub(message));
+}
+
+}  // namespace backup_doctor::pg

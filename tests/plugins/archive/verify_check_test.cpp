@@ -1,0 +1,422 @@
+// archive.verify against archives made by the real tools, healthy and damaged in the ways
+// backups get damaged. Expected figures come from GNU tar's block listing and gzip's decoding.
+#include "archive_fixtures.hpp"
+
+using namespace archive_test;
+
+namespace {
+
+// A tree, its plain tar and GNU tar's listing of it.
+struct Fixture {
+  TempDir dir{"bd-archive-verify"};
+  fs::path plain;
+  std::vector<TarMember> members;
+  uint64_t file_bytes = 0;
+  int files = 0;
+
+  explicit Fixture(int n = 24) {
+    files = make_tree(dir / "src", n);
+    plain = dir / "plain.tar";
+    tool({"tar", "-cf", plain.string(), "-C", dir.path().string(), "src"});
+    members = list_tar(plain);
+    for (const auto& m : members) file_bytes += m.size;
+  }
+  fs::path gzip(const std::string& name) const {
+    sh("gzip -c plain.tar > " + name, dir.path().string());
+    return dir / name;
+  }
+  // Complete entries before uncompressed offset `decoded`.
+  size_t complete_before(uint64_t decoded) const {
+    size_t n = 0;
+    for (const auto& m : members)
+      if (m.end() <= decoded) ++n;
+    return n;
+  }
+  uint64_t bytes_of_first(size_t n) const {
+    uint64_t b = 0;
+    for (size_t i = 0; i < n; ++i) b += members[i].size;
+    return b;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("healthy archives from tar, gzip, pigz, zstd, xz and bzip2 verify ok") {
+  Fixture f;
+  struct Case {
+    std::string name, command, compression;
+  } cases[] = {
+      {"a.tar.gz", "tar -czf a.tar.gz src", "gzip"},
+      {"b.tar.gz", "tar -cf - src | pigz -p 2 -b 64 > b.tar.gz", "gzip"},
+      {"c.tar.zst", "tar -cf - src | zstd -q -c > c.tar.zst", "zstd"},
+      {"d.tar.xz", "tar -cJf d.tar.xz src", "xz"},
+      {"e.tar.bz2", "tar -cjf e.tar.bz2 src", "bzip2"},
+      {"f.tar", "tar -cf f.tar src", "none"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    sh(c.command, f.dir.path().string());
+    auto r = verify(f.dir / c.name);
+    CHECK(r.status == Status::ok);
+    CHECK(r.details["compression"] == c.compression);
+    CHECK(r.details["entries"] == f.members.size());
+    CHECK(r.details["entries_by_type"]["file"] == f.files);
+    CHECK(r.details["content_bytes"] == f.file_bytes);
+    CHECK(r.details["end_of_archive_marker"] == true);
+    CHECK(r.details["checksum"]["source"] == "none");
+    CHECK(r.details["sha256"].get<std::string>().size() == 64);
+    CHECK(r.metric("archive_entries")->value == static_cast<double>(f.members.size()));
+    CHECK(r.metric("archive_damaged")->value == 0);
+  }
+}
+
+TEST_CASE("the archive is opened read-only and left exactly as it was") {
+  Fixture f;
+  auto gz = f.gzip("x.tar.gz");
+  ::chmod(gz.c_str(), 0440);
+  set_mtime(gz, 1700000000);
+  auto damaged = f.dir / "y.tar.gz";
+  truncate_copy(gz, damaged, fs::file_size(gz) / 2);
+  ::chmod(damaged.c_str(), 0400);
+  set_mtime(damaged, 1700000100);
+  for (const auto& p : {gz, damaged}) {
+    Snapshot before = snapshot(p);
+    verify(p);
+    run("archive.compare_source", {{"path", p.string()}, {"source", (f.dir / "src").string()}});
+    run("archive.restore_space", {{"path", p.string()}, {"restore_target", f.dir.path().string()}});
+    CHECK(snapshot(p) == before);
+  }
+}
+
+TEST_CASE("a gzip archive truncated at several offsets: offset, last good entry, recoverable") {
+  Fixture f(30);
+  auto gz = f.gzip("full.tar.gz");
+  uint64_t size = fs::file_size(gz);
+  for (double fraction : {0.05, 0.3, 0.55, 0.8, 0.97}) {
+    // Choose a cut whose decoded prefix is not right at an entry boundary, so that the expected
+    // count does not depend on how many bytes of a partial deflate block a decoder emits.
+    uint64_t cut = static_cast<uint64_t>(static_cast<double>(size) * fraction);
+    fs::path t = f.dir / ("cut" + std::to_string(cut) + ".tar.gz");
+    uint64_t decoded = 0;
+    for (int attempt = 0; attempt < 20; ++attempt, cut += 997) {
+      truncate_copy(gz, t, cut);
+      decoded = gzip_decodable(t);
+      bool near_boundary = false;
+      for (const auto& m : f.members)
+        if (decoded + 2048 > m.end() && decoded < m.end() + 2048) near_boundary = true;
+      if (!near_boundary) break;
+    }
+    CAPTURE(cut);
+    CAPTURE(decoded);
+    size_t expected = f.complete_before(decoded);
+    auto r = verify(t);
+    CHECK(r.status == Status::fail);
+    auto& d = r.details["damage"];
+    CHECK(d["kind"] == "truncated");
+    CHECK(d["compressed_offset"] == fs::file_size(t));
+    CHECK(d["recoverable_entries"] == expected);
+    CHECK(d["entries_before_damage"] == expected);
+    CHECK(d["recoverable_bytes"] == f.bytes_of_first(expected));
+    CHECK(d["last_good_entry"] == (expected ? f.members[expected - 1].name : std::string()));
+    CHECK(d["damaged_entry"] == f.members[expected].name);
+    CHECK(d["uncompressed_offset"].get<uint64_t>() + 64 >= decoded);
+    CHECK(d["uncompressed_offset"].get<uint64_t>() <= decoded + 64);
+    CHECK(r.metric("archive_recoverable_entries")->value == static_cast<double>(expected));
+    CHECK(r.summary.find("truncated") != std::string::npos);
+    CHECK(r.remediation.find("tar -xzf") != std::string::npos);
+  }
+}
+
+TEST_CASE("truncated zstd, xz, bzip2 and plain tar archives") {
+  Fixture f(30);
+  sh("zstd -q -c plain.tar > a.tar.zst && xz -c plain.tar > a.tar.xz && bzip2 -c plain.tar > "
+     "a.tar.bz2",
+     f.dir.path().string());
+  for (std::string name : {"a.tar.zst", "a.tar.xz", "a.tar.bz2", "plain.tar"}) {
+    CAPTURE(name);
+    auto t = f.dir / ("cut-" + name);
+    truncate_copy(f.dir / name, t, fs::file_size(f.dir / name) * 6 / 10 + 123);
+    auto r = verify(t);
+    CHECK(r.status == Status::fail);
+    CHECK(r.details["damage"]["kind"] == "truncated");
+    CHECK(r.details["damage"]["compressed_offset"] == fs::file_size(t));
+    // libarchive decompresses in blocks, so the exact count depends on its block size; it must
+    // lie between nothing and what the full decoded prefix holds, and name a real entry.
+    auto n = r.details["damage"]["recoverable_entries"].get<size_t>();
+    CHECK(n > 0);
+    CHECK(n < f.members.size());
+    CHECK(r.details["damage"]["last_good_entry"] == f.members[n - 1].name);
+    // Cut inside a header there is no entry name yet; inside data it is the next entry.
+    if (r.details["damage"].contains("damaged_entry"))
+      CHECK(r.details["damage"]["damaged_entry"] == f.members[n].name);
+  }
+  // Without compression the expectation is exact.
+  auto t = f.dir / "cut-exact.tar";
+  uint64_t cut = f.members[10].header_offset() + 512 + 100;
+  truncate_copy(f.plain, t, cut);
+  auto r = verify(t);
+  CHECK(r.details["damage"]["recoverable_entries"] == 10);
+  CHECK(r.details["damage"]["damaged_entry"] == f.members[10].name);
+  CHECK(r.details["damage"]["damaged_entry_bytes_available"] == 100);
+}
+
+TEST_CASE("a flipped bit in the compressed data is found inside the damaged member") {
+  Fixture f(30);
+  auto gz = f.gzip("x.tar.gz");
+  uint64_t size = fs::file_size(gz);
+  for (uint64_t offset : {size / 10, size / 3, size / 2, size - 100}) {
+    CAPTURE(offset);
+    auto bad = f.dir / ("flip" + std::to_string(offset) + ".tar.gz");
+    flip_bit(gz, bad, offset);
+    auto r = verify(bad);
+    CHECK(r.status == Status::fail);
+    auto& d = r.details["damage"];
+    std::string kind = d["kind"];
+    CHECK((kind == "corrupt_data" || kind == "checksum_mismatch"));
+    CHECK(d["compressed_offset"].get<uint64_t>() >= offset);
+    CHECK(d["gzip_member_offset"] == 0);
+    CHECK(d["content_verified"] == false);
+    CHECK(d["verified_entries"] == 0);  // one member: nothing is covered by an intact CRC
+  }
+}
+
+TEST_CASE("a flipped bit in one member of a pigz multi-member archive spares the members before") {
+  Fixture f(30);
+  // pigz of three slices of the tar stream, concatenated: three gzip members.
+  uint64_t total = fs::file_size(f.plain);
+  uint64_t slice = (total / 3 + 511) / 512 * 512;
+  sh("split -b " + std::to_string(slice) +
+         " plain.tar part. && rm -f m.tar.gz && "
+         "for p in part.*; do pigz -c $p >> m.tar.gz; done && rm part.*",
+     f.dir.path().string());
+  auto gz = f.dir / "m.tar.gz";
+  auto healthy = verify(gz);
+  REQUIRE(healthy.status == Status::ok);
+  CHECK(healthy.details["gzip_members"] == 3);
+  CHECK(healthy.details["entries"] == f.members.size());
+
+  // Where the third member starts in the compressed file: the size of the first two.
+  sh("split -b " + std::to_string(slice) +
+         " plain.tar part. && pigz -c part.aa > 1.gz && "
+         "pigz -c part.ab > 2.gz && rm part.*",
+     f.dir.path().string());
+  uint64_t third = fs::file_size(f.dir / "1.gz") + fs::file_size(f.dir / "2.gz");
+  auto bad = f.dir / "m-bad.tar.gz";
+  flip_bit(gz, bad, third + (fs::file_size(gz) - third) / 2);
+  auto r = verify(bad);
+  CHECK(r.status == Status::fail);
+  auto& d = r.details["damage"];
+  CHECK(d["gzip_member_index"] == 2);
+  CHECK(d["gzip_member_offset"] == third);
+  CHECK(d["gzip_member_uncompressed_offset"] == 2 * slice);
+  CHECK(d["verified_entries"] == f.complete_before(2 * slice));
+  CHECK(d["verified_entries"].get<size_t>() > 0);
+}
+
+TEST_CASE("a corrupted tar header checksum: entries before and after it are recoverable") {
+  Fixture f(30);
+  size_t k = 12;
+  std::string data = read_file(f.plain);
+  // The checksum field is at byte 148 of the header.
+  data.at(f.members[k].header_offset() + 148) ^= 0x01;
+  write_file(f.dir / "bad.tar", data);
+  sh("gzip -c bad.tar > bad.tar.gz", f.dir.path().string());
+  auto r = verify(f.dir / "bad.tar.gz");
+  CHECK(r.status == Status::fail);
+  auto& d = r.details["damage"];
+  CHECK(d["kind"] == "tar_header");
+  CHECK(d["uncompressed_offset"] == f.members[k].header_offset());
+  CHECK(d["compressed_range_start"].get<uint64_t>() <= d["compressed_offset"].get<uint64_t>());
+  CHECK(d["entries_before_damage"] == k);
+  CHECK(d["last_good_entry"] == f.members[k - 1].name);
+  CHECK(d["entries_after_damage"] == f.members.size() - k - 1);
+  CHECK(d["recoverable_entries"] == f.members.size() - 1);
+  CHECK(d["recoverable_bytes"] == f.file_bytes - f.members[k].size);
+  // GNU tar agrees on what is still there.
+  auto listed = tool({"tar", "-tzf", (f.dir / "bad.tar.gz").string()}, {}, true);
+  CHECK(static_cast<size_t>(std::count(listed.begin(), listed.end(), '\n')) ==
+        f.members.size() - 1);
+}
+
+TEST_CASE("gzip intact but the tar stream inside cut short") {
+  Fixture f;
+  uint64_t cut = f.members[8].header_offset() + 512 + 700;
+  truncate_copy(f.plain, f.dir / "cut.tar", cut);
+  sh("gzip -c cut.tar > cut.tar.gz", f.dir.path().string());
+  auto r = verify(f.dir / "cut.tar.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "tar_truncated");
+  CHECK(r.details["damage"]["recoverable_entries"] == 8);
+  CHECK(r.details["damage"]["damaged_entry"] == f.members[8].name);
+  CHECK(r.details["damage"]["damaged_entry_bytes_available"] == 700);
+  CHECK(r.remediation.find("pipefail") != std::string::npos);
+}
+
+TEST_CASE("sidecar checksums: match, binary marker, full path, mismatch, stale") {
+  Fixture f;
+  auto gz = f.gzip("latest.tar.gz");
+  std::string dir = f.dir.path().string();
+
+  sh("sha256sum latest.tar.gz > latest.tar.gz.sha256", dir);
+  auto r = verify(gz);
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["checksum"]["match"] == true);
+  CHECK(r.details["checksum"]["binary_marker"] == false);
+
+  sh("sha256sum -b latest.tar.gz > latest.tar.gz.sha256", dir);
+  CHECK(read_file(f.dir / "latest.tar.gz.sha256").find(" *latest.tar.gz") != std::string::npos);
+  r = verify(gz);
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["checksum"]["match"] == true);
+  CHECK(r.details["checksum"]["binary_marker"] == true);
+
+  // As the guide writes it: the full path inside the checksum file.
+  sh("sha256sum " + gz.string() + " > latest.tar.gz.sha256", dir);
+  r = verify(gz);
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["checksum"]["name_matches"] == true);
+
+  // An explicit digest parameter.
+  std::string digest = tool({"sha256sum", gz.string()}).substr(0, 64);
+  r = verify(gz, {{"sha256", digest}});
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["checksum"]["source"] == "param");
+
+  // Mismatch: the checksum of another file, written after the archive.
+  sh("gzip -c plain.tar | head -c 1000 > other && sha256sum other | sed 's/other/latest.tar.gz/' > "
+     "latest.tar.gz.sha256",
+     dir);
+  r = verify(gz);
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["checksum"]["match"] == false);
+  CHECK(!r.details.contains("damage"));
+  CHECK(r.summary.find("does not match") != std::string::npos);
+  CHECK(r.metric("archive_checksum_match")->value == 0);
+
+  // Stale: the checksum file is older than the archive (rewritten after it was checksummed).
+  set_mtime(f.dir / "latest.tar.gz.sha256", 1600000000);
+  r = verify(gz);
+  CHECK(r.status == Status::fail);
+  CHECK(r.remediation.find("older than the archive") != std::string::npos);
+
+  // A checksum file with no line for this archive.
+  write_file(f.dir / "latest.tar.gz.sha256",
+             std::string(64, 'a') + "  one.tar.gz\n" + std::string(64, 'b') + "  two.tar.gz\n");
+  r = verify(gz);
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["checksum"]["problem"].get<std::string>().find("none for") != std::string::npos);
+
+  // require_checksum without any checksum.
+  fs::remove(f.dir / "latest.tar.gz.sha256");
+  CHECK(verify(gz).status == Status::ok);
+  CHECK(verify(gz, {{"require_checksum", true}}).status == Status::fail);
+}
+
+TEST_CASE("a damaged archive that still matches its checksum was written broken") {
+  Fixture f(30);
+  auto gz = f.gzip("x.tar.gz");
+  auto t = f.dir / "t.tar.gz";
+  truncate_copy(gz, t, fs::file_size(gz) / 2);
+  sh("sha256sum t.tar.gz > t.tar.gz.sha256", f.dir.path().string());
+  auto r = verify(t);
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["checksum"]["match"] == true);
+  CHECK(r.remediation.find("wrote the file short") != std::string::npos);
+  // ... and one that no longer matches broke afterwards.
+  sh("sha256sum x.tar.gz | sed 's/x.tar.gz/t.tar.gz/' > t.tar.gz.sha256", f.dir.path().string());
+  r = verify(t);
+  CHECK(r.details["checksum"]["match"] == false);
+  CHECK(r.remediation.find("lost its end afterwards") != std::string::npos);
+}
+
+TEST_CASE("the newest archive matching a glob in a directory is verified") {
+  Fixture f;
+  std::string dir = f.dir.path().string();
+  fs::create_directories(f.dir / "backups");
+  sh("tar -czf backups/files_1.tar.gz src && tar -czf backups/files_2.tar.gz src && "
+     "tar -czf backups/files_3.tar.gz src && touch backups/files_4.tar.gz.tmp && "
+     "sha256sum backups/files_2.tar.gz > backups/files_2.tar.gz.sha256 && echo x > "
+     "backups/notes.txt",
+     dir);
+  set_mtime(f.dir / "backups/files_1.tar.gz", 1700000000);
+  set_mtime(f.dir / "backups/files_2.tar.gz", 1700000300);
+  set_mtime(f.dir / "backups/files_3.tar.gz", 1700000200);
+  auto r = run("archive.verify",
+               {{"path", (f.dir / "backups").string()}, {"pattern", "files_*.tar.gz"}});
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["archive"] == (f.dir / "backups/files_2.tar.gz").string());
+  CHECK(r.details["chosen_from"]["candidates"] == 3);
+  CHECK(r.details["checksum"]["match"] == true);
+  // The same with the glob in the path.
+  r = run("archive.verify", {{"path", (f.dir / "backups/*.tar.gz").string()}});
+  CHECK(r.details["archive"] == (f.dir / "backups/files_2.tar.gz").string());
+  // Nothing matches.
+  r = run("archive.verify", {{"path", (f.dir / "backups").string()}, {"pattern", "db_*.sql.gz"}});
+  CHECK(r.status == Status::fail);
+  CHECK(r.summary.find("no archive") != std::string::npos);
+  r = run("archive.verify", {{"path", (f.dir / "nowhere/x.tar.gz").string()}});
+  CHECK(r.status == Status::fail);
+}
+
+TEST_CASE("softer findings: no end marker, appended archive, trailing garbage, empty, raw dumps") {
+  Fixture f;
+  std::string dir = f.dir.path().string();
+  // Cut exactly at an entry boundary: every entry complete, no end-of-archive block.
+  truncate_copy(f.plain, f.dir / "edge.tar", f.members[6].header_offset());
+  auto r = verify(f.dir / "edge.tar");
+  CHECK(r.status == Status::warn);
+  CHECK(r.details["end_of_archive_marker"] == false);
+  CHECK(r.details["entries"] == 6);
+
+  sh("cat plain.tar plain.tar | gzip -c > twice.tar.gz", dir);
+  r = verify(f.dir / "twice.tar.gz");
+  CHECK(r.status == Status::warn);
+  CHECK(r.details["entries"] == f.members.size());
+  CHECK(r.summary.find("end-of-archive marker") != std::string::npos);
+
+  sh("gzip -c plain.tar > junk.tar.gz && printf 'garbage after the member' >> junk.tar.gz", dir);
+  r = verify(f.dir / "junk.tar.gz");
+  CHECK(r.status == Status::warn);
+  CHECK(r.details["trailing_garbage_bytes"] == 24);
+
+  sh("gzip -c plain.tar > padded.tar.gz && head -c 4096 /dev/zero >> padded.tar.gz", dir);
+  r = verify(f.dir / "padded.tar.gz");
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["trailing_zero_bytes"] == 4096);
+
+  write_file(f.dir / "empty.tar.gz", "");
+  r = verify(f.dir / "empty.tar.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "empty");
+
+  sh("tar -czf none.tar.gz --files-from /dev/null", dir);
+  r = verify(f.dir / "none.tar.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.summary.find("holds only 0 entries") != std::string::npos);
+
+  // A database dump: one gzip stream, no tar inside.
+  std::string sql = text_data(300000, 3);
+  write_file(f.dir / "db.sql", sql);
+  sh("gzip -c db.sql > db.sql.gz && sha256sum db.sql.gz > db.sql.gz.sha256", dir);
+  r = verify(f.dir / "db.sql.gz");
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["uncompressed_bytes"] == sql.size());
+  CHECK(r.details["checksum"]["match"] == true);
+  truncate_copy(f.dir / "db.sql.gz", f.dir / "db-cut.sql.gz", 20000);
+  r = verify(f.dir / "db-cut.sql.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "truncated");
+}
+
+TEST_CASE("the zlib engine gives the same verdicts as ISA-L") {
+  Fixture f(30);
+  auto gz = f.gzip("x.tar.gz");
+  truncate_copy(gz, f.dir / "t.tar.gz", fs::file_size(gz) / 2);
+  auto a = verify(gz, {{"gzip_engine", "libarchive"}});
+  CHECK(a.status == Status::ok);
+  CHECK(a.details["entries"] == f.members.size());
+  CHECK(a.details["sha256"] == verify(gz).details["sha256"]);
+  auto b = verify(f.dir / "t.tar.gz", {{"gzip_engine", "libarchive"}});
+  CHECK(b.status == Status::fail);
+  CHECK(b.details["damage"]["kind"] == "truncated");
+}

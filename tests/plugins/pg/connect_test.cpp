@@ -1,0 +1,173 @@
+#include "pg_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+
+using namespace backup_doctor::test::pg;
+using backup_doctor::sdk::Status;
+
+namespace {
+
+std::string kind(const backup_doctor::testing::Result& r) {
+  return r.details.value("failure_kind", std::string());
+}
+
+}  // namespace
+
+TEST_CASE("pg.connect honours connect_timeout against a listener that never answers") {
+  SilentListener silent;
+  auto started = std::chrono::steady_clock::now();
+  auto r = run("pg.connect", {{"host", "127.0.0.1"},
+                              {"port", silent.port()},
+                              {"user", "x"},
+                              {"password", kBackupPw},
+                              {"connect_timeout", "1s"}});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(r.status == Status::fail);
+  CHECK(kind(r) == "timeout_server");
+  CHECK(r.summary.find("did not answer within 1s") != std::string::npos);
+  CHECK(secs >= 0.95);
+  CHECK(secs < 1.5);
+  CHECK(all_text(r).find(kBackupPw) == std::string::npos);
+}
+
+TEST_CASE("pg.connect tells connection failures apart") {
+  PgServer& s = main_server();
+  std::string db = "trixtech";
+
+  SUBCASE("success over TCP reports version, latency, SSL and the role's attributes") {
+    auto r = run("pg.connect", s.tcp(kBackupUser, kBackupPw, db));
+    REQUIRE(r.status == Status::ok);
+    CHECK(r.details["server_version_num"].get<int>() >= 150000);
+    CHECK(r.details["ssl"] == true);
+    CHECK(r.details["role"]["super"] == false);
+    CHECK(r.details["user"] == kBackupUser);
+    REQUIRE(r.metric("pg_connect_latency") != nullptr);
+    CHECK(r.metric("pg_connect_latency")->unit == "seconds");
+    CHECK(r.summary.find("Connected to 127.0.0.1:") == 0);
+  }
+  SUBCASE("success over the unix socket as a superuser") {
+    auto r = run("pg.connect", s.superuser());
+    REQUIRE(r.status == Status::ok);
+    CHECK(r.details["role"]["super"] == true);
+    CHECK(r.details["ssl"] == false);
+  }
+  SUBCASE("the password can come from a password file, as libpq reads it") {
+    auto pass = s.dir() / "test.pgpass";
+    std::ofstream(pass) << "127.0.0.1:" << s.port() << ":" << db << ":" << kBackupUser << ":"
+                        << kBackupPw << "\n";
+    std::filesystem::permissions(
+        pass, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto params = s.tcp(kBackupUser, "", db);
+    params["passfile"] = pass.string();
+    CHECK(run("pg.connect", params).status == Status::ok);
+  }
+  SUBCASE("slower than warn_latency warns") {
+    auto params = s.tcp(kBackupUser, kBackupPw, db);
+    params["warn_latency"] = "0ms";
+    auto r = run("pg.connect", params);
+    CHECK(r.status == Status::warn);
+    CHECK(!r.remediation.empty());
+  }
+  SUBCASE("server down: connection refused") {
+    auto r = run("pg.connect", {{"host", "127.0.0.1"},
+                                {"port", free_port()},
+                                {"user", kBackupUser},
+                                {"password", kBackupPw}});
+    CHECK(r.status == Status::fail);
+    CHECK(kind(r) == "connection_refused");
+    CHECK(r.remediation.find("pg_isready") != std::string::npos);
+  }
+  SUBCASE("server down: no socket file") {
+    auto r =
+        run("pg.connect",
+            {{"host", (s.dir() / "dumps-none").string()}, {"port", 5432}, {"user", kBackupUser}});
+    CHECK(kind(r) == "socket_missing");
+  }
+  SUBCASE("host name that does not resolve") {
+    // An empty label makes glibc refuse the name locally: no DNS query leaves the machine.
+    auto r = run("pg.connect", {{"host", "no-such-host..invalid"}, {"user", kBackupUser}});
+    CHECK(r.status == Status::fail);
+    CHECK(kind(r) == "name_not_resolved");
+    CHECK(r.remediation.find("getent hosts no-such-host..invalid") != std::string::npos);
+  }
+  SUBCASE("wrong password: 28P01") {
+    auto r = run("pg.connect", s.tcp(kBackupUser, "wrong-password-x", db));
+    CHECK(kind(r) == "authentication_failed");
+    CHECK(r.details["sqlstate"] == "28P01");
+    CHECK(r.remediation.find("rolvaliduntil") != std::string::npos);
+    CHECK(all_text(r).find("wrong-password-x") == std::string::npos);
+  }
+  SUBCASE("expired password: 28P01 as well") {
+    auto r = run("pg.connect", s.tcp(kExpired, kExpiredPw, db));
+    CHECK(kind(r) == "authentication_failed");
+    CHECK(r.details["sqlstate"] == "28P01");
+  }
+  SUBCASE("no password supplied") {
+    auto params = s.tcp(kBackupUser, "", db);
+    params["passfile"] = (s.dir() / "no-such-pgpass").string();
+    auto r = run("pg.connect", params);
+    CHECK(kind(r) == "no_password");
+    CHECK(r.remediation.find(".pgpass") != std::string::npos);
+  }
+  SUBCASE("role does not exist: 28000") {
+    auto r = run("pg.connect", s.tcp("nobody_here", "x-pw-123", db));
+    // scram-sha-256 hides whether the role exists: it fails like a wrong password.
+    CHECK(r.status == Status::fail);
+    CHECK((kind(r) == "authentication_failed" || kind(r) == "role_missing"));
+    auto via_socket = s.superuser(db);
+    via_socket["user"] = "nobody_here";
+    auto r2 = run("pg.connect", via_socket);
+    CHECK(kind(r2) == "role_missing");
+    CHECK(r2.details["sqlstate"] == "28000");
+    CHECK(r2.remediation.find("CREATE ROLE nobody_here LOGIN") != std::string::npos);
+  }
+  SUBCASE("role with NOLOGIN") {
+    auto params = s.superuser(db);
+    params["user"] = kNoLogin;
+    auto r = run("pg.connect", params);
+    CHECK(kind(r) == "login_not_permitted");
+    CHECK(r.remediation.find("ALTER ROLE backup_nologin LOGIN;") != std::string::npos);
+  }
+  SUBCASE("database missing: 3D000") {
+    auto r = run("pg.connect", s.tcp(kBackupUser, kBackupPw, "no_such_db"));
+    CHECK(kind(r) == "database_missing");
+    CHECK(r.details["sqlstate"] == "3D000");
+  }
+  SUBCASE("no CONNECT privilege: 42501") {
+    auto r = run("pg.connect", s.tcp(kNoGrants, kNoGrantsPw, db));
+    CHECK(kind(r) == "no_connect_privilege");
+    CHECK(r.remediation.find("GRANT CONNECT ON DATABASE trixtech TO backup_nogrants;") !=
+          std::string::npos);
+  }
+  SUBCASE("too many connections: 53300") {
+    auto r = run("pg.connect", s.tcp(kLimited, kLimitedPw, db));
+    CHECK(kind(r) == "too_many_connections");
+    CHECK(r.details["sqlstate"] == "53300");
+    CHECK(r.remediation.find("CONNECTION LIMIT") != std::string::npos);
+  }
+  SUBCASE("SSL required by pg_hba.conf, disabled by sslmode") {
+    auto params = s.tcp(kSslUser, kSslPw, db);
+    params["sslmode"] = "disable";
+    auto r = run("pg.connect", params);
+    CHECK(kind(r) == "ssl_required");
+    params["sslmode"] = "require";
+    CHECK(run("pg.connect", params).status == Status::ok);
+  }
+  SUBCASE("SSL required by sslmode, not offered by the server") {
+    PgServer& plain = second_server();
+    auto params = plain.tcp("postgres", "irrelevant-pw", "postgres");
+    params["sslmode"] = "require";
+    auto r = run("pg.connect", params);
+    CHECK(kind(r) == "ssl_refused");
+  }
+  SUBCASE("certificate verification failure") {
+    auto params = s.tcp(kBackupUser, kBackupPw, db);
+    params["sslmode"] = "verify-full";
+    params["sslrootcert"] = (s.dir() / "no-such-ca.crt").string();
+    auto r = run("pg.connect", params);
+    CHECK(kind(r) == "ssl_error");
+  }
+}

@@ -1,0 +1,20 @@
+#include "reporter.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace backup_doctor::pg;
+
+TEST_CASE("collect_secrets finds every password, nested ones included") {
+  auto s = collect_secrets({{"password", "a-secret"},
+                            {"user", "u"},
+                            {"target", {{"password", "b-secret-longer"}}},
+                            {"list", {{{"password", "c"}}}}});
+  REQUIRE(s.size() == 3);
+  CHECK(s[0] == "b-secret-longer");  // longest first
+}
+
+TEST_CASE("scrub_secrets replaces each occurrence") {
+  CHECK(scrub_secrets("x pw1 y pw1", {"pw1"}) == "x *** y ***");
+  CHECK(scrub_secrets("nothing", {"pw1"}) == "nothing");
+  CHECK(scrub_secrets("abcabc", {"abcabc", "abc"}) == "***");
+}
