@@ -19,8 +19,8 @@ env -u BACKUP_DOCTOR_PLUGIN_PATH "$bd" plugins >"$tmp/plugins.txt"
 grep -q "^files " "$tmp/plugins.txt" || fail "installed binary does not list the installed files plugin: $(cat "$tmp/plugins.txt")"
 
 # pkg-config knows the SDK.
-PKG_CONFIG_PATH=$tmp/prefix/share/pkgconfig pkg-config --cflags backup-doctor-sdk | grep -q -- "-I$tmp/prefix/include" \
-  || fail "pkg-config --cflags backup-doctor-sdk is wrong"
+incdir=$(PKG_CONFIG_PATH=$tmp/prefix/share/pkgconfig pkg-config --cflags-only-I backup-doctor-sdk | sed 's/^-I//; s/ *$//')
+[ -f "$incdir/backup_doctor/plugin_abi.h" ] || fail "pkg-config --cflags backup-doctor-sdk points at '$incdir'"
 
 # Out of tree: nothing from the source tree but the example's own directory.
 cp -r "$src/examples/custom-plugin" "$tmp/acme-src"
