@@ -165,9 +165,12 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
     auto next_deadline = now + std::chrono::milliseconds(100);
     for (size_t i = 0; i < n; ++i) {
       if (!running[i]) continue;
+      bool open = false;
       for (int fd : {running[i]->message_fd(), running[i]->stderr_fd()})
-        if (fd >= 0) fds.push_back({fd, POLLIN, 0}), owner.push_back(i);
-      next_deadline = std::min(next_deadline, running[i]->deadline());
+        if (fd >= 0) fds.push_back({fd, POLLIN, 0}), owner.push_back(i), open = true;
+      // Both pipes at EOF: the child is exiting; look again almost at once rather than sleep.
+      next_deadline = std::min(next_deadline,
+                               open ? running[i]->deadline() : now + std::chrono::milliseconds(1));
     }
     if (options.interrupt_fd >= 0)
       fds.push_back({options.interrupt_fd, POLLIN, 0}), owner.push_back(n);

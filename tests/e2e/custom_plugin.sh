@@ -30,7 +30,9 @@ cmake --build "$tmp/acme-build" >/dev/null
 exported=$(nm -D --defined-only "$tmp/acme-build/backup-doctor-acme.so" | awk '$2 ~ /^[TDB]$/ {print $3}')
 [ "$exported" = "backup_doctor_plugin_entry" ] || fail "plugin exports more than its entry symbol: $exported"
 
-"$bd" --plugin-dir "$tmp/acme-build" plugins | grep -q "acme 1.0.0  (ABI 1.0)" || fail "acme plugin not loaded"
+# (Output captured first: grep -q closing the pipe early would fail the pipeline.)
+listing=$("$bd" --plugin-dir "$tmp/acme-build" plugins)
+grep -q "acme 1.0.0  (ABI 1.0)" <<<"$listing" || fail "acme plugin not loaded: $listing"
 
 now=$(date +%s)
 printf 'status=success finished=%s\n' "$now" >"$tmp/ok-marker"

@@ -89,7 +89,9 @@ TEST_CASE("free inodes are measured and compared with the entry count") {
   auto r = run("archive.restore_space",
                {{"path", (dir / "a.tar.gz").string()}, {"restore_target", dir.path().string()}});
   if (vfs.f_files > 0) {
-    CHECK(r.details["free_inodes"] == vfs.f_favail);
+    // Other tests create and remove files on the same filesystem meanwhile: compare loosely.
+    auto measured = r.details["free_inodes"].get<double>();
+    CHECK(measured == doctest::Approx(static_cast<double>(vfs.f_favail)).epsilon(0.01));
     CHECK(r.details["required_inodes"].get<uint64_t>() < vfs.f_favail);
   }
   CHECK(r.status == Status::ok);

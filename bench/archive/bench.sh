@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Benchmark of archive.verify (gzip integrity + tar walk + SHA-256 against the sidecar, one
+# pass) against the commands it replaces, in one run on the same files:
+#   gzip -t; tar -tzf >/dev/null; sha256sum; the guide's three commands in sequence
+#   (gzip -t && tar -tzf && sha256sum -c); igzip -t (ISA-L, gzip layer only);
+#   and for scale a .tar.zst against zstd -t.
+#
+#   bench/archive/bench.sh [--size-mib N] [--runs N] [--dir DIR]
+#
+# Makes a ~1 GiB tree of mixed compressible/incompressible files (make_tree.py), archives it
+# with GNU tar + gzip (and tar | zstd), removes the tree, times every command --runs times on a
+# warm page cache and prints best and median wall time, CPU time, peak RSS and the ratios.
+# Everything it creates lives in one temp directory that is removed at the end.
+# Uses build/bin/backup-doctor (BUILD_DIR overrides) when its `run` works, otherwise compiles
+# bench/archive/run_check.c, which loads the plugin through the plugin ABI the same way.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$root/build}
+size_mib=1024
+runs=3
+base=${TMPDIR:-/tmp}
+while (($#)); do
+  case $1 in
+    --size-mib) size_mib=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --dir) base=$2; shift 2 ;;
+    *) echo "usage: $0 [--size-mib N] [--runs N] [--dir DIR]" >&2; exit 2 ;;
+  esac
+done
+for tool in tar gzip igzip sha256sum zstd python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup; /usr/bin/time is Debian's 'time')" >&2; exit 1; }
+done
+plugin="$build/lib/backup-doctor/plugins/backup-doctor-archive.so"
+[ -f "$plugin" ] || { echo "bench: build the archive plugin first ($plugin)" >&2; exit 1; }
+
+work=$(mktemp -d "$base/bd-archive-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "== generating ${size_mib} MiB tree and archives in $work" >&2
+python3 "$root/bench/archive/make_tree.py" "$work/tree" --size-mib "$size_mib" >&2
+tar -czf "$work/files.tar.gz" -C "$work" tree
+tar -cf - -C "$work" tree | zstd -q -3 -T0 -o "$work/files.tar.zst"
+rm -rf "$work/tree"
+(cd "$work" && sha256sum files.tar.gz >files.tar.gz.sha256 && sha256sum files.tar.zst >files.tar.zst.sha256)
+
+if "$build/bin/backup-doctor" run --help >/dev/null 2>&1; then
+  runner=cli
+else
+  cc -O2 -I "$root/sdk/include" "$root/bench/archive/run_check.c" -ldl -o "$work/run_check"
+  runner=driver
+fi
+verify_cmd() { # $1 = archive
+  local list
+  list="$work/verify-$(basename "$1").json"
+  printf '{"version":1,"name":"bench","checks":[{"id":"verify","use":"archive.verify","with":{"path":"%s"},"timeout":"30m"}]}\n' "$1" >"$list"
+  if [ "$runner" = cli ]; then
+    echo "$build/bin/backup-doctor run $list --format json --no-progress"
+  else
+    echo "$work/run_check $plugin archive.verify {\"path\":\"$1\"}"
+  fi
+}
+
+# measure NAME COMMAND...: runs it $runs times; prints "NAME best median cpu rss_kib".
+declare -A best median cpu rss
+measure() {
+  local name=$1
+  shift
+  local times=() i t
+  local maxrss=0 cpus=()
+  for ((i = 0; i < runs; i++)); do
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
+      # the guide's commands exit 0 on a healthy archive; anything else is a bench problem
+      echo "bench: $name failed:" >&2; cat "$work/err" >&2; exit 1; }
+    read -r t r u s <"$work/time"
+    times+=("$t")
+    cpus+=("$(echo "$u + $s" | bc)")
+    ((r > maxrss)) && maxrss=$r
+  done
+  best[$name]=$(printf '%s\n' "${times[@]}" | sort -n | head -1)
+  median[$name]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+  cpu[$name]=$(printf '%s\n' "${cpus[@]}" | sort -n | head -1)
+  rss[$name]=$maxrss
+  printf '%-34s best %6.2fs  median %6.2fs  cpu %6.2fs  peak RSS %7d KiB\n' \
+    "$name" "${best[$name]}" "${median[$name]}" "${cpu[$name]}" "$maxrss" >&2
+}
+
+gz="$work/files.tar.gz"
+zst="$work/files.tar.zst"
+read -r -a verify_gz <<<"$(verify_cmd "$gz")"
+read -r -a verify_zst <<<"$(verify_cmd "$zst")"
+# The verdict must be ok, or the timing means nothing.
+"${verify_gz[@]}" | grep -q '"status": *"ok"' || { echo "bench: archive.verify did not report ok" >&2; "${verify_gz[@]}" >&2; exit 1; }
+cat "$gz" "$zst" >/dev/null # warm the page cache: every command reads from memory
+
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(stat -c %s "$gz") bytes gzip, $(stat -c %s "$zst") bytes zstd, runner: $runner, $runs runs each" >&2
+measure "archive.verify (.tar.gz)" "${verify_gz[@]}"
+measure "gzip -t" gzip -t "$gz"
+measure "tar -tzf >/dev/null" tar -tzf "$gz"
+measure "sha256sum" sha256sum "$gz"
+measure "guide: gzip -t; tar -tzf; sha256sum -c" sh -c "gzip -t '$gz' && tar -tzf '$gz' >/dev/null && cd '$work' && sha256sum -c files.tar.gz.sha256"
+measure "igzip -t" igzip -t "$gz"
+measure "archive.verify (.tar.zst)" "${verify_zst[@]}"
+measure "zstd -t" zstd -q -t "$zst"
+
+ratio() { echo "scale=3; ${best[$1]} / ${best[$2]}" | bc | sed 's/^\./0./'; }
+echo
+echo "archive.verify / gzip -t                 = $(ratio "archive.verify (.tar.gz)" "gzip -t")x  (goal <= 0.37)"
+echo "archive.verify / guide's three commands  = $(ratio "archive.verify (.tar.gz)" "guide: gzip -t; tar -tzf; sha256sum -c")x  (goal <= 0.15)"
+echo "archive.verify / igzip -t                = $(ratio "archive.verify (.tar.gz)" "igzip -t")x  (goal <= 1.0)"
+echo "archive.verify / tar -tzf                = $(ratio "archive.verify (.tar.gz)" "tar -tzf >/dev/null")x"
+echo "archive.verify / sha256sum               = $(ratio "archive.verify (.tar.gz)" "sha256sum")x"
+echo "archive.verify .tar.zst / zstd -t        = $(ratio "archive.verify (.tar.zst)" "zstd -t")x"
+# Where the CPU goes: the decompressing thread is the critical path when the hashing thread has a
+# core of its own; on a loaded machine both compete with everything else.
+"${verify_gz[@]}" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d["results"][0]["details"] if "results" in d else d["details"]
+c = d["cpu_seconds"]
+print("archive.verify thread CPU (.tar.gz): decompress+walk %.2fs, read+hash %.2fs" % (c["decompress_and_walk"], c["read_and_hash"]))'
+echo "igzip -t CPU: ${cpu["igzip -t"]}s; archive.verify total CPU: ${cpu["archive.verify (.tar.gz)"]}s"
+echo "peak RSS archive.verify: ${rss["archive.verify (.tar.gz)"]} KiB (.tar.gz), ${rss["archive.verify (.tar.zst)"]} KiB (.tar.zst)"

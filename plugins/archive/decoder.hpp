@@ -1,0 +1,68 @@
+// The compression layer of a scan: turns the file's chunks into the uncompressed stream.
+// gzip goes through ISA-L (gzip_decoder.cpp); everything else through libarchive's filters
+// (libarchive_decoder.cpp).
+#pragma once
+
+#include "chunk_reader.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace backup_doctor::archive {
+
+// Where and how an archive is broken. Offsets are bytes from the start of the file
+// (compressed) or of the decompressed stream (uncompressed).
+struct Damage {
+  // truncated, corrupt_data, checksum_mismatch, bad_header, read_error (compression layer);
+  // tar_header, tar_truncated, format (archive layer).
+  std::string kind;
+  std::string message;
+  uint64_t compressed_offset = 0;  // where it was detected
+  // For damage found in the decompressed stream: the compressed bytes that produced the piece
+  // of stream holding it (deflate does not map single bytes back).
+  std::optional<uint64_t> compressed_range_start;
+  std::optional<uint64_t> uncompressed_offset;
+  // gzip: the member the damage is in (index from 0, compressed and uncompressed start).
+  std::optional<uint64_t> member_index, member_offset, member_uncompressed_offset;
+
+  nlohmann::json to_json() const;
+};
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // The next piece of the decompressed stream, valid until the next call. Empty at the end of
+  // the stream or when damage was found (then damage() is set).
+  virtual std::span<const uint8_t> next() = 0;
+  virtual const std::optional<Damage>& damage() const = 0;
+  // Compressed bytes consumed so far.
+  virtual uint64_t compressed_position() const = 0;
+  // "gzip", "zstd", "xz", "bzip2", "none", ...
+  virtual std::string compression() const = 0;
+  // Facts about the compression layer for the report (gzip members, trailing bytes, ...).
+  virtual nlohmann::json details() const { return nlohmann::json::object(); }
+  // Uncompressed offsets at which new gzip members started since the last call (in order);
+  // lets the walker tell which entries lie before a damaged member.
+  virtual void take_member_starts(std::vector<uint64_t>& out) { (void)out; }
+  // Something odd but harmless (trailing garbage after the last gzip member, ...).
+  virtual std::optional<std::string> warning() const { return std::nullopt; }
+};
+
+enum class GzipEngine { isal, libarchive };
+
+// Chooses the decoder from the first bytes of the file (gzip magic → ISA-L unless `engine`
+// says libarchive). Pulls the first chunk from `reader`.
+std::unique_ptr<Decoder> make_decoder(ChunkReader& reader, GzipEngine engine,
+                                      size_t output_chunk_size);
+
+std::unique_ptr<Decoder> make_gzip_decoder(ChunkReader& reader, std::span<const uint8_t> first,
+                                           size_t output_chunk_size);
+std::unique_ptr<Decoder> make_libarchive_decoder(ChunkReader& reader,
+                                                 std::span<const uint8_t> first);
+
+}  // namespace backup_doctor::archive

@@ -1,0 +1,98 @@
+#include "scan.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+namespace backup_doctor::archive {
+
+ArchiveFormat format_from_name(const std::string& name) {
+  std::string lower = std::filesystem::path(name).filename().string();
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (size_t at = lower.find(".tar"); at != std::string::npos; at = lower.find(".tar", at + 1)) {
+    size_t after = at + 4;
+    if (after == lower.size() || lower[after] == '.') return ArchiveFormat::tar;
+  }
+  for (const char* ext :
+       {".tgz", ".taz", ".tbz", ".tbz2", ".tb2", ".txz", ".tzst", ".tlz", ".tz"}) {
+    std::string e = ext;
+    if (lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0)
+      return ArchiveFormat::tar;
+  }
+  return ArchiveFormat::auto_detect;
+}
+
+namespace {
+double thread_cpu() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+}  // namespace
+
+ScanResult scan_archive(const std::string& path, const ScanOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  double cpu_started = thread_cpu();
+  ScanResult result;
+  result.path = path;
+  int fd = open_read_only(path);
+  if (fd < 0) {
+    result.open_errno = errno;
+    return result;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    result.file_size = static_cast<uint64_t>(st.st_size);
+    result.mtime = st.st_mtime;
+  }
+  ChunkReader reader(fd, ReadOptions{options.read_chunk, options.read_chunks, options.hash});
+  if (result.file_size == 0) {
+    Damage d;
+    d.kind = "empty";
+    d.message = "the file is empty (0 bytes)";
+    result.walk.damage = d;
+    result.compression = "none";
+    result.sha256 = reader.finish_digest();
+    return result;
+  }
+  auto decoder = make_decoder(reader, options.gzip_engine, options.output_chunk);
+  result.compression = decoder->compression();
+
+  WalkOptions walk;
+  walk.format =
+      options.format == ArchiveFormat::auto_detect ? format_from_name(path) : options.format;
+  walk.on_entry = options.on_entry;
+  walk.cancelled = options.cancelled;
+  double last_fraction = -1;
+  if (options.on_progress && result.file_size > 0) {
+    walk.on_progress = [&](uint64_t position) {
+      double fraction = static_cast<double>(position) / static_cast<double>(result.file_size);
+      if (fraction - last_fraction >= 0.01) {
+        last_fraction = fraction;
+        options.on_progress(std::min(fraction, 1.0));
+      }
+    };
+  }
+  result.walk = walk_archive(*decoder, walk);
+  result.compression = decoder->compression();
+  result.compression_details = decoder->details();
+  result.compression_warning = decoder->warning();
+  // The digest covers the whole file even when the archive is damaged: whether the damaged file
+  // still matches its checksum tells a bad backup run from later corruption.
+  result.cpu_decompress_seconds = thread_cpu() - cpu_started;
+  if (options.hash && !result.walk.cancelled) {
+    result.sha256 = reader.finish_digest();
+    result.cpu_read_hash_seconds = reader.thread_cpu_seconds();
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace backup_doctor::archive

@@ -1,0 +1,111 @@
+#include "sidecar.hpp"
+
+#include <cctype>
+#include <filesystem>
+
+namespace backup_doctor::archive {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_sha256_hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+namespace {
+
+// sha256sum writes names holding a backslash or newline with a leading '\' and escapes.
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      char n = s[++i];
+      out += n == 'n' ? '\n' : n == 'r' ? '\r' : n;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SidecarParse parse_sidecar(std::string_view text) {
+  SidecarParse result;
+  size_t number = 0;
+  while (!text.empty()) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    line.remove_prefix(first);
+    bool escaped = false;
+    if (line.front() == '\\') {
+      escaped = true;
+      line.remove_prefix(1);
+    }
+    SidecarLine entry;
+    entry.line = number;
+    if (line.substr(0, 8) == "SHA256 (") {
+      size_t close = line.rfind(") = ");
+      if (close != std::string_view::npos && is_sha256_hex(line.substr(close + 4))) {
+        entry.digest = lower(line.substr(close + 4));
+        std::string_view name = line.substr(8, close - 8);
+        entry.name = escaped ? unescape(name) : std::string(name);
+        entry.binary = true;
+        result.lines.push_back(std::move(entry));
+        continue;
+      }
+    } else if (line.size() >= 64 && is_sha256_hex(line.substr(0, 64)) &&
+               (line.size() == 64 || line[64] == ' ' || line[64] == '\t')) {
+      entry.digest = lower(line.substr(0, 64));
+      std::string_view rest = line.substr(64);
+      // "<hex>  name" (text) or "<hex> *name" (binary); a bare digest has no name.
+      if (!rest.empty()) rest.remove_prefix(1);
+      if (!rest.empty() && (rest.front() == '*' || rest.front() == ' ')) {
+        entry.binary = rest.front() == '*';
+        rest.remove_prefix(1);
+      }
+      entry.name = escaped ? unescape(rest) : std::string(rest);
+      result.lines.push_back(std::move(entry));
+      continue;
+    }
+    result.bad_lines.push_back(number);
+  }
+  return result;
+}
+
+std::optional<SidecarLine> pick_sidecar_line(const SidecarParse& parsed,
+                                             const std::string& archive_path, bool* name_matched) {
+  namespace fs = std::filesystem;
+  std::string base = fs::path(archive_path).filename().string();
+  const SidecarLine* by_base = nullptr;
+  for (const auto& line : parsed.lines) {
+    if (line.name == archive_path) {
+      *name_matched = true;
+      return line;
+    }
+    if (!by_base && fs::path(line.name).filename().string() == base) by_base = &line;
+  }
+  if (by_base) {
+    *name_matched = true;
+    return *by_base;
+  }
+  *name_matched = false;
+  if (parsed.lines.size() == 1) {
+    *name_matched = parsed.lines.front().name.empty();  // a bare digest names nothing
+    return parsed.lines.front();
+  }
+  return std::nullopt;
+}
+
+}  // namespace backup_doctor::archive

@@ -1,0 +1,387 @@
+#include "tar_walker.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+namespace backup_doctor::archive {
+namespace {
+
+// Which compressed bytes produced a piece of the decompressed stream.
+struct ChunkRecord {
+  uint64_t start = 0, end = 0;  // uncompressed
+  uint64_t compressed_start = 0, compressed_end = 0;
+};
+
+bool all_zero(const uint8_t* p, size_t n, size_t* first_nonzero) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] != 0) {
+      *first_nonzero = i;
+      return false;
+    }
+  return true;
+}
+
+class Walker {
+ public:
+  Walker(Decoder& decoder, const WalkOptions& options) : decoder_(decoder), options_(options) {}
+  ~Walker() {
+    if (a_) archive_read_free(a_);
+  }
+
+  WalkResult run() {
+    a_ = archive_read_new();
+    switch (options_.format) {
+      case ArchiveFormat::tar:
+        archive_read_support_format_tar(a_);
+        break;
+      case ArchiveFormat::raw:
+        archive_read_support_format_raw(a_);
+        break;
+      case ArchiveFormat::auto_detect:
+        archive_read_support_format_all(a_);
+        archive_read_support_format_raw(a_);
+        break;
+    }
+    if (archive_read_open(a_, this, nullptr, &Walker::read_cb, nullptr) != ARCHIVE_OK) {
+      fatal(0);
+      return finish();
+    }
+    walk();
+    if (archive_format(a_) != 0)
+      is_tar_ = (archive_format(a_) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR;
+    if (options_.format == ArchiveFormat::tar) is_tar_ = true;
+    if (result_.format.empty() && archive_format_name(a_) != nullptr)
+      result_.format = archive_format_name(a_);
+    if (!result_.cancelled) drain();
+    return finish();
+  }
+
+ private:
+  static la_ssize_t read_cb(struct archive* a, void* self_ptr, const void** buffer) {
+    auto* self = static_cast<Walker*>(self_ptr);
+    return self->read(a, buffer);
+  }
+
+  la_ssize_t read(struct archive* a, const void** buffer) {
+    if (options_.cancelled && options_.cancelled()) {
+      result_.cancelled = true;
+      archive_set_error(a, ECANCELED, "cancelled");
+      return -1;
+    }
+    std::span<const uint8_t> piece = next_piece();
+    *buffer = piece.data();
+    if (piece.empty()) {
+      if (decoder_.damage()) {
+        source_failed_ = true;
+        archive_set_error(a, EIO, "%s", decoder_.damage()->message.c_str());
+        return -1;
+      }
+      source_eof_ = true;
+      return 0;
+    }
+    return static_cast<la_ssize_t>(piece.size());
+  }
+
+  std::span<const uint8_t> next_piece() {
+    uint64_t compressed_start = decoder_.compressed_position();
+    std::span<const uint8_t> piece = decoder_.next();
+    decoder_.take_member_starts(boundaries_);
+    ChunkRecord& rec = ring_[ring_count_++ % ring_.size()];
+    rec = {result_.stream_bytes, result_.stream_bytes + piece.size(), compressed_start,
+           decoder_.compressed_position()};
+    last_piece_ = piece;
+    last_piece_start_ = result_.stream_bytes;
+    result_.stream_bytes += piece.size();
+    if (options_.on_progress) options_.on_progress(decoder_.compressed_position());
+    return piece;
+  }
+
+  void walk() {
+    int64_t last_retry_position = -1;
+    for (uint64_t n = 0;; ++n) {
+      archive_entry* entry = nullptr;
+      int rc = archive_read_next_header(a_, &entry);
+      if (rc == ARCHIVE_EOF) break;
+      if (rc == ARCHIVE_RETRY) {
+        // A tar header failed its checksum. libarchive skips one block per retry, the way GNU
+        // tar's "Skipping to next header" does, so later entries can still be found.
+        int64_t position = archive_read_header_position(a_);
+        if (position == last_retry_position) {  // no progress: give up
+          fatal(static_cast<uint64_t>(position));
+          return;
+        }
+        last_retry_position = position;
+        if (!result_.damage) {
+          Damage d;
+          d.kind = "tar_header";
+          d.message = "tar header at uncompressed offset " + std::to_string(position) +
+                      " fails its checksum (" + error_text() + ")";
+          locate(d, static_cast<uint64_t>(position));
+          set_damage(std::move(d));
+          result_.damaged_entry =
+              "(unreadable header after " +
+              (result_.complete.last_entry.empty() ? std::string("the start of the archive")
+                                                   : "'" + result_.complete.last_entry + "'") +
+              ")";
+        }
+        result_.resync_skipped_bytes += 512;
+        continue;
+      }
+      if (rc == ARCHIVE_FATAL) {
+        fatal(static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0))));
+        return;
+      }
+      if (rc == ARCHIVE_WARN) warn(error_text());
+      if (result_.format.empty()) {
+        const char* name = archive_format_name(a_);
+        result_.format = name ? name : "";
+      }
+      is_tar_ = (archive_format(a_) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR;
+
+      const char* path = archive_entry_pathname(entry);
+      if (path == nullptr) path = archive_entry_pathname_utf8(entry);
+      std::string name = path ? path : "";
+      EntryInfo info;
+      info.size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
+      info.has_mtime = archive_entry_mtime_is_set(entry) != 0;
+      info.mtime = info.has_mtime ? static_cast<int64_t>(archive_entry_mtime(entry)) : 0;
+      if (archive_entry_hardlink(entry) != nullptr)
+        info.type = EntryType::hardlink;
+      else
+        switch (archive_entry_filetype(entry)) {
+          case AE_IFREG:
+            info.type = EntryType::file;
+            break;
+          case AE_IFDIR:
+            info.type = EntryType::directory;
+            break;
+          case AE_IFLNK:
+            info.type = EntryType::symlink;
+            break;
+          default:
+            info.type = EntryType::other;
+        }
+      if (is_tar_ && info.type == EntryType::hardlink) info.size = 0;
+      info.allocated = info.size;
+      if (archive_entry_sparse_reset(entry) > 0) {
+        info.allocated = 0;
+        la_int64_t offset = 0, length = 0;
+        while (archive_entry_sparse_next(entry, &offset, &length) == ARCHIVE_OK)
+          info.allocated += length;
+      }
+
+      uint64_t data_start =
+          static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0)));
+      rc = archive_read_data_skip(a_);
+      if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+        result_.damaged_entry = name;
+        result_.damaged_entry_size = info.size;
+        uint64_t available =
+            result_.stream_bytes > data_start ? result_.stream_bytes - data_start : 0;
+        result_.damaged_entry_bytes_available =
+            std::min<uint64_t>(available, static_cast<uint64_t>(std::max<int64_t>(0, info.size)));
+        fatal(result_.stream_bytes);
+        return;
+      }
+      uint64_t end = static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0)));
+      if (!is_tar_) end = result_.stream_bytes;
+      pass_boundaries(end);
+      last_entry_end_ = end;
+      switch (info.type) {
+        case EntryType::file:
+          ++result_.files;
+          break;
+        case EntryType::directory:
+          ++result_.directories;
+          break;
+        case EntryType::symlink:
+          ++result_.symlinks;
+          break;
+        case EntryType::hardlink:
+          ++result_.hardlinks;
+          break;
+        case EntryType::other:
+          ++result_.others;
+          break;
+      }
+      uint64_t bytes = static_cast<uint64_t>(std::max<int64_t>(0, info.size));
+      add(result_.complete, name, bytes);
+      add(result_.damage ? result_.after_damage : result_.before_damage, name, bytes);
+      if (options_.on_entry) {
+        info.path = name;
+        options_.on_entry(info);
+      }
+    }
+  }
+
+  static void add(EntryTally& t, const std::string& name, uint64_t bytes) {
+    ++t.entries;
+    t.bytes += bytes;
+    t.last_entry = name;
+  }
+
+  // Gzip member boundaries the walk has passed: the entries wholly before a boundary are the
+  // ones a CRC failure in that member cannot touch.
+  void pass_boundaries(uint64_t entry_end) {
+    while (boundary_index_ < boundaries_.size() && boundaries_[boundary_index_] < entry_end) {
+      at_boundary_ = result_.complete;
+      ++boundary_index_;
+    }
+    if (boundary_index_ > 4096) {
+      boundaries_.erase(boundaries_.begin(), boundaries_.begin() + boundary_index_);
+      boundary_index_ = 0;
+    }
+  }
+
+  // The stream after the last entry: the tar end-of-archive block(s) and the zero padding of the
+  // last record; anything non-zero there is data a plain `tar -x` never reads. Then the rest
+  // of the compressed file, so its checksums are verified too.
+  void drain() {
+    if (source_failed_) return;
+    bool inspecting = is_tar_ && !result_.damage;
+    uint64_t zero_from = last_entry_end_;
+    std::optional<uint64_t> first_nonzero;
+    auto inspect = [&](std::span<const uint8_t> piece, uint64_t start) {
+      if (first_nonzero || !inspecting) return;
+      uint64_t end = start + piece.size();
+      if (end <= zero_from) return;
+      uint64_t from = std::max(start, zero_from);
+      size_t at = 0;
+      if (!all_zero(piece.data() + (from - start), end - from, &at)) first_nonzero = from + at;
+    };
+    // libarchive has read up to some point of the last piece; what lies before that piece was
+    // consumed as end-of-archive blocks, so it is zero.
+    if (!last_piece_.empty()) inspect(last_piece_, last_piece_start_);
+    for (;;) {
+      uint64_t start = result_.stream_bytes;
+      std::span<const uint8_t> piece = next_piece();
+      if (piece.empty()) break;
+      inspect(piece, start);
+      if (options_.cancelled && options_.cancelled()) {
+        result_.cancelled = true;
+        return;
+      }
+    }
+    if (inspecting) {
+      uint64_t zero_end = first_nonzero.value_or(result_.stream_bytes);
+      result_.end_marker = zero_end >= zero_from + 512;
+      if (first_nonzero) {
+        result_.data_after_end_offset = *first_nonzero;
+        result_.data_after_end_bytes = result_.stream_bytes - *first_nonzero;
+      }
+    } else if (!is_tar_) {
+      result_.end_marker = true;
+    }
+    if (decoder_.damage()) {
+      pass_boundaries(UINT64_MAX);
+      set_damage(*decoder_.damage());
+    }
+  }
+
+  void fatal(uint64_t uncompressed_position) {
+    if (result_.cancelled) return;
+    if (source_failed_ && decoder_.damage()) {
+      pass_boundaries(UINT64_MAX);
+      Damage d = *decoder_.damage();
+      d.uncompressed_offset = result_.stream_bytes;
+      set_damage(std::move(d));
+      return;
+    }
+    Damage d;
+    std::string text = error_text();
+    if (source_eof_ && decoder_.compression() == "none") {
+      d.kind = "truncated";
+      d.message = "the file ends inside an entry (" + text + ")";
+      uncompressed_position = result_.stream_bytes;
+    } else if (source_eof_) {
+      d.kind = "tar_truncated";
+      d.message = "the archive stream ends inside an entry although its compression is complete (" +
+                  text + ")";
+      uncompressed_position = result_.stream_bytes;
+    } else if (result_.complete.entries == 0 && result_.format.empty()) {
+      d.kind = "format";
+      d.message = "not a readable archive: " + text;
+    } else {
+      d.kind = "tar_header";
+      d.message = text;
+    }
+    locate(d, uncompressed_position);
+    set_damage(std::move(d));
+  }
+
+  void locate(Damage& d, uint64_t uncompressed) {
+    d.uncompressed_offset = uncompressed;
+    size_t n = std::min(ring_count_, ring_.size());
+    const ChunkRecord* best = nullptr;
+    for (size_t i = 0; i < n; ++i) {
+      const ChunkRecord& r = ring_[(ring_count_ - 1 - i) % ring_.size()];
+      best = &r;
+      if (r.start <= uncompressed && (uncompressed < r.end || r.start == r.end)) break;
+    }
+    if (best) {
+      d.compressed_range_start = best->compressed_start;
+      d.compressed_offset = best->compressed_end;
+    }
+  }
+
+  void set_damage(Damage d) {
+    if (result_.damage) {
+      // Garbage from a corrupt deflate stream usually shows first as a bad tar header; the
+      // decompressor's verdict that follows is the cause, the header the first symptom.
+      bool compression_layer = d.member_index.has_value() || d.kind == "corrupt_data" ||
+                               d.kind == "checksum_mismatch" || d.kind == "truncated";
+      if (compression_layer && !result_.first_symptom &&
+          (result_.damage->kind == "tar_header" || result_.damage->kind == "format")) {
+        result_.first_symptom = std::move(result_.damage);
+        result_.damage = std::move(d);
+        if (result_.damage->member_uncompressed_offset) result_.verified = at_boundary_;
+      }
+      return;
+    }
+    result_.damage = std::move(d);
+    result_.before_damage = result_.complete;
+    if (result_.damage->member_uncompressed_offset) result_.verified = at_boundary_;
+  }
+
+  std::string error_text() const {
+    const char* text = archive_error_string(a_);
+    return text ? text : "libarchive error";
+  }
+
+  void warn(std::string text) {
+    if (result_.warnings.size() < options_.max_warnings)
+      result_.warnings.push_back(std::move(text));
+  }
+
+  WalkResult finish() {
+    result_.is_tar = is_tar_;
+    return std::move(result_);
+  }
+
+  Decoder& decoder_;
+  const WalkOptions& options_;
+  struct archive* a_ = nullptr;
+  WalkResult result_;
+  std::array<ChunkRecord, 64> ring_{};
+  size_t ring_count_ = 0;
+  std::span<const uint8_t> last_piece_;
+  uint64_t last_piece_start_ = 0;
+  uint64_t last_entry_end_ = 0;
+  bool source_failed_ = false, source_eof_ = false, is_tar_ = false;
+  std::vector<uint64_t> boundaries_;
+  size_t boundary_index_ = 0;
+  EntryTally at_boundary_;
+};
+
+}  // namespace
+
+WalkResult walk_archive(Decoder& decoder, const WalkOptions& options) {
+  Walker walker(decoder, options);
+  return walker.run();
+}
+
+}  // namespace backup_doctor::archive

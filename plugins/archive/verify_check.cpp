@@ -1,0 +1,595 @@
+// archive.verify: decompression integrity, tar structure, every entry read to its end and the
+// file's SHA-256 against its checksum, all in one read of the file; on damage, where it is and
+// what can still be recovered.
+#include "checks.hpp"
+#include "scan.hpp"
+#include "sidecar.hpp"
+#include "target.hpp"
+#include "util.hpp"
+
+#include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace backup_doctor::archive {
+namespace {
+
+const char* kSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["path"],
+  "properties": {
+    "path": {"type": "string", "minLength": 1,
+      "description": "The archive file; or a directory, whose newest file matching `pattern` is verified; or a directory and glob in one (`/opt/backups/files/*.tar.gz`)."},
+    "pattern": {"type": "string", "minLength": 1, "default": "*",
+      "description": "Glob for the file name when `path` is a directory. Default `*`. Checksum files (`*.sha256`), temporary files (`*.tmp`, `*.partial`, `*.part`) and dot files are never chosen unless the pattern asks for them."},
+    "format": {"enum": ["auto", "tar", "raw"], "default": "auto",
+      "description": "What is inside the compression. `tar`: a tar archive whose entries are walked. `raw`: a single compressed stream such as a `.sql.gz` dump (only the compression and checksum are verified). `auto` (default): tar when the file name says so (`.tar`, `.tar.*`, `.tgz`, ...), otherwise whatever libarchive recognises, else raw."},
+    "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+      "description": "Expected SHA-256 of the archive file (hex). When given, no checksum file is read."},
+    "sidecar": {"type": "string", "minLength": 1,
+      "description": "Checksum file in `sha256sum` format (`<hex>  name` or `<hex> *name`; `SHA256 (name) = <hex>` is accepted too). Default: the archive path plus `.sha256`, when that file exists."},
+    "require_checksum": {"type": "boolean", "default": false,
+      "description": "Fail when there is no checksum to compare with (no `sha256` parameter and no checksum file). Default false: the archive is still verified and its SHA-256 reported."},
+    "min_entries": {"type": "integer", "minimum": 0, "default": 1,
+      "description": "Fail when a tar archive holds fewer complete entries than this (an archive of the wrong or an empty directory). Default 1."},
+    "gzip_engine": {"enum": ["isal", "libarchive"], "default": "isal",
+      "description": "Inflater for gzip: `isal` (default; Intel ISA-L, several times faster than zlib) or `libarchive` (zlib), for comparison."},
+    "max_warnings": {"type": "integer", "minimum": 1, "default": 20,
+      "description": "At most this many libarchive warnings are listed in the details. Default 20."}
+  }
+})";
+
+const char* kDoc =
+    "Reads the archive once, front to back, and checks everything a restore depends on: the "
+    "compression layer (gzip CRC-32 and length of every member, concatenated members as pigz "
+    "and `cat` produce them, zstd/xz/bzip2 frame checks, truncation), every tar header, every "
+    "entry read to its end, the end-of-archive marker, and the SHA-256 of the file against its "
+    "checksum file. gzip is inflated with ISA-L and hashed on a second thread, so the whole "
+    "check takes less time than `gzip -t` alone. Memory stays constant whatever the archive "
+    "size; the file is opened read-only and never modified (not even its access time when the "
+    "kernel allows O_NOATIME).\n\n"
+    "On damage it reports the compressed byte offset, the last good entry and how many entries "
+    "(and bytes) are recoverable before it, and after it when only a tar header is damaged, "
+    "without extracting anything. Whether the damaged file still matches its checksum tells a "
+    "backup that was written broken from one that broke later.";
+
+struct Checksum {
+  std::string source = "none";  // none, param, sidecar
+  std::string expected;
+  std::string sidecar;
+  std::string name_in_sidecar;
+  bool name_matches = true;
+  bool binary_marker = false;
+  int64_t sidecar_mtime = 0;
+  std::string problem;  // sidecar unreadable / has no line for the archive
+};
+
+Checksum load_checksum(const nlohmann::json& params, const std::string& archive) {
+  Checksum c;
+  if (params.contains("sha256")) {
+    c.source = "param";
+    c.expected = lower(params["sha256"].get<std::string>());
+    return c;
+  }
+  bool explicit_sidecar = params.contains("sidecar");
+  c.sidecar = explicit_sidecar ? params["sidecar"].get<std::string>() : archive + ".sha256";
+  struct stat st {};
+  if (::stat(c.sidecar.c_str(), &st) != 0) {
+    if (explicit_sidecar) {
+      c.source = "sidecar";
+      c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
+    } else {
+      c.sidecar.clear();
+    }
+    return c;
+  }
+  c.source = "sidecar";
+  c.sidecar_mtime = st.st_mtime;
+  std::ifstream in(c.sidecar, std::ios::binary);
+  if (!in) {
+    c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
+    return c;
+  }
+  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  SidecarParse parsed = parse_sidecar(text);
+  auto line = pick_sidecar_line(parsed, archive, &c.name_matches);
+  if (!line) {
+    c.problem = parsed.lines.empty()
+                    ? "checksum file " + c.sidecar + " holds no SHA-256 line"
+                    : "checksum file " + c.sidecar + " has " + std::to_string(parsed.lines.size()) +
+                          " lines but none for " + archive;
+    return c;
+  }
+  c.expected = line->digest;
+  c.name_in_sidecar = line->name;
+  c.binary_marker = line->binary;
+  return c;
+}
+
+std::string type_name(const WalkResult& w) {
+  std::ostringstream s;
+  s << w.complete.entries << " entries";
+  if (w.complete.entries > 0) {
+    s << " (" << w.files << " files";
+    if (w.directories) s << ", " << w.directories << " directories";
+    if (w.symlinks) s << ", " << w.symlinks << " symlinks";
+    if (w.hardlinks) s << ", " << w.hardlinks << " hard links";
+    if (w.others) s << ", " << w.others << " other";
+    s << ")";
+  }
+  return s.str();
+}
+
+std::string quoted_last(const EntryTally& t) {
+  return t.last_entry.empty() ? std::string("(none)") : "'" + t.last_entry + "'";
+}
+
+// Says what the checksum comparison means for damage found in the file.
+std::string checksum_clause(const Checksum& c, const std::optional<bool>& match,
+                            const std::string& kind) {
+  if (!match) return "";
+  bool truncation = kind == "truncated" || kind == "tar_truncated";
+  if (*match) {
+    if (truncation)
+      return "Its checksum matches this damaged file, so the checksum was taken after the damage: "
+             "the backup job itself wrote the file short (look in its log for a killed process, a "
+             "full disk or a timeout at the time of the run). ";
+    return "Its checksum matches this damaged file, so the damage was already there when the "
+           "checksum was taken: the backup run itself produced it (failing memory, a crashed "
+           "compressor, or a source read error). ";
+  }
+  std::string where = c.source == "param" ? "the expected digest" : c.sidecar;
+  if (truncation)
+    return "It no longer matches " + where +
+           ", so it was complete when checksummed and lost its end afterwards (an interrupted "
+           "copy, "
+           "sync or upload): fetch it again from the copy it was made from. ";
+  return "It no longer matches " + where +
+         ", so its bytes changed after the checksum was taken: check `dmesg` and `smartctl -a` for "
+         "I/O errors on the device holding it, and restore from another copy. ";
+}
+
+void run(const nlohmann::json& params, sdk::Context& ctx) {
+  TargetSpec spec;
+  spec.path = params.at("path").get<std::string>();
+  spec.pattern = params.value("pattern", std::string("*"));
+  Target target = resolve_target(spec);
+  nlohmann::json labels = {{"target", spec.path}};
+  if (target.path.empty()) {
+    nlohmann::json details = {{"path", spec.path}, {"error", target.error}};
+    if (!target.directory.empty()) {
+      details["directory"] = target.directory;
+      details["pattern"] = target.pattern;
+    }
+    std::string remediation =
+        target.missing
+            ? "Nothing exists at " + spec.path +
+                  ": check that the backup job runs (its schedule and its last log lines) and "
+                  "writes to this location, and that the storage is mounted."
+            : "No file in " + target.directory + " matches '" + target.pattern +
+                  "': the backup job has not produced an archive there. Check its schedule and "
+                  "log, or correct `pattern` if the archives are named differently.";
+    ctx.fail("no archive to verify: " + target.error, remediation, details);
+    return;
+  }
+  const std::string& path = target.path;
+
+  ScanOptions options;
+  std::string format = params.value("format", std::string("auto"));
+  options.format = format == "tar"   ? ArchiveFormat::tar
+                   : format == "raw" ? ArchiveFormat::raw
+                                     : ArchiveFormat::auto_detect;
+  options.gzip_engine = params.value("gzip_engine", std::string("isal")) == "libarchive"
+                            ? GzipEngine::libarchive
+                            : GzipEngine::isal;
+  options.cancelled = [&ctx] { return ctx.cancelled(); };
+  options.on_progress = [&ctx, &path](double f) { ctx.progress(f, "verifying " + path); };
+  Checksum checksum = load_checksum(params, path);
+  options.hash = true;
+
+  ScanResult scan = scan_archive(path, options);
+  const WalkResult& w = scan.walk;
+
+  nlohmann::json details = {{"archive", path}, {"size_bytes", scan.file_size}};
+  if (!target.directory.empty())
+    details["chosen_from"] = {{"directory", target.directory},
+                              {"pattern", target.pattern},
+                              {"candidates", target.candidates}};
+  if (scan.open_errno != 0) {
+    std::string err = std::strerror(scan.open_errno);
+    details["error"] = err;
+    if (scan.open_errno == EACCES || scan.open_errno == EPERM) {
+      ctx.report(sdk::Status::error, "cannot open " + path + ": " + err,
+                 "backup-doctor may not read " + path +
+                     ": run it as a user that can (the backup user or root), or grant read "
+                     "access, e.g. `setfacl -m u:<user>:r " +
+                     shell_quote(path) + "`.",
+                 details);
+    } else {
+      ctx.fail("cannot open " + path + ": " + err,
+               "The archive vanished or is unreadable while being checked: see whether a cleanup "
+               "or rotation job removed it, and check the storage.",
+               details);
+    }
+    return;
+  }
+  if (w.cancelled) throw sdk::CheckError("cancelled while verifying " + path);
+
+  details["mtime"] = format_time(scan.mtime);
+  details["compression"] = scan.compression;
+  for (auto& [k, v] : scan.compression_details.items()) details[k] = v;
+  if (!w.format.empty()) details["format"] = w.format;
+  details["entries"] = w.complete.entries;
+  details["entries_by_type"] = {{"file", w.files},
+                                {"directory", w.directories},
+                                {"symlink", w.symlinks},
+                                {"hardlink", w.hardlinks},
+                                {"other", w.others}};
+  details["content_bytes"] = w.complete.bytes;
+  details["uncompressed_bytes"] = w.stream_bytes;
+  details["sha256"] = scan.sha256;
+  details["seconds"] = scan.seconds;
+  details["cpu_seconds"] = {{"decompress_and_walk", scan.cpu_decompress_seconds},
+                            {"read_and_hash", scan.cpu_read_hash_seconds}};
+  if (scan.seconds > 0)
+    details["throughput_bytes_per_second"] =
+        static_cast<uint64_t>(static_cast<double>(scan.file_size) / scan.seconds);
+
+  // Checksum
+  std::optional<bool> match;
+  nlohmann::json cj = {{"source", checksum.source}};
+  if (!checksum.sidecar.empty()) cj["sidecar"] = checksum.sidecar;
+  if (!checksum.expected.empty() && !scan.sha256.empty()) {
+    match = checksum.expected == scan.sha256;
+    cj["expected"] = checksum.expected;
+    cj["match"] = *match;
+  }
+  if (checksum.source == "sidecar" && checksum.problem.empty()) {
+    cj["name_in_sidecar"] = checksum.name_in_sidecar;
+    cj["name_matches"] = checksum.name_matches;
+    cj["binary_marker"] = checksum.binary_marker;
+  }
+  if (!checksum.problem.empty()) cj["problem"] = checksum.problem;
+  details["checksum"] = cj;
+
+  std::vector<std::string> warnings;
+  if (scan.compression_warning) warnings.push_back(*scan.compression_warning);
+  for (const auto& x : w.warnings) warnings.push_back("libarchive: " + x);
+
+  bool is_tar = w.is_tar;
+  if (is_tar && !w.damage) details["end_of_archive_marker"] = w.end_marker;
+
+  // Metrics, whatever the verdict.
+  ctx.metric("archive_size", static_cast<double>(scan.file_size), "bytes", labels);
+  ctx.metric("archive_timestamp", static_cast<double>(scan.mtime), "seconds", labels);
+  ctx.metric("archive_uncompressed_size", static_cast<double>(w.stream_bytes), "bytes", labels);
+  ctx.metric("archive_entries", static_cast<double>(w.complete.entries), "count", labels);
+  ctx.metric("archive_verify_duration", scan.seconds, "seconds", labels);
+  ctx.metric("archive_damaged", w.damage ? 1 : 0, "", labels);
+  if (match) ctx.metric("archive_checksum_match", *match ? 1 : 0, "", labels);
+
+  std::string q = shell_quote(path);
+  if (w.damage) {
+    const Damage& d = *w.damage;
+    nlohmann::json dj = d.to_json();
+    bool unverified = d.kind == "corrupt_data" || d.kind == "checksum_mismatch";
+    EntryTally recoverable = w.before_damage;
+    recoverable.entries += w.after_damage.entries;
+    recoverable.bytes += w.after_damage.bytes;
+    dj["last_good_entry"] = w.before_damage.last_entry;
+    dj["entries_before_damage"] = w.before_damage.entries;
+    dj["bytes_before_damage"] = w.before_damage.bytes;
+    dj["entries_after_damage"] = w.after_damage.entries;
+    dj["bytes_after_damage"] = w.after_damage.bytes;
+    dj["recoverable_entries"] = recoverable.entries;
+    dj["recoverable_bytes"] = recoverable.bytes;
+    if (!w.damaged_entry.empty()) {
+      dj["damaged_entry"] = w.damaged_entry;
+      if (w.damaged_entry_size >= 0) {
+        dj["damaged_entry_size"] = w.damaged_entry_size;
+        dj["damaged_entry_bytes_available"] = w.damaged_entry_bytes_available;
+      }
+    }
+    if (w.resync_skipped_bytes) dj["resync_skipped_bytes"] = w.resync_skipped_bytes;
+    dj["content_verified"] = !unverified;
+    if (w.verified && unverified) {
+      dj["verified_entries"] = w.verified->entries;
+      dj["verified_bytes"] = w.verified->bytes;
+    }
+    if (w.first_symptom) {
+      nlohmann::json fs = w.first_symptom->to_json();
+      fs["after_entry"] = w.before_damage.last_entry;
+      dj["first_symptom"] = fs;
+    }
+    details["damage"] = dj;
+    ctx.metric("archive_recoverable_entries", static_cast<double>(recoverable.entries), "count",
+               labels);
+
+    std::string summary;
+    std::string remediation;
+    std::string at = "compressed byte " + std::to_string(d.compressed_offset) + " of " +
+                     std::to_string(scan.file_size);
+    std::string salvage;
+    if (recoverable.entries > 0 && is_tar) {
+      std::string tar_flag = scan.compression == "gzip" ? "z" : "a";
+      salvage =
+          "To salvage what is intact without touching the archive, extract into a scratch "
+          "directory: `mkdir -p /tmp/recovery && tar -x" +
+          tar_flag + "f " + q +
+          " -C /tmp/recovery` (tar reports the damage after extracting the entries before it). ";
+    }
+    if (!is_tar && d.kind != "empty" && d.kind != "read_error") {
+      // A compressed dump: no entries, only how much of the stream is readable.
+      dj["readable_uncompressed_bytes"] = w.stream_bytes;
+      details["damage"] = dj;
+      std::string tool = scan.compression == "gzip"    ? "gzip -dc"
+                         : scan.compression == "zstd"  ? "zstd -dc"
+                         : scan.compression == "xz"    ? "xz -dc"
+                         : scan.compression == "bzip2" ? "bzip2 -dc"
+                                                       : "";
+      summary = path + (d.kind == "truncated" ? " is truncated: " : " is corrupt: ") + d.message +
+                " at " + at + "; the first " + format_bytes(w.stream_bytes) +
+                " of the uncompressed stream are readable";
+      remediation = checksum_clause(checksum, match, d.kind);
+      if (!tool.empty())
+        remediation += "What precedes the damage can be kept: `" + tool + " " + q +
+                       " > /tmp/recovery.partial` (it stops with an error at the damage); a "
+                       "database dump cut short usually restores up to the last complete "
+                       "statement. ";
+      remediation +=
+          "Take a new backup, written to a temporary name and renamed only when the "
+          "dump and the compressor both succeeded.";
+      details["warnings"] = warnings;
+      ctx.fail(summary, remediation, details);
+      return;
+    }
+    if (d.kind == "truncated") {
+      summary = path + " is truncated: " + d.message + " at " +
+                (scan.compression == "none" ? "byte " + std::to_string(d.compressed_offset) : at) +
+                "; " + std::to_string(recoverable.entries) + " complete entries (" +
+                format_bytes(recoverable.bytes) + ") are recoverable, last good " +
+                quoted_last(w.before_damage);
+      if (!w.damaged_entry.empty() && w.damaged_entry_size >= 0)
+        summary += ", '" + w.damaged_entry + "' cut after " +
+                   format_bytes(w.damaged_entry_bytes_available) + " of " +
+                   format_bytes(static_cast<uint64_t>(w.damaged_entry_size));
+      remediation = std::string(scan.compression == "none"
+                                    ? "The file ends in the middle of an entry. "
+                                    : "The file ends before its compressed stream does. ") +
+                    checksum_clause(checksum, match, d.kind) + salvage +
+                    "Then take a new backup, and make the job write to a temporary name and rename "
+                    "it only after the archiver exits 0 (with `set -o pipefail` when piping "
+                    "through a compressor), writing the checksum after the rename.";
+    } else if (d.kind == "corrupt_data" || d.kind == "checksum_mismatch" ||
+               d.kind == "bad_header") {
+      summary = path + " is corrupt: " + d.message + " (detected at " + at + ")";
+      if (w.first_symptom && w.first_symptom->uncompressed_offset)
+        summary += "; garbage first shows at uncompressed offset " +
+                   std::to_string(*w.first_symptom->uncompressed_offset) + ", after " +
+                   quoted_last(w.before_damage);
+      if (w.verified && w.verified->entries > 0)
+        summary += "; " + std::to_string(w.verified->entries) +
+                   " entries lie wholly before the damaged gzip member and are intact";
+      else if (w.verified)
+        summary += "; " + std::to_string(w.before_damage.entries) +
+                   " entries decompress before it but none is covered by an intact CRC";
+      else
+        summary += "; " + std::to_string(w.before_damage.entries) + " entries decompress before it";
+      remediation = checksum_clause(checksum, match, d.kind);
+      if (remediation.empty())
+        remediation =
+            "Without a checksum it cannot be told whether the archive was written "
+            "broken or broke later: check `dmesg` and `smartctl -a` for I/O errors on "
+            "its device, and restore from another copy. ";
+      if (w.verified && d.member_offset) {
+        uint64_t unverified_entries =
+            w.before_damage.entries - std::min(w.before_damage.entries, w.verified->entries);
+        if (w.verified->entries > 0)
+          remediation += std::to_string(w.verified->entries) + " entries (through " +
+                         quoted_last(*w.verified) +
+                         ") come before the damaged gzip member (it starts at byte " +
+                         std::to_string(*d.member_offset) + ") and passed their CRC check; ";
+        else
+          remediation += "The damaged gzip member starts at byte " +
+                         std::to_string(*d.member_offset) +
+                         ", so no entry is covered by an intact CRC; ";
+        remediation += std::to_string(unverified_entries) +
+                       " entries in it decompress but any of them may hold corrupted bytes";
+        if (w.first_symptom)
+          remediation += " (those up to " + quoted_last(w.before_damage) +
+                         ", after which garbage first shows, are the likeliest to be sound)";
+        remediation += ". ";
+      }
+      remediation += salvage + "Take a new backup as soon as possible.";
+    } else if (d.kind == "tar_header") {
+      summary = path + " has a damaged tar header at uncompressed offset " +
+                std::to_string(d.uncompressed_offset.value_or(0)) + " (compressed bytes " +
+                std::to_string(d.compressed_range_start.value_or(0)) + "-" +
+                std::to_string(d.compressed_offset) + "), after " + quoted_last(w.before_damage) +
+                "; " + std::to_string(w.before_damage.entries) + " entries before and " +
+                std::to_string(w.after_damage.entries) + " after it are recoverable";
+      remediation =
+          "The compression layer is intact, so the tar stream was written with a broken "
+          "header (a faulty archiver, or memory errors on the backup host). " +
+          checksum_clause(checksum, match, d.kind) +
+          "The entry at the damaged header is lost; GNU tar skips to the next valid "
+          "header and extracts the rest: `mkdir -p /tmp/recovery && tar -x" +
+          std::string(scan.compression == "gzip" ? "z" : "a") + "f " + q +
+          " -C /tmp/recovery`. Take a new backup and compare it with the source "
+          "(archive.compare_source).";
+    } else if (d.kind == "tar_truncated") {
+      summary =
+          path + ": the compression is complete but the tar stream inside ends in the middle " +
+          (w.damaged_entry.empty() ? std::string("of a header") : "of '" + w.damaged_entry + "'") +
+          "; " + std::to_string(recoverable.entries) + " complete entries (" +
+          format_bytes(recoverable.bytes) + ") are recoverable, last good " +
+          quoted_last(w.before_damage);
+      remediation =
+          "The archiver stopped (killed, out of disk space, or a source file vanished) "
+          "while the compressor it fed finished cleanly, so nothing flagged the run "
+          "as failed. Check the backup job's log for tar's exit status at " +
+          format_time(scan.mtime) +
+          ", and make the job fail when tar fails (`set -o pipefail`, or `tar -czf` "
+          "instead of a pipe). " +
+          salvage + "Take a new backup.";
+    } else if (d.kind == "read_error") {
+      summary = "reading " + path + " failed at byte " + std::to_string(d.compressed_offset) +
+                ": " + d.message;
+      remediation =
+          "The storage holding the archive returns I/O errors: check `dmesg` and "
+          "`smartctl -a` for its device, copy what can still be read with `ddrescue " +
+          q +
+          " /tmp/recovery.img`, restore from another copy, and move the backups off the "
+          "failing device.";
+    } else if (d.kind == "empty") {
+      summary = path + " is empty (0 bytes)";
+      remediation =
+          "The backup job created the file but wrote nothing into it: check its log for "
+          "the failure at " +
+          format_time(scan.mtime) +
+          ", and have it write to a temporary name and rename only on success so an "
+          "empty file never looks like the newest backup.";
+    } else {
+      summary = path + " is not a readable archive: " + d.message;
+      remediation = "libarchive cannot recognise the format of " + path +
+                    ": check that the job writes what its name says (`file " + q +
+                    "` shows what it is), or set `format` to `raw` for a compressed dump.";
+    }
+    details["warnings"] = warnings;
+    ctx.fail(summary, remediation, details);
+    return;
+  }
+
+  // The archive is intact; now the checksum and the softer findings.
+  if (!checksum.problem.empty()) {
+    details["warnings"] = warnings;
+    ctx.fail(path + " is intact, but " + checksum.problem,
+             "Its checksum cannot be compared: regenerate the checksum file after checking the "
+             "archive is the one you want: `sha256sum " +
+                 q + " > " + shell_quote(checksum.sidecar) +
+                 "`; and fix the backup job step that writes it.",
+             details);
+    return;
+  }
+  if (match && !*match) {
+    std::string summary =
+        "SHA-256 of " + path + " does not match " +
+        (checksum.source == "param" ? std::string("the expected digest") : checksum.sidecar) +
+        " (expected " + checksum.expected.substr(0, 16) + "…, got " + scan.sha256.substr(0, 16) +
+        "…), although it decompresses and all " + std::to_string(w.complete.entries) +
+        " entries read cleanly";
+    std::string remediation;
+    if (checksum.source == "sidecar" && checksum.sidecar_mtime < scan.mtime)
+      remediation = "The checksum file (" + format_time(checksum.sidecar_mtime) +
+                    ") is older than the archive (" + format_time(scan.mtime) +
+                    "): the archive was rewritten after its checksum was taken — a second run "
+                    "overwrote it, or the job checksums before its final rename. ";
+    else if (checksum.source == "sidecar" && !checksum.name_matches)
+      remediation = "The checksum file names '" + checksum.name_in_sidecar +
+                    "', not this archive: it belongs to another file. ";
+    else
+      remediation =
+          "The file changed after its checksum was taken, or the checksum belongs to a "
+          "different file; if it changed on storage, compressed data errors would "
+          "usually show, so suspect a rewrite or a mixed-up checksum first. ";
+    remediation +=
+        "Find out which is the intended content (compare with the source using "
+        "archive.compare_source), then write the checksum right after the archive is "
+        "complete: `sha256sum " +
+        q + " > " + shell_quote(checksum.sidecar.empty() ? path + ".sha256" : checksum.sidecar) +
+        "`.";
+    details["warnings"] = warnings;
+    ctx.fail(summary, remediation, details);
+    return;
+  }
+  int64_t min_entries = params.value("min_entries", 1);
+  if (is_tar && static_cast<int64_t>(w.complete.entries) < min_entries) {
+    details["warnings"] = warnings;
+    ctx.fail(path + " is intact but holds only " + std::to_string(w.complete.entries) +
+                 " entries (expected at least " + std::to_string(min_entries) + ")",
+             "The backup archived an empty or wrong directory: check the source path in the "
+             "backup job and that the source is mounted when the job runs.",
+             details);
+    return;
+  }
+  if (checksum.source == "none" && params.value("require_checksum", false)) {
+    details["warnings"] = warnings;
+    ctx.fail(path + " is intact but has no checksum to compare with",
+             "Have the backup job write a checksum file next to each archive once it is "
+             "complete (`sha256sum " +
+                 q + " > " + shell_quote(path + ".sha256") +
+                 "`), so later corruption can be told from a bad run.",
+             details);
+    return;
+  }
+
+  std::string what = (scan.compression == "none" ? std::string("uncompressed") : scan.compression) +
+                     (is_tar ? " tar" : " stream") + ", " +
+                     (is_tar ? type_name(w) + ", " : std::string()) + format_bytes(w.stream_bytes) +
+                     " uncompressed";
+  std::string check_text =
+      match ? "SHA-256 matches " + std::string(checksum.source == "param" ? "the expected digest"
+                                                                          : "its checksum file")
+            : "no checksum to compare";
+  if (is_tar && !w.end_marker)
+    warnings.push_back(
+        "no tar end-of-archive marker: the archive ends right after an entry, as "
+        "when tar is interrupted between two files");
+  if (w.data_after_end_offset)
+    warnings.push_back(std::to_string(w.data_after_end_bytes) +
+                       " bytes of data follow the tar end-of-archive marker (uncompressed offset " +
+                       std::to_string(*w.data_after_end_offset) +
+                       "): a second archive appended to the first, which tar only extracts with "
+                       "--ignore-zeros");
+  if (checksum.source == "sidecar" && !checksum.name_matches)
+    warnings.push_back("the checksum file names '" + checksum.name_in_sidecar +
+                       "' rather than this archive; `sha256sum -c` on it would fail");
+  details["warnings"] = warnings;
+  if (!warnings.empty()) {
+    std::string remediation;
+    if (is_tar && !w.end_marker)
+      remediation +=
+          "The archive may be cut at an entry boundary: compare it with the source "
+          "(archive.compare_source) and check the job's log for tar's exit status. ";
+    if (w.data_after_end_offset)
+      remediation += "Something appended a second archive: list it with `tar --ignore-zeros -t" +
+                     std::string(scan.compression == "gzip" ? "z" : "a") + "f " + q +
+                     "` and have the job write a fresh file each run instead of appending. ";
+    if (scan.compression_warning)
+      remediation +=
+          "Data after the last gzip member is ignored by gzip; find what wrote it "
+          "(an append or a failed overwrite) and take a fresh backup. ";
+    if (checksum.source == "sidecar" && !checksum.name_matches)
+      remediation +=
+          "Regenerate the checksum file from the archive's own name so that "
+          "`sha256sum -c` works: `cd " +
+          shell_quote(std::filesystem::path(path).parent_path().string()) + " && sha256sum " +
+          shell_quote(std::filesystem::path(path).filename().string()) + " > " +
+          shell_quote(std::filesystem::path(checksum.sidecar).filename().string()) + "`. ";
+    if (remediation.empty())
+      remediation =
+          "libarchive read every entry but warned about some of them (see details): "
+          "list the archive with `tar -tvf` to see whether those entries restore as "
+          "expected.";
+    ctx.warn(path + " is readable (" + what + "; " + check_text + ") with " +
+                 std::to_string(warnings.size()) + " warning(s): " + warnings.front(),
+             remediation, details);
+    return;
+  }
+  ctx.ok(path + " is intact: " + what + "; " + check_text, details);
+}
+
+}  // namespace
+
+CheckDefinition verify_check() {
+  return {"archive.verify", "Verifies a backup archive in one pass: compression, tar, checksum",
+          kDoc, kSchema, &run};
+}
+
+}  // namespace backup_doctor::archive
