@@ -46,8 +46,11 @@ class Walker {
         archive_read_support_format_raw(a_);
         break;
     }
+    is_tar_ = options_.format == ArchiveFormat::tar;
     if (archive_read_open(a_, this, nullptr, &Walker::read_cb, nullptr) != ARCHIVE_OK) {
+      opened_ = false;
       fatal(0);
+      if (!result_.cancelled) drain();
       return finish();
     }
     walk();
@@ -302,6 +305,11 @@ class Walker {
       d.message = "the archive stream ends inside an entry although its compression is complete (" +
                   text + ")";
       uncompressed_position = result_.stream_bytes;
+    } else if (!opened_ && options_.format == ArchiveFormat::tar) {
+      // GNU tar would skip to the next valid header; the entries after it are not counted here.
+      d.kind = "tar_header";
+      d.message = "the first tar header is damaged, or this is not a tar archive (" + text + ")";
+      result_.after_damage_counted = false;
     } else if (result_.complete.entries == 0 && result_.format.empty()) {
       d.kind = "format";
       d.message = "not a readable archive: " + text;
@@ -371,7 +379,7 @@ class Walker {
   std::span<const uint8_t> last_piece_;
   uint64_t last_piece_start_ = 0;
   uint64_t last_entry_end_ = 0;
-  bool source_failed_ = false, source_eof_ = false, is_tar_ = false;
+  bool source_failed_ = false, source_eof_ = false, is_tar_ = false, opened_ = true;
   std::vector<uint64_t> boundaries_;
   size_t boundary_index_ = 0;
   EntryTally at_boundary_;

@@ -285,8 +285,8 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     dj["last_good_entry"] = w.before_damage.last_entry;
     dj["entries_before_damage"] = w.before_damage.entries;
     dj["bytes_before_damage"] = w.before_damage.bytes;
-    dj["entries_after_damage"] = w.after_damage.entries;
-    dj["bytes_after_damage"] = w.after_damage.bytes;
+    if (w.after_damage_counted) dj["entries_after_damage"] = w.after_damage.entries;
+    if (w.after_damage_counted) dj["bytes_after_damage"] = w.after_damage.bytes;
     dj["recoverable_entries"] = recoverable.entries;
     dj["recoverable_bytes"] = recoverable.bytes;
     if (!w.damaged_entry.empty()) {
@@ -408,15 +408,23 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       }
       remediation += salvage + "Take a new backup as soon as possible.";
     } else if (d.kind == "tar_header") {
-      summary = path + " has a damaged tar header at uncompressed offset " +
-                std::to_string(d.uncompressed_offset.value_or(0)) + " (compressed bytes " +
-                std::to_string(d.compressed_range_start.value_or(0)) + "-" +
-                std::to_string(d.compressed_offset) + "), after " + quoted_last(w.before_damage) +
-                "; " + std::to_string(w.before_damage.entries) + " entries before and " +
-                std::to_string(w.after_damage.entries) + " after it are recoverable";
+      if (w.after_damage_counted)
+        summary = path + " has a damaged tar header at uncompressed offset " +
+                  std::to_string(d.uncompressed_offset.value_or(0)) + " (compressed bytes " +
+                  std::to_string(d.compressed_range_start.value_or(0)) + "-" +
+                  std::to_string(d.compressed_offset) + "), after " + quoted_last(w.before_damage) +
+                  "; " + std::to_string(w.before_damage.entries) + " entries before and " +
+                  std::to_string(w.after_damage.entries) + " after it are recoverable";
+      else
+        summary = path + ": " + d.message +
+                  "; nothing could be walked (GNU tar skips to the next valid header, so the "
+                  "entries after the first are probably recoverable)";
       remediation =
-          "The compression layer is intact, so the tar stream was written with a broken "
-          "header (a faulty archiver, or memory errors on the backup host). " +
+          std::string(scan.compression == "none"
+                          ? "The tar stream was written with a broken header "
+                          : "The compression layer is intact, so the tar stream was written with "
+                            "a broken header ") +
+          "(a faulty archiver, or memory errors on the backup host). " +
           checksum_clause(checksum, match, d.kind) +
           "The entry at the damaged header is lost; GNU tar skips to the next valid "
           "header and extracts the rest: `mkdir -p /tmp/recovery && tar -x" +

@@ -72,7 +72,7 @@ inline std::string text_data(size_t size, uint32_t seed) {
   out.resize(size);
   return out;
 }
-inline std::string random_data(size_t size, uint32_t seed) {
+inline std::string noise_data(size_t size, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string out(size, '\0');
   for (auto& c : out) c = static_cast<char>(rng() & 0xff);
@@ -88,7 +88,7 @@ inline int make_tree(const fs::path& root, int files = 24, uint32_t seed = 7) {
     if (i % 2)
       write_file(dir / ("file" + std::to_string(i) + ".log"), text_data(size, seed + i));
     else
-      write_file(dir / ("blob" + std::to_string(i) + ".bin"), random_data(size, seed + i));
+      write_file(dir / ("blob" + std::to_string(i) + ".bin"), noise_data(size, seed + i));
   }
   return files;
 }
