@@ -73,7 +73,7 @@ measure() {
       echo "bench: $name failed:" >&2; cat "$work/err" >&2; exit 1; }
     read -r t r u s <"$work/time"
     times+=("$t")
-    cpus+=("$(echo "$u + $s" | bc)")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
     ((r > maxrss)) && maxrss=$r
   done
   best[$name]=$(printf '%s\n' "${times[@]}" | sort -n | head -1)
@@ -102,7 +102,7 @@ measure "igzip -t" igzip -t "$gz"
 measure "archive.verify (.tar.zst)" "${verify_zst[@]}"
 measure "zstd -t" zstd -q -t "$zst"
 
-ratio() { echo "scale=3; ${best[$1]} / ${best[$2]}" | bc | sed 's/^\./0./'; }
+ratio() { awk -v a="${best[$1]}" -v b="${best[$2]}" 'BEGIN { printf "%.3f", a / b }'; }
 echo
 echo "archive.verify / gzip -t                 = $(ratio "archive.verify (.tar.gz)" "gzip -t")x  (goal <= 0.37)"
 echo "archive.verify / guide's three commands  = $(ratio "archive.verify (.tar.gz)" "guide: gzip -t; tar -tzf; sha256sum -c")x  (goal <= 0.15)"

@@ -15,7 +15,9 @@ using nlohmann::json;
 void check_marker(const json& params, Context& ctx) {
   const std::string path = params.at("path");
   auto max_age = backup_doctor::parse_duration(params.value("max_age", "25h"));
-  if (!max_age) throw backup_doctor::sdk::CheckError("max_age is not a duration: " + params.value("max_age", ""));
+  if (!max_age)
+    throw backup_doctor::sdk::CheckError("max_age is not a duration: " +
+                                         params.value("max_age", ""));
 
   std::ifstream in(path);
   if (!in) {
@@ -46,7 +48,9 @@ void check_marker(const json& params, Context& ctx) {
              details);
   } else if (age > *max_age) {
     ctx.warn("the last successful ACME backup job finished " +
-                 backup_doctor::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(age)) + " ago",
+                 backup_doctor::format_duration(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(age)) +
+                 " ago",
              "The job has not succeeded within " + params.value("max_age", std::string("25h")) +
                  ": check that its timer or cron entry is still enabled.",
              details);

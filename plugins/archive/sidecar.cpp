@@ -1,7 +1,12 @@
 #include "sidecar.hpp"
 
+#include <sys/stat.h>
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace backup_doctor::archive {
 
@@ -106,6 +111,51 @@ std::optional<SidecarLine> pick_sidecar_line(const SidecarParse& parsed,
     return parsed.lines.front();
   }
   return std::nullopt;
+}
+
+Checksum load_checksum(const std::string& archive, const std::optional<std::string>& digest,
+                       const std::optional<std::string>& sidecar) {
+  Checksum c;
+  if (digest) {
+    c.source = "param";
+    c.expected = lower(*digest);
+    return c;
+  }
+  bool explicit_sidecar = sidecar.has_value();
+  c.sidecar = explicit_sidecar ? *sidecar : archive + ".sha256";
+  struct stat st {};
+  if (::stat(c.sidecar.c_str(), &st) != 0) {
+    if (explicit_sidecar) {
+      c.source = "sidecar";
+      c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
+    } else {
+      c.sidecar.clear();
+    }
+    return c;
+  }
+  c.source = "sidecar";
+  c.sidecar_mtime = st.st_mtime;
+  std::ifstream in(c.sidecar, std::ios::binary);
+  if (!in) {
+    c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
+    return c;
+  }
+  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  SidecarParse parsed = parse_sidecar(text);
+  auto line = pick_sidecar_line(parsed, archive, &c.name_matches);
+  if (!line) {
+    c.problem = parsed.lines.empty()
+                    ? "checksum file " + c.sidecar + " holds no SHA-256 line"
+                    : "checksum file " + c.sidecar + " has " + std::to_string(parsed.lines.size()) +
+                          " lines but none for " + archive;
+    return c;
+  }
+  c.expected = line->digest;
+  c.name_in_sidecar = line->name;
+  c.binary_marker = line->binary;
+  return c;
 }
 
 }  // namespace backup_doctor::archive

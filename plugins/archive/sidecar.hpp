@@ -2,6 +2,7 @@
 // mode, backslash-escaped names) and the BSD/`sha256sum --tag` form "SHA256 (name) = <hex>".
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,22 @@ SidecarParse parse_sidecar(std::string_view text);
 // `name_matched` tells whether the line's name agrees with the archive's.
 std::optional<SidecarLine> pick_sidecar_line(const SidecarParse& parsed,
                                              const std::string& archive_path, bool* name_matched);
+
+// The digest an archive is expected to have: `digest` when given, else the line for it in
+// `sidecar` (default: the archive path plus ".sha256", when that file exists).
+struct Checksum {
+  std::string source = "none";  // none, param, sidecar
+  std::string expected;
+  std::string sidecar;
+  std::string name_in_sidecar;
+  bool name_matches = true;
+  bool binary_marker = false;
+  int64_t sidecar_mtime = 0;
+  std::string problem;  // sidecar unreadable / has no line for the archive
+};
+
+Checksum load_checksum(const std::string& archive, const std::optional<std::string>& digest,
+                       const std::optional<std::string>& sidecar);
 
 bool is_sha256_hex(std::string_view s);
 std::string lower(std::string_view s);

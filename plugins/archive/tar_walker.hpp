@@ -53,6 +53,7 @@ struct WalkResult {
   EntryTally complete;                 // every complete entry
   EntryTally before_damage;            // complete entries before the first damage
   EntryTally after_damage;             // complete entries found again after a damaged tar header
+  bool after_damage_counted = true;    // false when the very first header is damaged
   std::optional<EntryTally> verified;  // when the damage is in a gzip member: entries wholly
                                        // before that member (their bytes passed a CRC check)
   uint64_t stream_bytes = 0;           // decompressed bytes seen

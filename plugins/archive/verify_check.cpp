@@ -7,11 +7,9 @@
 #include "target.hpp"
 #include "util.hpp"
 
-#include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace backup_doctor::archive {
@@ -56,61 +54,6 @@ const char* kDoc =
     "(and bytes) are recoverable before it, and after it when only a tar header is damaged, "
     "without extracting anything. Whether the damaged file still matches its checksum tells a "
     "backup that was written broken from one that broke later.";
-
-struct Checksum {
-  std::string source = "none";  // none, param, sidecar
-  std::string expected;
-  std::string sidecar;
-  std::string name_in_sidecar;
-  bool name_matches = true;
-  bool binary_marker = false;
-  int64_t sidecar_mtime = 0;
-  std::string problem;  // sidecar unreadable / has no line for the archive
-};
-
-Checksum load_checksum(const nlohmann::json& params, const std::string& archive) {
-  Checksum c;
-  if (params.contains("sha256")) {
-    c.source = "param";
-    c.expected = lower(params["sha256"].get<std::string>());
-    return c;
-  }
-  bool explicit_sidecar = params.contains("sidecar");
-  c.sidecar = explicit_sidecar ? params["sidecar"].get<std::string>() : archive + ".sha256";
-  struct stat st {};
-  if (::stat(c.sidecar.c_str(), &st) != 0) {
-    if (explicit_sidecar) {
-      c.source = "sidecar";
-      c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
-    } else {
-      c.sidecar.clear();
-    }
-    return c;
-  }
-  c.source = "sidecar";
-  c.sidecar_mtime = st.st_mtime;
-  std::ifstream in(c.sidecar, std::ios::binary);
-  if (!in) {
-    c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
-    return c;
-  }
-  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  SidecarParse parsed = parse_sidecar(text);
-  auto line = pick_sidecar_line(parsed, archive, &c.name_matches);
-  if (!line) {
-    c.problem = parsed.lines.empty()
-                    ? "checksum file " + c.sidecar + " holds no SHA-256 line"
-                    : "checksum file " + c.sidecar + " has " + std::to_string(parsed.lines.size()) +
-                          " lines but none for " + archive;
-    return c;
-  }
-  c.expected = line->digest;
-  c.name_in_sidecar = line->name;
-  c.binary_marker = line->binary;
-  return c;
-}
 
 std::string type_name(const WalkResult& w) {
   std::ostringstream s;
@@ -190,7 +133,11 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
                             : GzipEngine::isal;
   options.cancelled = [&ctx] { return ctx.cancelled(); };
   options.on_progress = [&ctx, &path](double f) { ctx.progress(f, "verifying " + path); };
-  Checksum checksum = load_checksum(params, path);
+  auto optional_param = [&params](const char* key) -> std::optional<std::string> {
+    if (!params.contains(key)) return std::nullopt;
+    return params[key].get<std::string>();
+  };
+  Checksum checksum = load_checksum(path, optional_param("sha256"), optional_param("sidecar"));
   options.hash = true;
 
   ScanResult scan = scan_archive(path, options);

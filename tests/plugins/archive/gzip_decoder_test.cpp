@@ -41,8 +41,8 @@ TEST_CASE("multi-member gzip across tiny chunks equals gzip -dc") {
   std::vector<uint64_t> starts;
   // Members of very different sizes and compressibility, by gzip and pigz, one of them empty.
   for (int i = 0; i < 9; ++i) {
-    std::string part = i % 3 == 0 ? noise_data(1000 + i * 7919, i)
-                                  : archive_test::text_data(i * 13331, i);
+    std::string part =
+        i % 3 == 0 ? noise_data(1000 + i * 7919, i) : archive_test::text_data(i * 13331, i);
     if (i == 4) part.clear();
     write_file(dir / "part", part);
     starts.push_back(all.size());

@@ -33,7 +33,8 @@ TEST_CASE("the verdict: short, inside the margin, enough") {
   CHECK(judge_room(100, 100, 0) == Room::enough);
 }
 
-TEST_CASE("a margin larger than the free space allows warns - the gzip trailer is read when small") {
+TEST_CASE(
+    "a margin larger than the free space allows warns - the gzip trailer is read when small") {
   TempDir dir("bd-archive-space");
   struct statvfs vfs {};
   REQUIRE(::statvfs(dir.path().c_str(), &vfs) == 0);

@@ -238,6 +238,20 @@ TEST_CASE("a corrupted tar header checksum: entries before and after it are reco
         f.members.size() - 1);
 }
 
+TEST_CASE("a damaged first tar header") {
+  Fixture f;
+  std::string data = read_file(f.plain);
+  data.at(148) ^= 0x01;
+  write_file(f.dir / "bad0.tar", data);
+  sh("gzip -c bad0.tar > bad0.tar.gz", f.dir.path().string());
+  auto r = verify(f.dir / "bad0.tar.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "tar_header");
+  CHECK(r.details["damage"]["uncompressed_offset"] == 0);
+  CHECK(!r.details["damage"].contains("entries_after_damage"));  // not counted
+  CHECK(r.remediation.find("tar -xzf") != std::string::npos);
+}
+
 TEST_CASE("gzip intact but the tar stream inside cut short") {
   Fixture f;
   uint64_t cut = f.members[8].header_offset() + 512 + 700;
