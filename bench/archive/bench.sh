@@ -9,7 +9,8 @@
 #
 # Makes a ~1 GiB tree of mixed compressible/incompressible files (make_tree.py), archives it
 # with GNU tar + gzip (and tar | zstd), removes the tree, times every command --runs times on a
-# warm page cache and prints best and median wall time, CPU time, peak RSS and the ratios.
+# warm page cache, round by round, and prints best and median wall time, CPU time, peak RSS and
+# the ratios of the medians.
 # Everything it creates lives in one temp directory that is removed at the end.
 # Uses build/bin/backup-doctor (BUILD_DIR overrides) when its `run` works, otherwise compiles
 # bench/archive/run_check.c, which loads the plugin through the plugin ABI the same way.
@@ -60,28 +61,29 @@ verify_cmd() { # $1 = archive
   fi
 }
 
-# measure NAME COMMAND...: runs it $runs times; prints "NAME best median cpu rss_kib".
-declare -A best median cpu rss
-measure() {
-  local name=$1
+# Every command is timed once per round, rounds repeated --runs times, so a change in the
+# machine's load during the run shifts all of them alike instead of favouring whichever ran
+# first. time_once NAME COMMAND...: one timing, appended to the NAME's lists.
+declare -A times cpus rss best median cpu
+time_once() {
+  local name=$1 t r u s
   shift
-  local times=() i t
-  local maxrss=0 cpus=()
-  for ((i = 0; i < runs; i++)); do
-    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
-      # the guide's commands exit 0 on a healthy archive; anything else is a bench problem
-      echo "bench: $name failed:" >&2; cat "$work/err" >&2; exit 1; }
-    read -r t r u s <"$work/time"
-    times+=("$t")
-    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
-    ((r > maxrss)) && maxrss=$r
-  done
-  best[$name]=$(printf '%s\n' "${times[@]}" | sort -n | head -1)
-  median[$name]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-  cpu[$name]=$(printf '%s\n' "${cpus[@]}" | sort -n | head -1)
-  rss[$name]=$maxrss
-  printf '%-34s best %6.2fs  median %6.2fs  cpu %6.2fs  peak RSS %7d KiB\n' \
-    "$name" "${best[$name]}" "${median[$name]}" "${cpu[$name]}" "$maxrss" >&2
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
+    # the guide's commands exit 0 on a healthy archive; anything else is a bench problem
+    echo "bench: $name failed:" >&2; cat "$work/err" >&2; exit 1; }
+  read -r t r u s <"$work/time"
+  times[$name]+="$t "
+  cpus[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
+  ((r > ${rss[$name]:-0})) && rss[$name]=$r
+  return 0
+}
+summarize() { # NAME: best and median wall, best CPU
+  local name=$1
+  best[$name]=$(printf '%s\n' ${times[$name]} | sort -n | head -1)
+  median[$name]=$(printf '%s\n' ${times[$name]} | sort -n | sed -n "$(((runs + 1) / 2))p")
+  cpu[$name]=$(printf '%s\n' ${cpus[$name]} | sort -n | head -1)
+  printf '%-40s best %6.2fs  median %6.2fs  cpu %6.2fs  peak RSS %7d KiB\n' \
+    "$name" "${best[$name]}" "${median[$name]}" "${cpu[$name]}" "${rss[$name]}" >&2
 }
 
 gz="$work/files.tar.gz"
@@ -93,16 +95,26 @@ read -r -a verify_zst <<<"$(verify_cmd "$zst")"
 cat "$gz" "$zst" >/dev/null # warm the page cache: every command reads from memory
 
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(stat -c %s "$gz") bytes gzip, $(stat -c %s "$zst") bytes zstd, runner: $runner, $runs runs each" >&2
-measure "archive.verify (.tar.gz)" "${verify_gz[@]}"
-measure "gzip -t" gzip -t "$gz"
-measure "tar -tzf >/dev/null" tar -tzf "$gz"
-measure "sha256sum" sha256sum "$gz"
-measure "guide: gzip -t; tar -tzf; sha256sum -c" sh -c "gzip -t '$gz' && tar -tzf '$gz' >/dev/null && cd '$work' && sha256sum -c files.tar.gz.sha256"
-measure "igzip -t" igzip -t "$gz"
-measure "archive.verify (.tar.zst)" "${verify_zst[@]}"
-measure "zstd -t" zstd -q -t "$zst"
+names=("archive.verify (.tar.gz)" "gzip -t" "tar -tzf >/dev/null" "sha256sum"
+  "guide: gzip -t; tar -tzf; sha256sum -c" "igzip -t" "archive.verify (.tar.zst)" "zstd -t")
+for ((round = 1; round <= runs; round++)); do
+  echo "   round $round/$runs" >&2
+  time_once "archive.verify (.tar.gz)" "${verify_gz[@]}"
+  time_once "igzip -t" igzip -t "$gz"
+  time_once "gzip -t" gzip -t "$gz"
+  time_once "tar -tzf >/dev/null" tar -tzf "$gz"
+  time_once "sha256sum" sha256sum "$gz"
+  time_once "guide: gzip -t; tar -tzf; sha256sum -c" sh -c "gzip -t '$gz' && tar -tzf '$gz' >/dev/null && cd '$work' && sha256sum -c files.tar.gz.sha256"
+  time_once "archive.verify (.tar.zst)" "${verify_zst[@]}"
+  time_once "zstd -t" zstd -q -t "$zst"
+done
+for name in "${names[@]}"; do summarize "$name"; done
 
-ratio() { awk -v a="${best[$1]}" -v b="${best[$2]}" 'BEGIN { printf "%.3f", a / b }'; }
+# Ratios of the medians (the best-of-N ratio in brackets).
+ratio() {
+  awk -v a="${median[$1]}" -v b="${median[$2]}" -v c="${best[$1]}" -v d="${best[$2]}" \
+    'BEGIN { printf "%.3f  [best %.3f]", a / b, c / d }'
+}
 echo
 echo "archive.verify / gzip -t                 = $(ratio "archive.verify (.tar.gz)" "gzip -t")x  (goal <= 0.37)"
 echo "archive.verify / guide's three commands  = $(ratio "archive.verify (.tar.gz)" "guide: gzip -t; tar -tzf; sha256sum -c")x  (goal <= 0.15)"

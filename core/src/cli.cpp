@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <set>
 
 namespace backup_doctor {
 namespace {
@@ -65,27 +67,39 @@ bool parse_vars(const std::vector<std::string>& raw,
   return true;
 }
 
-// Loads the checklist and makes the plan; prints every problem. Empty on failure.
-std::optional<std::pair<Checklist, Plan>> prepare(const RunOptions& o,
-                                                  const PluginRegistry& registry,
-                                                  bool resolve_secrets) {
+struct Prepared {
+  std::unique_ptr<PluginRegistry> registry;  // the plan points into it
+  Checklist checklist;
+  Plan plan;
+};
+
+// Loads the checklist, the plugins its check types need, and makes the plan; prints every
+// problem. Empty on failure.
+std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, bool resolve_secrets) {
   auto load = load_checklist(o.checklist);
   if (!load.checklist) {
     print_errors(load.errors);
     return std::nullopt;
   }
+  std::set<std::string> types;
+  for (const auto& check : load.checklist->checks) types.insert(check.use);
+  auto registry = std::make_unique<PluginRegistry>(PluginRegistry::load_for(
+      plugin_search_path(g.plugin_dirs, std::getenv("BACKUP_DOCTOR_PLUGIN_PATH"),
+                         current_executable()),
+      types));
+  for (const auto& r : registry->refused()) spdlog::warn("plugin {} {}", r.file.string(), r.reason);
   PlanOptions po;
   po.profile = o.profile;
   po.tags = o.tags;
   po.only = o.only;
   po.resolve_secrets = resolve_secrets;
   if (!parse_vars(o.vars, po.vars)) return std::nullopt;
-  auto plan = make_plan(*load.checklist, registry, po, Scrubber::global());
+  auto plan = make_plan(*load.checklist, *registry, po, Scrubber::global());
   if (!plan.errors.empty()) {
     print_errors(plan.errors);
     return std::nullopt;
   }
-  return std::make_pair(std::move(*load.checklist), std::move(plan.plan));
+  return Prepared{std::move(registry), std::move(*load.checklist), std::move(plan.plan)};
 }
 
 bool use_color(const std::string& mode, int fd) {
@@ -113,14 +127,13 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
     }
     extra.emplace_back(*f, r.substr(eq + 1));
   }
-  auto registry = load_registry(g);
-  for (const auto& r : registry.refused()) spdlog::warn("plugin {} {}", r.file.string(), r.reason);
-  auto prepared = prepare(o, registry, true);
+  auto prepared = prepare(g, o, true);
   if (!prepared) {
     std::fprintf(stderr, "backup-doctor: %s is not valid; nothing was run\n", o.checklist.c_str());
     return kExitUnknown;
   }
-  auto& [checklist, plan] = *prepared;
+  auto& checklist = prepared->checklist;
+  auto& plan = prepared->plan;
 
   RunnerOptions ro;
   ro.jobs = o.jobs ? o.jobs : default_jobs();
@@ -158,11 +171,10 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
 }
 
 int command_validate(const GlobalOptions& g, const RunOptions& o) {
-  auto registry = load_registry(g);
-  auto prepared = prepare(o, registry, false);
+  auto prepared = prepare(g, o, false);
   if (!prepared) return kExitInvalid;
   std::printf("%s: valid (%zu checks selected%s)\n", o.checklist.c_str(),
-              prepared->second.checks.size(),
+              prepared->plan.checks.size(),
               o.profile.empty() ? "" : (", profile " + o.profile).c_str());
   return 0;
 }

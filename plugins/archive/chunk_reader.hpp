@@ -1,6 +1,12 @@
-// Reads an archive file front to back exactly once, on a helper thread that also feeds every
-// byte to SHA-256, so hashing overlaps with whatever the caller does with the bytes
-// (decompression). Memory is fixed: `chunks` buffers of `chunk_size` bytes.
+// Reads an archive file front to back exactly once into a ring of fixed buffers and feeds every
+// byte to SHA-256 on a helper thread, so hashing overlaps with whatever the caller does with the
+// bytes (decompression). Memory is fixed: `chunks` buffers of `chunk_size` bytes.
+//
+// Either side may run ahead of the other by up to the whole ring: whichever thread needs a chunk
+// that nobody has read yet reads it itself. Compressible stretches of an archive are slow to
+// inflate and quick to hash, incompressible ones the reverse; with a one-way pipeline the
+// decompressor would wait for the hasher on every incompressible stretch, while letting the
+// hasher lag (and catch up on the next compressible stretch) keeps both cores busy.
 #pragma once
 
 #include <condition_variable>
@@ -47,26 +53,35 @@ class ChunkReader {
   // lower-case hex. Empty when hashing is off or a read failed.
   std::string finish_digest();
 
-  // CPU time the reading and hashing thread used (valid once it has finished).
+  // CPU time the hashing thread used, including the reads it did (valid once it has finished).
   double thread_cpu_seconds() const { return thread_cpu_seconds_; }
 
  private:
-  struct Slot {
-    std::unique_ptr<uint8_t[]> data;
-    size_t size = 0;
-    bool ready = false;
-  };
-  void produce();
+  void hash_loop();
+  // True when chunk `index` may be read into its slot: the consumer and the hasher are both
+  // done with the chunk that used the slot before. Called with mutex_ held.
+  bool slot_free(uint64_t index) const;
+  // Reads chunk `read_done_` into its slot. Called with `lock` held and `reading_` clear;
+  // releases the lock during the read.
+  void read_next_chunk(std::unique_lock<std::mutex>& lock);
 
   int fd_;
   ReadOptions options_;
-  std::vector<Slot> slots_;
+  uint8_t* ring_ = nullptr;
+  std::vector<uint8_t*> slots_;
+  std::vector<size_t> sizes_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  size_t read_index_ = 0;   // next slot the consumer takes
-  size_t held_ = SIZE_MAX;  // slot the consumer holds now
-  bool producer_done_ = false;
+  // Chunk counters since the start of the file; chunk i lives in slot i % chunks.
+  uint64_t read_done_ = 0;  // chunks read (reads happen one at a time, in order)
+  uint64_t released_ = 0;   // chunks the consumer has finished with
+  uint64_t hashed_ = 0;     // chunks hashed
+  bool reading_ = false;    // a thread is reading chunk read_done_ now
+  bool holding_ = false;    // the consumer holds chunk released_
+  bool end_ = false;        // end of file (or read error) reached after read_done_ chunks
+  bool consumer_done_ = false;
   bool stop_ = false;
+  uint64_t bytes_read_ = 0;
   uint64_t consumed_ = 0;
   int error_ = 0;
   uint64_t error_offset_ = 0;

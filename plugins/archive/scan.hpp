@@ -19,8 +19,12 @@ struct ScanOptions {
   bool hash = true;
   // Chunks that stay in the cores' L2 caches measured faster (~15% less CPU) than 2 MiB ones:
   // the reading thread writes them, the decompressing thread reads them on the other core.
+  // The ring (16 MiB) lets either thread run that far ahead of the other: enough to carry the
+  // hasher through a 16 MiB incompressible file, where it is the slower of the two, with what
+  // it read ahead during the compressible data before (8 chunks measured 1.3x igzip -t's time,
+  // 64 chunks 0.93x). Peak RSS of a run stays under 32 MiB.
   size_t read_chunk = 256u << 10;
-  size_t read_chunks = 8;
+  size_t read_chunks = 64;
   size_t output_chunk = 128u << 10;
   std::function<void(const EntryInfo&)> on_entry;
   std::function<bool()> cancelled;
