@@ -1,5 +1,7 @@
 #include "scrubber.hpp"
 
+#include <backup_doctor/scrub.hpp>
+
 #include <algorithm>
 
 namespace backup_doctor {
@@ -10,36 +12,14 @@ void Scrubber::add(std::string secret) {
   if (secret.empty()) return;
   if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
   secrets_.push_back(std::move(secret));
-  std::sort(secrets_.begin(), secrets_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
 std::string Scrubber::scrub(std::string_view text) const {
-  std::string out(text);
-  for (const auto& secret : secrets_) {
-    size_t pos = 0;
-    while ((pos = out.find(secret, pos)) != std::string::npos) {
-      out.replace(pos, secret.size(), kMask);
-      pos += kMask.size();
-    }
-  }
-  return out;
+  return sdk::scrub(text, secrets_, kMask);
 }
 
 nlohmann::json Scrubber::scrub_json(const nlohmann::json& value) const {
-  if (secrets_.empty()) return value;
-  if (value.is_string()) return scrub(value.get_ref<const std::string&>());
-  if (value.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : value) out.push_back(scrub_json(v));
-    return out;
-  }
-  if (value.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : value.items()) out[scrub(k)] = scrub_json(v);
-    return out;
-  }
-  return value;
+  return sdk::scrub_json(value, secrets_, kMask);
 }
 
 Scrubber& Scrubber::global() {

@@ -25,7 +25,7 @@ class Scrubber {
   static Scrubber& global();
 
  private:
-  std::vector<std::string> secrets_;  // longest first, so a secret containing another is masked
+  std::vector<std::string> secrets_;  // unique, non-empty
 };
 
 }  // namespace backup_doctor

@@ -1,7 +1,9 @@
 // Example of a platform team's own check: ACME's backup job writes a marker file when it ends
 // ("status=success finished=<unix time>"). acme.job_marker reads it and says whether the last
 // run succeeded and is recent enough.
+#include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/text.hpp>  // iso_time
 
 #include <chrono>
 #include <fstream>
@@ -12,12 +14,11 @@ namespace {
 using backup_doctor::sdk::Context;
 using nlohmann::json;
 
+namespace sdk = backup_doctor::sdk;
+
 void check_marker(const json& params, Context& ctx) {
-  const std::string path = params.at("path");
-  auto max_age = backup_doctor::parse_duration(params.value("max_age", "25h"));
-  if (!max_age)
-    throw backup_doctor::sdk::CheckError("max_age is not a duration: " +
-                                         params.value("max_age", ""));
+  const std::string path = sdk::required_string(params, "path");
+  const auto max_age = sdk::duration_param(params, "max_age", "25h");
 
   std::ifstream in(path);
   if (!in) {
@@ -43,15 +44,15 @@ void check_marker(const json& params, Context& ctx) {
   json details{{"path", path}, {"status", status}, {"finished", finished}};
   if (status != "success") {
     ctx.fail("the last ACME backup job ended with status '" + status + "'",
-             "Open the job's log for the run that finished at " + std::to_string(finished) +
+             "Open the job's log for the run that finished at " + sdk::iso_time(finished) +
                  " and fix what it reports; the next run must write status=success.",
              details);
-  } else if (age > *max_age) {
+  } else if (age > max_age) {
     ctx.warn("the last successful ACME backup job finished " +
                  backup_doctor::format_duration(
                      std::chrono::duration_cast<std::chrono::milliseconds>(age)) +
                  " ago",
-             "The job has not succeeded within " + params.value("max_age", std::string("25h")) +
+             "The job has not succeeded within " + backup_doctor::format_duration(max_age) +
                  ": check that its timer or cron entry is still enabled.",
              details);
   } else {
@@ -59,16 +60,17 @@ void check_marker(const json& params, Context& ctx) {
   }
 }
 
-class AcmePlugin : public backup_doctor::sdk::Plugin {
+class AcmePlugin : public sdk::Plugin {
  public:
   AcmePlugin() : Plugin("acme", "1.0.0", "ACME's in-house backup job checks") {
     add_check("acme.job_marker", "The ACME backup job's marker file says it succeeded recently",
               "Reads the marker file the job writes on exit (`status=... finished=<unix time>`).",
-              R"({"type": "object", "additionalProperties": false, "required": ["path"],
+              sdk::with_duration_patterns(
+                  R"({"type": "object", "additionalProperties": false, "required": ["path"],
                   "properties": {
                     "path": {"type": "string", "description": "Marker file written by the job"},
-                    "max_age": {"type": "string", "default": "25h",
-                                "description": "Oldest acceptable successful run"}}})",
+                    "max_age": {"type": "string", "pattern": "@duration@", "default": "25h",
+                                "description": "Oldest acceptable successful run"}}})"),
               check_marker);
   }
 };

@@ -59,8 +59,8 @@ nlohmann::json items_json(const Category& c) {
     nlohmann::json j = {{"path", d.path}};
     if (d.archive_size >= 0) j["archive_size"] = d.archive_size;
     if (d.source_size >= 0) j["source_size"] = d.source_size;
-    if (d.archive_size >= 0) j["archive_mtime"] = format_time(d.archive_mtime);
-    if (d.source_size >= 0) j["source_mtime"] = format_time(d.source_mtime);
+    if (d.archive_size >= 0) j["archive_mtime"] = iso_time(d.archive_mtime);
+    if (d.source_size >= 0) j["source_mtime"] = iso_time(d.source_mtime);
     list.push_back(j);
   }
   return {{"count", c.count}, {"items", list}};
@@ -160,7 +160,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
                          static_cast<double>(std::max<size_t>(1, source_files.size()));
 
   nlohmann::json details = {{"archive", target.path},
-                            {"archive_mtime", format_time(scan.mtime)},
+                            {"archive_mtime", iso_time(scan.mtime)},
                             {"source", source},
                             {"archive_prefix", prefix.value_or("")},
                             {"archive_files", archive_files.size()},
@@ -226,7 +226,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
           "The backup skipped " + files(c.not_in_archive.count) +
           " that existed when it ran: check the job's exclude list and its log "
           "at " +
-          format_time(scan.mtime) +
+          iso_time(scan.mtime) +
           " for 'Permission denied' or 'Cannot open', and that the backup user can read "
           "them (e.g. `sudo -u backup test -r " +
           shell_quote(source + "/" + c.not_in_archive.items.front().path) +
@@ -274,7 +274,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
                  std::to_string(c.added_since.count) + " added, " +
                  std::to_string(c.removed_since.count) + " removed, " +
                  std::to_string(c.changed_since.count) + " changed)";
-      remediation += std::string("The archive (") + format_time(scan.mtime) +
+      remediation += std::string("The archive (") + iso_time(scan.mtime) +
                      ") no longer reflects the source: a restore would lose " + pct +
                      " of the changes. Check that the backup job still runs on schedule and "
                      "finishes (its log and the archive dates).";

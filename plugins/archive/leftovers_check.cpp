@@ -72,7 +72,7 @@ struct Kind {
   nlohmann::json json() const {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : items)
-      list.push_back({{"path", f.path}, {"size", f.size}, {"mtime", format_time(f.mtime)}});
+      list.push_back({{"path", f.path}, {"size", f.size}, {"mtime", iso_time(f.mtime)}});
     return {{"count", count}, {"bytes", bytes}, {"items", list}};
   }
 };
@@ -203,18 +203,18 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     remediation +=
         "Zero-length archives mean a backup run created its file and wrote nothing: look "
         "in the job's log at " +
-        format_time(zero.items.front().mtime) +
+        iso_time(zero.items.front().mtime) +
         " for the failure, make the job write to a temporary name and rename on "
         "success, then remove them so they cannot be mistaken for backups: `rm --" +
         quoted_list(zero) + "`. ";
   }
   if (temp.count) {
-    parts.push_back(std::to_string(temp.count) + " temporary file(s), " + format_bytes(temp.bytes) +
+    parts.push_back(std::to_string(temp.count) + " temporary file(s), " + human_size(temp.bytes) +
                     " (" + temp.items.front().path + ")");
     remediation +=
         "Temporary files this old are left by interrupted writes "
         "and hold " +
-        format_bytes(temp.bytes) +
+        human_size(temp.bytes) +
         ": confirm nothing still writes them "
         "(`fuser" +
         quoted_list(temp) + "` prints nothing), then `rm --" + quoted_list(temp) + "`" +

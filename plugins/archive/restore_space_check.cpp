@@ -176,10 +176,10 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   bool inodes_short = inodes_room == Room::short_of;
   bool bytes_tight = bytes_room != Room::enough;
   bool inodes_tight = inodes_room != Room::enough;
-  std::string need_text = format_bytes(need_bytes) +
+  std::string need_text = human_size(need_bytes) +
                           (count_inodes ? " in " + std::to_string(need_inodes) + " inodes" : "");
   std::string have_text =
-      format_bytes(free_bytes) + " free" +
+      human_size(free_bytes) + " free" +
       (inodes_known ? " and " + std::to_string(free_inodes) + " free inodes" : "");
   std::string partial = damage ? " (the archive is damaged, so this counts only the entries before "
                                  "the damage; see archive.verify)"
@@ -189,7 +189,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   if (bytes_short || inodes_short) {
     std::string remediation = "Before a restore is needed, make room on " + fs + ": ";
     if (bytes_short)
-      remediation += "free at least " + format_bytes(with_margin(need_bytes) - free_bytes) +
+      remediation += "free at least " + human_size(with_margin(need_bytes) - free_bytes) +
                      " (`du -xsh " + shell_quote(fs) + "/* | sort -h | tail` shows where it went)";
     if (inodes_short)
       remediation += std::string(bytes_short ? ", and " : "") + "free " +

@@ -168,7 +168,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   }
   if (w.cancelled) throw sdk::CheckError("cancelled while verifying " + path);
 
-  details["mtime"] = format_time(scan.mtime);
+  details["mtime"] = iso_time(scan.mtime);
   details["compression"] = scan.compression;
   for (auto& [k, v] : scan.compression_details.items()) details[k] = v;
   if (!w.format.empty()) details["format"] = w.format;
@@ -281,7 +281,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
                          : scan.compression == "bzip2" ? "bzip2 -dc"
                                                        : "";
       summary = path + (d.kind == "truncated" ? " is truncated: " : " is corrupt: ") + d.message +
-                " at " + at + "; the first " + format_bytes(w.stream_bytes) +
+                " at " + at + "; the first " + human_size(w.stream_bytes) +
                 " of the uncompressed stream are readable";
       remediation = checksum_clause(checksum, match, d.kind);
       if (!tool.empty())
@@ -300,12 +300,12 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       summary = path + " is truncated: " + d.message + " at " +
                 (scan.compression == "none" ? "byte " + std::to_string(d.compressed_offset) : at) +
                 "; " + std::to_string(recoverable.entries) + " complete entries (" +
-                format_bytes(recoverable.bytes) + ") are recoverable, last good " +
+                human_size(recoverable.bytes) + ") are recoverable, last good " +
                 quoted_last(w.before_damage);
       if (!w.damaged_entry.empty() && w.damaged_entry_size >= 0)
         summary += ", '" + w.damaged_entry + "' cut after " +
-                   format_bytes(w.damaged_entry_bytes_available) + " of " +
-                   format_bytes(static_cast<uint64_t>(w.damaged_entry_size));
+                   human_size(w.damaged_entry_bytes_available) + " of " +
+                   human_size(static_cast<uint64_t>(w.damaged_entry_size));
       remediation = std::string(scan.compression == "none"
                                     ? "The file ends in the middle of an entry. "
                                     : "The file ends before its compressed stream does. ") +
@@ -383,13 +383,13 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
           path + ": the compression is complete but the tar stream inside ends in the middle " +
           (w.damaged_entry.empty() ? std::string("of a header") : "of '" + w.damaged_entry + "'") +
           "; " + std::to_string(recoverable.entries) + " complete entries (" +
-          format_bytes(recoverable.bytes) + ") are recoverable, last good " +
+          human_size(recoverable.bytes) + ") are recoverable, last good " +
           quoted_last(w.before_damage);
       remediation =
           "The archiver stopped (killed, out of disk space, or a source file vanished) "
           "while the compressor it fed finished cleanly, so nothing flagged the run "
           "as failed. Check the backup job's log for tar's exit status at " +
-          format_time(scan.mtime) +
+          iso_time(scan.mtime) +
           ", and make the job fail when tar fails (`set -o pipefail`, or `tar -czf` "
           "instead of a pipe). " +
           salvage + "Take a new backup.";
@@ -407,7 +407,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       remediation =
           "The backup job created the file but wrote nothing into it: check its log for "
           "the failure at " +
-          format_time(scan.mtime) +
+          iso_time(scan.mtime) +
           ", and have it write to a temporary name and rename only on success so an "
           "empty file never looks like the newest backup.";
     } else {
@@ -441,8 +441,8 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
         " entries read cleanly";
     std::string remediation;
     if (checksum.source == "sidecar" && checksum.sidecar_mtime < scan.mtime)
-      remediation = "The checksum file (" + format_time(checksum.sidecar_mtime) +
-                    ") is older than the archive (" + format_time(scan.mtime) +
+      remediation = "The checksum file (" + iso_time(checksum.sidecar_mtime) +
+                    ") is older than the archive (" + iso_time(scan.mtime) +
                     "): the archive was rewritten after its checksum was taken — a second run "
                     "overwrote it, or the job checksums before its final rename. ";
     else if (checksum.source == "sidecar" && !checksum.name_matches)
@@ -486,7 +486,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
 
   std::string what = (scan.compression == "none" ? std::string("uncompressed") : scan.compression) +
                      (is_tar ? " tar" : " stream") + ", " +
-                     (is_tar ? type_name(w) + ", " : std::string()) + format_bytes(w.stream_bytes) +
+                     (is_tar ? type_name(w) + ", " : std::string()) + human_size(w.stream_bytes) +
                      " uncompressed";
   std::string check_text =
       match ? "SHA-256 matches " + std::string(checksum.source == "param" ? "the expected digest"

@@ -295,7 +295,7 @@ CheckSpec access_check() {
           "that grants it. With `expect: denied` it checks the opposite, e.g. that `nobody` "
           "cannot read the database dumps. Testing as another user needs root; otherwise the "
           "result is an error saying so.",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

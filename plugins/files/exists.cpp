@@ -164,7 +164,7 @@ CheckSpec exists_check() {
           "`non_empty` also catches an empty backup file or a backup directory nothing was "
           "ever written to. Metrics: `directory_entries` (count) for a directory, `file_size` "
           "(bytes) otherwise.",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

@@ -329,7 +329,7 @@ CheckSpec freshness_check() {
           "alert like `time() - backup_doctor_newest_backup_timestamp_seconds > 25*3600`), "
           "`newest_backup_age` (seconds), `newest_backup_size` (bytes), "
           "`newest_backup_size_ratio` (ratio) and `backups` (count).",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

@@ -370,7 +370,7 @@ CheckSpec log_scan_check() {
           "reported as file:line with the line's text; the most recent `max_hits` are listed "
           "and all are counted. The remediation points at the earliest error of the window, "
           "which is usually the cause. Metric: `log_error_lines` (count, label path).",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

@@ -340,7 +340,7 @@ CheckSpec mode_check() {
           "With `recursive`, `max_mode`, `owner` and `group` also apply to every entry beneath "
           "a directory. The remediation gives the exact chmod/chown/find commands. Metric: "
           "`mode_violations` (count).",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

@@ -367,7 +367,7 @@ CheckSpec tools_check() {
           "that this account can execute each tool and runs the version command as it. The "
           "remediation names the Debian packages to install (known for common backup tools, "
           "or given with `package`). Metrics: `tools_missing`, `tools_outdated` (count).",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::files

@@ -1,7 +1,5 @@
 #include "util.hpp"
 
-#include <backup_doctor/duration.hpp>
-
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -13,82 +11,6 @@
 #include <ctime>
 
 namespace backup_doctor::files {
-
-namespace {
-void replace_duration_patterns(json& node) {
-  if (node.is_object()) {
-    for (auto& [key, value] : node.items()) {
-      if (key == "pattern" && value.is_string() && value.get<std::string>() == "@duration@")
-        value = kDurationPattern;
-      else
-        replace_duration_patterns(value);
-    }
-  } else if (node.is_array()) {
-    for (auto& item : node) replace_duration_patterns(item);
-  }
-}
-}  // namespace
-
-std::string finish_schema(std::string_view schema_text) {
-  json schema = json::parse(schema_text);
-  replace_duration_patterns(schema);
-  return schema.dump();
-}
-
-std::string required_string(const json& params, const char* key) {
-  auto it = params.find(key);
-  if (it == params.end() || !it->is_string() || it->get<std::string>().empty())
-    throw sdk::CheckError(std::string("parameter '") + key + "' is required (a non-empty string)");
-  return it->get<std::string>();
-}
-
-std::chrono::milliseconds duration_param(const json& params, const char* key,
-                                         const char* fallback) {
-  std::string text = fallback;
-  if (auto it = params.find(key); it != params.end()) {
-    if (!it->is_string())
-      throw sdk::CheckError(std::string("parameter '") + key +
-                            "' must be a duration string such as \"25h\"");
-    text = it->get<std::string>();
-  }
-  auto d = parse_duration(text);
-  if (!d)
-    throw sdk::CheckError(std::string("parameter '") + key + "': '" + text +
-                          "' is not a duration (examples: 30s, 25h, 7d, 1h30m)");
-  return *d;
-}
-
-std::vector<std::string> string_list(const json& params, const char* key,
-                                     std::vector<std::string> fallback) {
-  auto it = params.find(key);
-  if (it == params.end()) return fallback;
-  if (it->is_string()) return {it->get<std::string>()};
-  if (!it->is_array())
-    throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
-  std::vector<std::string> out;
-  for (const auto& item : *it) {
-    if (!item.is_string())
-      throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
-std::string shell_quote(std::string_view s) {
-  bool plain = !s.empty();
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-+:,=@%", c) != nullptr))
-      plain = false;
-  if (plain) return std::string(s);
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
 
 std::string mode_string(mode_t mode) {
   char buf[8];
@@ -205,19 +127,6 @@ std::vector<gid_t> user_groups(const std::string& name, gid_t primary) {
   return groups;
 }
 
-std::string human_size(uintmax_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 5) value /= 1024, ++unit;
-  char buf[32];
-  if (unit == 0)
-    std::snprintf(buf, sizeof buf, "%ju B", bytes);
-  else
-    std::snprintf(buf, sizeof buf, value < 10 ? "%.1f %s" : "%.0f %s", value, units[unit]);
-  return buf;
-}
-
 double now_seconds() {
   struct timespec ts {};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -226,15 +135,6 @@ double now_seconds() {
 
 double mtime_seconds(const struct stat& st) {
   return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
-}
-
-std::string iso_time(double seconds) {
-  time_t t = static_cast<time_t>(std::floor(seconds));
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string errno_text(int err) {

@@ -2,7 +2,9 @@
 // the stat facts every check puts into its details.
 #pragma once
 
+#include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/text.hpp>
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -26,17 +28,14 @@ struct CheckSpec {
   void (*run)(const json& params, sdk::Context& ctx);
 };
 
-// Replaces every "pattern": "@duration@" in a schema with backup_doctor::kDurationPattern.
-std::string finish_schema(std::string_view schema_text);
-
-// Parameter access for checks run without the core's schema validation (unit tests).
-std::string required_string(const json& params, const char* key);
-std::chrono::milliseconds duration_param(const json& params, const char* key, const char* fallback);
-std::vector<std::string> string_list(const json& params, const char* key,
-                                     std::vector<std::string> fallback);
-
-// Single-quotes for a shell command shown to the operator: '/opt/my backups'.
-std::string shell_quote(std::string_view s);
+// From the SDK: parameter access, schema duration patterns, text for people.
+using sdk::duration_param;
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::required_string;
+using sdk::shell_quote;
+using sdk::string_list;
+using sdk::with_duration_patterns;
 
 // Octal mode with four digits: "0755". Only permission and special bits.
 std::string mode_string(mode_t mode);
@@ -56,13 +55,8 @@ std::optional<gid_t> lookup_group(const std::string& name_or_id);
 // Every group the user is in (primary and supplementary).
 std::vector<gid_t> user_groups(const std::string& name, gid_t primary);
 
-// "1.5 MiB", "812 B".
-std::string human_size(uintmax_t bytes);
-
 double now_seconds();
 double mtime_seconds(const struct stat& st);
-// "2024-11-29T10:00:00Z".
-std::string iso_time(double seconds);
 
 std::string errno_text(int err);
 

@@ -1,5 +1,7 @@
 #include "reporter.hpp"
 
+#include <backup_doctor/scrub.hpp>
+
 #include <algorithm>
 
 namespace backup_doctor::pg {
@@ -32,37 +34,15 @@ std::vector<std::string> collect_secrets(const nlohmann::json& params) {
   return out;
 }
 
-std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets) {
-  std::string s(text);
-  for (const auto& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos + 3))
-      s.replace(pos, secret.size(), "***");
-  }
-  return s;
-}
-
 Reporter::Reporter(sdk::Context& ctx, const nlohmann::json& params)
     : ctx_(ctx), secrets_(collect_secrets(params)) {}
 
 std::string Reporter::scrub(std::string_view text) const {
-  return scrub_secrets(text, secrets_);
+  return sdk::scrub(text, secrets_);
 }
 
 nlohmann::json Reporter::scrub_json(const nlohmann::json& value) const {
-  if (secrets_.empty()) return value;
-  if (value.is_string()) return nlohmann::json(scrub(value.get<std::string>()));
-  if (value.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : value) out.push_back(scrub_json(v));
-    return out;
-  }
-  if (value.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : value.items()) out[scrub(k)] = scrub_json(v);
-    return out;
-  }
-  return value;
+  return sdk::scrub_json(value, secrets_);
 }
 
 void Reporter::report(sdk::Status status, std::string_view summary, std::string_view remediation,

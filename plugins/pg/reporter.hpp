@@ -76,9 +76,6 @@ sdk::CheckFunction guarded(Body body) {
   };
 }
 
-// Replaces every occurrence of each secret in `text` with "***".
-std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets);
-
 // Collects the values of every "password" key in `params`, at any depth.
 std::vector<std::string> collect_secrets(const nlohmann::json& params);
 

@@ -7,6 +7,7 @@
 #include "wal_segments.hpp"
 
 #include <backup_doctor/duration.hpp>
+#include <backup_doctor/text.hpp>
 
 #include <cmath>
 #include <regex>
@@ -65,12 +66,6 @@ std::string substitute(const std::string& command, const std::string& wal) {
     }
   }
   return out;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 std::chrono::milliseconds ms(double seconds) {
@@ -189,11 +184,11 @@ void run(const nlohmann::json& params, Reporter& r) {
   bool failing = failed > 0 && last_fail && (!last_ok || *last_fail > *last_ok);
   if (failing) {
     std::string since = format_duration(ms(now - *last_fail));
-    std::string how = library.empty()
-                          ? "Run the command by hand as the server's OS user to see its error, "
-                            "from the data directory: `sudo -u postgres sh -c " +
-                                shell_quote(mask_command(substitute(command, failed_wal))) + "`"
-                          : "Check the archive library '" + library + "' and its settings";
+    std::string how =
+        library.empty() ? "Run the command by hand as the server's OS user to see its error, "
+                          "from the data directory: `sudo -u postgres sh -c " +
+                              sdk::shell_quote(mask_command(substitute(command, failed_wal))) + "`"
+                        : "Check the archive library '" + library + "' and its settings";
     findings.push_back(
         {sdk::Status::fail,
          "WAL archiving is failing: " + std::to_string(failed) + " failed attempt(s), the last " +

@@ -317,7 +317,7 @@ CheckSpec backup_process_check() {
           "/proc/PID/io twice `sample` apart: a backup that moved no byte in that time (neither "
           "storage I/O nor read/write calls) may be hung; stopped processes and processes stuck "
           "in state D without progress fail.",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::resources

@@ -42,7 +42,7 @@ std::string schema() {
 })";
   auto pos = text.find("@pressure@");
   text.replace(pos, 10, pressure_schema("io", kWarnPressure, kFailPressure, true));
-  return finish_schema(text);
+  return with_duration_patterns(text);
 }
 
 const DiskStat* find_stat(const std::vector<DiskStat>& all, const BlockDevice& dev) {

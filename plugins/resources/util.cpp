@@ -9,72 +9,6 @@
 
 namespace backup_doctor::resources {
 
-std::string finish_schema(std::string_view schema_text) {
-  std::string out(schema_text);
-  const std::string marker = "@duration@";
-  std::string pattern = json(kDurationPattern).dump();
-  pattern = pattern.substr(1, pattern.size() - 2);  // JSON-escaped, without the quotes
-  for (size_t pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos)) {
-    out.replace(pos, marker.size(), pattern);
-    pos += pattern.size();
-  }
-  return out;
-}
-
-std::string string_param(const json& params, const char* key, const char* fallback) {
-  if (!params.contains(key) || params[key].is_null()) return fallback;
-  if (!params[key].is_string())
-    throw sdk::CheckError(std::string("parameter '") + key + "' must be a string");
-  return params[key].get<std::string>();
-}
-
-double number_param(const json& params, const char* key, double fallback) {
-  auto v = optional_number(params, key);
-  return v ? *v : fallback;
-}
-
-std::optional<double> optional_number(const json& params, const char* key) {
-  if (!params.contains(key) || params[key].is_null()) return std::nullopt;
-  if (!params[key].is_number())
-    throw sdk::CheckError(std::string("parameter '") + key + "' must be a number");
-  return params[key].get<double>();
-}
-
-std::chrono::milliseconds duration_param(const json& params, const char* key,
-                                         const char* fallback) {
-  auto d = optional_duration(params, key);
-  if (d) return *d;
-  return *parse_duration(fallback);
-}
-
-std::optional<std::chrono::milliseconds> optional_duration(const json& params, const char* key) {
-  if (!params.contains(key) || params[key].is_null()) return std::nullopt;
-  if (!params[key].is_string())
-    throw sdk::CheckError(std::string("parameter '") + key + "' must be a duration such as \"5s\"");
-  auto d = parse_duration(params[key].get<std::string>());
-  if (!d)
-    throw sdk::CheckError(std::string("parameter '") + key + "' is not a duration: \"" +
-                          params[key].get<std::string>() +
-                          "\" (write e.g. \"5s\", \"10m\", \"2h\")");
-  return d;
-}
-
-std::vector<std::string> string_list(const json& params, const char* key,
-                                     std::vector<std::string> fallback) {
-  if (!params.contains(key) || params[key].is_null()) return fallback;
-  const json& v = params[key];
-  if (v.is_string()) return {v.get<std::string>()};
-  if (!v.is_array())
-    throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
-  std::vector<std::string> out;
-  for (const auto& item : v) {
-    if (!item.is_string())
-      throw sdk::CheckError(std::string("parameter '") + key + "' must be a list of strings");
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
 std::optional<uint64_t> optional_size(const json& params, const char* key) {
   if (!params.contains(key) || params[key].is_null()) return std::nullopt;
   const json& v = params[key];
@@ -123,19 +57,6 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   return static_cast<uint64_t>(std::llround(bytes));
 }
 
-std::string human_size(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int u = 0;
-  double v = bytes;
-  while (std::fabs(v) >= 1024 && u < 6) v /= 1024, ++u;
-  char buf[64];
-  if (u == 0)
-    std::snprintf(buf, sizeof buf, "%.0f B", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
 std::string fixed1(double value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f", value);
@@ -144,21 +65,6 @@ std::string fixed1(double value) {
 
 std::string errno_text(int err) {
   return std::strerror(err);
-}
-
-std::string shell_quote(std::string_view s) {
-  bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-+:=@%,", c) != nullptr;
-  });
-  if (plain) return std::string(s);
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
 }
 
 double now_seconds() {

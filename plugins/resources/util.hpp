@@ -2,7 +2,9 @@
 // collects findings into exactly one result.
 #pragma once
 
+#include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/text.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,31 +17,30 @@ namespace backup_doctor::resources {
 
 using nlohmann::json;
 
-// Replaces every "@duration@" in a schema text with backup_doctor::kDurationPattern.
-std::string finish_schema(std::string_view schema_text);
+// From the SDK: parameter access, schema duration patterns, shell quoting.
+using sdk::duration_param;
+using sdk::number_param;
+using sdk::optional_duration;
+using sdk::optional_number;
+using sdk::shell_quote;
+using sdk::string_list;
+using sdk::string_param;
+using sdk::with_duration_patterns;
 
-// Parameter access that also works without the core's schema validation (unit tests).
-std::string string_param(const json& params, const char* key, const char* fallback);
-double number_param(const json& params, const char* key, double fallback);
-std::optional<double> optional_number(const json& params, const char* key);
-std::chrono::milliseconds duration_param(const json& params, const char* key, const char* fallback);
-std::optional<std::chrono::milliseconds> optional_duration(const json& params, const char* key);
-std::vector<std::string> string_list(const json& params, const char* key,
-                                     std::vector<std::string> fallback);
 // A size: an integer (bytes) or a string such as "500M", "10GiB", "2TB" (see parse_size).
 std::optional<uint64_t> optional_size(const json& params, const char* key);
 
 // "10G", "10GiB" and "10 GiB" are binary (1024^3); "10GB" is decimal (1000^3); "123" or "123B"
 // are bytes. Nothing when the text is not a size.
 std::optional<uint64_t> parse_size(std::string_view text);
-// "1.5 GiB", "812 B".
-std::string human_size(double bytes);
+// "1.5 GiB", "812 B" (sdk::human_size; figures computed as doubles, negative ones read as 0).
+inline std::string human_size(double bytes) {
+  return sdk::human_size(bytes > 0 ? static_cast<uint64_t>(bytes) : 0);
+}
 // "12.3" (one decimal), for percentages and loads in messages.
 std::string fixed1(double value);
 
 std::string errno_text(int err);
-// Single-quotes a word for a shell command shown to the operator.
-std::string shell_quote(std::string_view s);
 double now_seconds();
 
 // Collects what a check found and reports it as one result: the worst status wins, the

@@ -8,21 +8,6 @@
 
 namespace backup_doctor::rsync {
 
-std::string schema_with_durations(std::string_view schema,
-                                  std::initializer_list<const char*> keys) {
-  json j = json::parse(schema);
-  for (const char* k : keys) j["properties"][k]["pattern"] = kDurationPattern;
-  return j.dump();
-}
-
-std::chrono::milliseconds duration_param(const json& params, const char* key,
-                                         const char* fallback) {
-  std::string text = params.value(key, std::string(fallback));
-  auto d = parse_duration(text);
-  if (!d) throw sdk::CheckError(std::string("'") + key + "' is not a duration: '" + text + "'");
-  return *d;
-}
-
 std::optional<support::UserIds> user_param(const json& params, const char* key) {
   if (!params.contains(key) || params[key].get<std::string>().empty()) return std::nullopt;
   std::string name = params[key].get<std::string>();
@@ -46,41 +31,6 @@ std::string group_name(gid_t gid) {
   struct group* found = nullptr;
   getgrgid_r(gid, &gr, buf.data(), buf.size(), &found);
   return found ? std::string(found->gr_name) : std::to_string(gid);
-}
-
-std::string shell_quote(std::string_view s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789@%+=:,./_-~") == std::string_view::npos)
-    return std::string(s);
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-std::vector<std::string> string_or_list(const json& params, const char* key) {
-  std::vector<std::string> out;
-  if (!params.contains(key)) return out;
-  const json& v = params[key];
-  if (v.is_string())
-    out.push_back(v.get<std::string>());
-  else if (v.is_array())
-    for (const auto& item : v) out.push_back(item.get<std::string>());
-  return out;
-}
-
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
 }
 
 json capped(const std::vector<std::string>& items, size_t max) {

@@ -1,12 +1,14 @@
-// Small helpers shared by the rsync checks: parameter reading, findings collection, quoting.
+// Helpers shared by the rsync checks: check registration, users, findings collection (parameter
+// and text helpers come from the SDK).
 #pragma once
 
+#include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/text.hpp>
 
 #include "process.hpp"
 
 #include <chrono>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +32,12 @@ CheckSpec dry_run_check();
 CheckSpec remote_check();
 CheckSpec open_files_check();
 
-// The schema text with the duration pattern set on each named property (the pattern's
-// backslashes are easier to get right through nlohmann than inside a raw string).
-std::string schema_with_durations(std::string_view schema, std::initializer_list<const char*> keys);
-
-// A duration parameter ("30s"); throws CheckError when it does not parse.
-std::chrono::milliseconds duration_param(const json& params, const char* key, const char* fallback);
+// From the SDK: parameter access, schema duration patterns, text for people.
+using sdk::duration_param;
+using sdk::human_size;
+using sdk::shell_quote;
+using sdk::string_list;  // "source": "/a/" or ["/a/", "/b/"]
+using sdk::with_duration_patterns;
 
 // The user named by `key`, or nothing when the parameter is absent. Throws CheckError when the
 // user does not exist, or when switching to it needs root and we are not root.
@@ -45,16 +47,6 @@ std::optional<support::UserIds> user_param(const json& params, const char* key);
 support::UserIds current_user();
 
 std::string group_name(gid_t gid);
-
-// Quotes `s` for a POSIX shell when it contains anything unusual, so remediation commands can
-// be pasted as they are.
-std::string shell_quote(std::string_view s);
-
-// A string parameter that may also be given as a list ("source": "/a/" or ["/a/", "/b/"]).
-std::vector<std::string> string_or_list(const json& params, const char* key);
-
-// "1.5 GiB", for messages (metrics and details carry exact bytes).
-std::string human_bytes(uint64_t bytes);
 
 // The first `max` items as a JSON array.
 json capped(const std::vector<std::string>& items, size_t max);

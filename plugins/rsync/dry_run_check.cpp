@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using sdk::Status;
 
 std::string schema() {
-  return schema_with_durations(R"({
+  return with_duration_patterns(R"({
   "type": "object",
   "additionalProperties": false,
   "required": ["source", "destination"],
@@ -42,7 +42,7 @@ std::string schema() {
       "description": "The rsync program (name on PATH or absolute path). Default \"rsync\"."},
     "run_as": {"type": "string", "minLength": 1,
       "description": "Run the dry run (and the access probe) as this user, the account the real job uses. Default: the user backup-doctor runs as, which as root can read everything and so hides permission problems."},
-    "timeout": {"type": "string", "minLength": 1, "default": "10m",
+    "timeout": {"type": "string", "pattern": "@duration@", "default": "10m",
       "description": "Kill the dry run after this long. Default \"10m\"."},
     "probe_access": {"type": "boolean", "default": true,
       "description": "After the dry run, open each file it would send (read-only, nothing is read) and test the local destination for write access, as run_as: a dry run never opens files, so this is how an unreadable file (code 23 in the real run) is found. Default true."},
@@ -57,8 +57,7 @@ std::string schema() {
     "max_items": {"type": "integer", "minimum": 1, "default": 20,
       "description": "How many offending paths to list per kind in details. Default 20."}
   }
-})",
-                               {"timeout"});
+})");
 }
 
 bool under(const std::string& path, const std::string& dir) {
@@ -110,7 +109,7 @@ json path_group(const std::vector<std::string>& paths, size_t max) {
 }
 
 void run(const json& params, sdk::Context& ctx) {
-  const auto sources = string_or_list(params, "source");
+  const auto sources = string_list(params, "source");
   const std::string destination = params.at("destination").get<std::string>();
   const auto job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}));
   const std::string program = params.value("rsync", std::string("rsync"));
@@ -407,14 +406,14 @@ void run(const json& params, sdk::Context& ctx) {
     if (params.contains("warn_transfer_bytes") && stats.transferred_size &&
         *stats.transferred_size > params["warn_transfer_bytes"].get<uint64_t>())
       f.add(Status::warn,
-            human_bytes(*stats.transferred_size) + " would be transferred (threshold " +
-                human_bytes(params["warn_transfer_bytes"].get<uint64_t>()) + ")",
+            human_size(*stats.transferred_size) + " would be transferred (threshold " +
+                human_size(params["warn_transfer_bytes"].get<uint64_t>()) + ")",
             "The destination is far behind the source: check that the scheduled job really "
             "runs (cron/systemd timer logs) and completes.");
   }
 
   std::string ok = "rsync dry run succeeded: " + std::to_string(transfer_files) + " file(s)" +
-                   (stats.transferred_size ? ", " + human_bytes(*stats.transferred_size) : "") +
+                   (stats.transferred_size ? ", " + human_size(*stats.transferred_size) : "") +
                    " would be transferred";
   f.report(ctx, ok, details);
 }

@@ -36,7 +36,7 @@ const char* kSchema = R"({
 void run(const json& params, sdk::Context& ctx) {
   std::vector<std::string> roots;
   json missing = json::array();
-  for (const auto& s : string_or_list(params, "source")) {
+  for (const auto& s : string_list(params, "source")) {
     std::error_code ec;
     fs::path canon = fs::canonical(s, ec);
     if (ec) {

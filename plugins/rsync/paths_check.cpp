@@ -291,11 +291,11 @@ void run(const json& params, sdk::Context& ctx) {
       ctx.metric("destination_required", static_cast<double>(required), "bytes");
       if (free.available < required) {
         f.add(Status::fail,
-              "Destination filesystem has " + human_bytes(free.available) +
-                  " free but the sync needs " + human_bytes(required) + " (" +
-                  (incremental ? "growth" : "source") + " " + human_bytes(needed) + " + " +
+              "Destination filesystem has " + human_size(free.available) +
+                  " free but the sync needs " + human_size(required) + " (" +
+                  (incremental ? "growth" : "source") + " " + human_size(needed) + " + " +
                   std::to_string(static_cast<int>(margin)) + "% margin)",
-              "Free at least " + human_bytes(required - free.available) +
+              "Free at least " + human_size(required - free.available) +
                   " on the filesystem holding " + where +
                   " (prune old copies or snapshots there) or grow it." +
                   (incremental ? std::string()
@@ -310,8 +310,8 @@ void run(const json& params, sdk::Context& ctx) {
   std::string ok = "Source " + source + " is readable and destination " + destination +
                    " is writable by user '" + user.name + "'";
   if (details.contains("space") && details["space"].contains("available_bytes"))
-    ok += "; " + human_bytes(details["space"]["available_bytes"].get<uint64_t>()) + " free for " +
-          human_bytes(details["space"]["required_bytes"].get<uint64_t>()) + " needed";
+    ok += "; " + human_size(details["space"]["available_bytes"].get<uint64_t>()) + " free for " +
+          human_size(details["space"]["required_bytes"].get<uint64_t>()) + " needed";
   f.report(ctx, ok, details);
 }
 

@@ -19,7 +19,7 @@ namespace {
 using sdk::Status;
 
 std::string schema() {
-  return schema_with_durations(R"({
+  return with_duration_patterns(R"({
   "type": "object",
   "additionalProperties": false,
   "required": ["destination"],
@@ -36,9 +36,9 @@ std::string schema() {
       "description": "ssh client configuration file (ssh -F); \"/dev/null\" ignores every config file. Default: ssh's usual files."},
     "ssh_options": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z]+=.*$"},
       "description": "Extra ssh options as \"Key=Value\" (each passed with -o), e.g. [\"ProxyJump=bastion\"]. BatchMode and ConnectTimeout are always set by the check. Default none."},
-    "connect_timeout": {"type": "string", "minLength": 1, "default": "10s",
+    "connect_timeout": {"type": "string", "pattern": "@duration@", "default": "10s",
       "description": "How long ssh may take to connect and exchange greetings (ConnectTimeout, whole seconds). Default \"10s\"."},
-    "timeout": {"type": "string", "minLength": 1, "default": "60s",
+    "timeout": {"type": "string", "pattern": "@duration@", "default": "60s",
       "description": "Kill the whole probe after this long. Default \"60s\"."},
     "remote_rsync": {"type": "string", "minLength": 1, "default": "rsync",
       "description": "The rsync program on the remote host (the job's --rsync-path). Default \"rsync\"."},
@@ -47,8 +47,7 @@ std::string schema() {
     "ssh": {"type": "string", "minLength": 1, "default": "ssh",
       "description": "The ssh client program. Default \"ssh\"."}
   }
-})",
-                               {"connect_timeout", "timeout"});
+})");
 }
 
 // The remote probe, fed to `/bin/sh -s` so it works whatever the login shell is. It only asks

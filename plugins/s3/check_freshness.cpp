@@ -98,8 +98,8 @@ CheckDefinition freshness_check() {
       }
       if (min_size && newest->size < *min_size) {
         out.report(Status::warn,
-                   "newest backup " + object + " is only " + human_bytes(newest->size) +
-                       " (expected at least " + human_bytes(*min_size) + ")",
+                   "newest backup " + object + " is only " + human_size(newest->size) +
+                       " (expected at least " + human_size(*min_size) + ")",
                    "The latest upload is suspiciously small: compare it with the local dump and "
                    "the backup log of " +
                        format_iso8601(newest->last_modified) +

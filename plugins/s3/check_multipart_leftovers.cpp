@@ -112,7 +112,7 @@ CheckDefinition multipart_leftovers_check() {
       std::string summary =
           std::to_string(stale_total) + " abandoned multipart upload" +
           (stale_total == 1 ? "" : "s") + " under " + where + " hold" +
-          (stale_total == 1 ? "s " : " ") + human_bytes(bytes) +
+          (stale_total == 1 ? "s " : " ") + human_size(bytes) +
           (stale_total > listed.size() ? " (in the " + std::to_string(listed.size()) + " listed)"
                                        : "") +
           "; oldest " + oldest.key + " started " +

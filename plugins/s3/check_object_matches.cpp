@@ -220,7 +220,7 @@ CheckDefinition object_matches_check() {
               computed[std::to_string(ps)] = etag;
               if (etag == head.etag) {
                 etag_result = "match (multipart, " + std::to_string(parts) + " parts of " +
-                              human_bytes(ps) + ")";
+                              human_size(ps) + ")";
                 details["part_size"] = ps;
               }
             }
@@ -275,7 +275,7 @@ CheckDefinition object_matches_check() {
 
       if (problems.empty()) {
         out.report(Status::ok,
-                   object + " matches " + local + " (" + human_bytes(head.size) + ", ETag " +
+                   object + " matches " + local + " (" + human_size(head.size) + ", ETag " +
                        etag_result + ")",
                    "", details);
         return;

@@ -109,7 +109,7 @@ CheckDefinition usage_check() {
       out.metric("storage_objects", static_cast<double>(count), "count", labels);
 
       std::string usage =
-          human_bytes(bytes) + " in " + std::to_string(count) + " objects under " + where;
+          human_size(bytes) + " in " + std::to_string(count) + " objects under " + where;
       std::string cleanup =
           "Expire old backups under " + where +
           " with a lifecycle rule (Expiration after the retention period, and "
@@ -129,19 +129,18 @@ CheckDefinition usage_check() {
         out.metric("storage_quota_used", ratio, "ratio", labels);
         char pct[32];
         std::snprintf(pct, sizeof pct, "%.1f%%", ratio * 100);
-        std::string summary = usage + ", " + pct + " of the " + human_bytes(*quota) + " quota";
+        std::string summary = usage + ", " + pct + " of the " + human_size(*quota) + " quota";
         if (ratio >= 1.0) {
           out.report(Status::fail, summary,
                      "The quota is exhausted, so the next upload will be refused. Free " +
-                         human_bytes(bytes - *quota) + " at least. " + cleanup,
+                         human_size(bytes - *quota) + " at least. " + cleanup,
                      details);
           return;
         }
         if (ratio >= warn_ratio) {
-          out.report(
-              Status::warn, summary,
-              "Only " + human_bytes(*quota - bytes) + " left before uploads fail. " + cleanup,
-              details);
+          out.report(Status::warn, summary,
+                     "Only " + human_size(*quota - bytes) + " left before uploads fail. " + cleanup,
+                     details);
           return;
         }
         out.report(Status::ok, summary, "", details);

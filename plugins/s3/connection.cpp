@@ -94,14 +94,6 @@ std::string make_schema(const json& properties, const std::vector<std::string>& 
   return schema.dump();
 }
 
-std::chrono::milliseconds duration_param(const json& params, const char* name,
-                                         const char* fallback) {
-  std::string text = params.value(name, std::string(fallback));
-  auto d = parse_duration(text);
-  if (!d) throw sdk::CheckError(std::string(name) + ": \"" + text + "\" is not a duration");
-  return *d;
-}
-
 std::string Connection::aws_cli(const std::string& service) const {
   std::string out = "aws";
   if (client->config().custom_endpoint)

@@ -5,6 +5,7 @@
 #include "client.hpp"
 #include "credentials.hpp"
 
+#include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
 
 #include <memory>
@@ -42,8 +43,6 @@ struct Connection {
 Connection connect(const nlohmann::json& params, sdk::Context& ctx, bool require_credentials = true,
                    const nlohmann::json& overrides = nlohmann::json::object());
 
-// Reads a duration parameter ("30s"); throws CheckError when malformed.
-std::chrono::milliseconds duration_param(const nlohmann::json& params, const char* name,
-                                         const char* fallback);
+using sdk::duration_param;
 
 }  // namespace backup_doctor::s3

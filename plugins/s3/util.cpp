@@ -1,5 +1,7 @@
 #include "util.hpp"
 
+#include <backup_doctor/scrub.hpp>
+
 #include <curl/curl.h>
 
 #include <cctype>
@@ -113,64 +115,22 @@ std::optional<uint64_t> parse_size(const nlohmann::json& value) {
   return static_cast<uint64_t>(std::llround(number * factor));
 }
 
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
-  char buf[32];
-  if (u == 0)
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else if (v == std::floor(v))
-    std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
+namespace {
+// Credentials shorter than 4 characters are no real keys; masking them would mangle words.
+std::vector<std::string> maskable(const std::vector<std::string>& secrets) {
+  std::vector<std::string> out;
+  for (const auto& s : secrets)
+    if (s.size() >= 4) out.push_back(s);
+  return out;
 }
-
-std::string shell_quote(std::string_view word) {
-  bool plain = !word.empty();
-  for (unsigned char c : word)
-    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/' || c == ':' || c == '=' ||
-          c == '@' || c == ',' || c == '+'))
-      plain = false;
-  if (plain) return std::string(word);
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out.push_back(c);
-  }
-  return out + "'";
-}
+}  // namespace
 
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& secret : secrets) {
-    if (secret.size() < 4) continue;
-    size_t pos = 0;
-    while ((pos = text.find(secret, pos)) != std::string::npos) {
-      text.replace(pos, secret.size(), "***");
-      pos += 3;
-    }
-  }
-  return text;
+  return sdk::scrub(text, maskable(secrets));
 }
 
 nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::string>& secrets) {
-  if (value.is_string()) return scrub(value.get<std::string>(), secrets);
-  if (value.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (auto it = value.begin(); it != value.end(); ++it)
-      out[scrub(it.key(), secrets)] = scrub_json(it.value(), secrets);
-    return out;
-  }
-  if (value.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : value) out.push_back(scrub_json(v, secrets));
-    return out;
-  }
-  return value;
+  return sdk::scrub_json(value, maskable(secrets));
 }
 
 std::string mask_key_id(std::string_view key_id) {

@@ -1,6 +1,8 @@
 // Small helpers shared by the s3 checks: URI encoding as SigV4 wants it, S3 and HTTP dates,
-// sizes written as "8MiB", shell quoting for the commands we put in remediation.
+// sizes written as "8MiB", secret scrubbing (shell quoting and human sizes come from the SDK).
 #pragma once
+
+#include <backup_doctor/text.hpp>
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -26,11 +28,9 @@ int64_t now_epoch();
 // A byte size from a parameter: an integer, or a string like "8MiB", "16MB", "1.5GiB", "500G".
 // MB/GB mean MiB/GiB as in the AWS CLI's own settings. Nothing when it does not parse.
 std::optional<uint64_t> parse_size(const nlohmann::json& value);
-// "8 MiB", "1.2 GiB", "512 B".
-std::string human_bytes(uint64_t bytes);
-
-// Quotes a word for a POSIX shell when it needs it ("abc" stays as it is).
-std::string shell_quote(std::string_view word);
+// From the SDK: "8 MiB", "1.2 GiB", "512 B"; quoting for a POSIX shell.
+using sdk::human_size;
+using sdk::shell_quote;
 
 // Removes every occurrence of each secret from `text` (secrets shorter than 4 characters are
 // ignored: they would mangle ordinary words and are not real keys).

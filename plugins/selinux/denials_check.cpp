@@ -563,7 +563,7 @@ CheckSpec denials_check() {
           "default_t, otherwise the allow rule to review. Denials logged in permissive mode "
           "warn; enforced ones fail. Lines that are not audit records are counted, never fatal. "
           "Works without SELinux on the host running the check when the log is given.",
-          finish_schema(kSchema), &run};
+          with_duration_patterns(kSchema), &run};
 }
 
 }  // namespace backup_doctor::selinux

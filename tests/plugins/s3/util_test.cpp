@@ -26,8 +26,8 @@ TEST_CASE("s3 util: encoding, dates, sizes, quoting and scrubbing") {
     CHECK(parse_size(nlohmann::json("1.5GiB")).value() == 1536ull << 20);
     CHECK_FALSE(parse_size(nlohmann::json("lots")).has_value());
     CHECK_FALSE(parse_size(nlohmann::json(-1)).has_value());
-    CHECK(human_bytes(8u << 20) == "8 MiB");
-    CHECK(human_bytes(512) == "512 B");
+    CHECK(human_size(8u << 20) == "8 MiB");
+    CHECK(human_size(512) == "512 B");
   }
   SUBCASE("shell quoting for remediation commands") {
     CHECK(shell_quote("database/x.sql.gz") == "database/x.sql.gz");
