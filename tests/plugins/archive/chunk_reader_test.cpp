@@ -3,6 +3,7 @@
 #include "chunk_reader.hpp"
 #include "archive_fixtures.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,22 @@ TEST_CASE("finish_digest hashes what the consumer did not take; early destructio
   CHECK(reader.next().empty());
   CHECK(reader.finish_digest() ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("a read error ends the stream, is reported with its offset, and leaves no digest") {
+  // read() on a directory fails with EISDIR: a real read error, whichever thread meets it.
+  TempDir dir("bd-archive-reader");
+  for (bool consumer_first : {true, false}) {
+    CAPTURE(consumer_first);
+    int fd = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    ChunkReader reader(fd, ReadOptions{4096, 4, true});
+    if (!consumer_first) ::usleep(20000);  // let the hashing thread hit it first
+    CHECK(reader.next().empty());
+    CHECK(reader.error() == EISDIR);
+    CHECK(reader.error_offset() == 0);
+    CHECK(reader.finish_digest().empty());
+  }
 }
 
 TEST_CASE("a user who does not own the archive can still open it (no O_NOATIME for them)") {

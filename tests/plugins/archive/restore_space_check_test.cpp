@@ -1,10 +1,68 @@
-// archive.restore_space on the temp dir's real filesystem; the verdict's arithmetic on its own.
+// archive.restore_space on the temp dir's real filesystem, on a real tmpfs too small for the
+// restore (mounted in a private mount namespace), and the verdict's arithmetic on its own.
 #include "archive_fixtures.hpp"
 #include "space.hpp"
 
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 using namespace archive_test;
+
+namespace {
+
+// Runs archive.restore_space in a child process with a mount namespace of its own, in which
+// `mount_at` is a tmpfs mounted with `options` ("size=1m,nr_inodes=40"). The small filesystem
+// is real (statvfs sees it) yet visible to no other process, and it goes away with the child.
+// Returns {status, summary, remediation, details} or {setup_error}.
+nlohmann::json run_on_tmpfs(const fs::path& mount_at, const std::string& options,
+                            const nlohmann::json& params) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    nlohmann::json out;
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", mount_at.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+      out = {{"setup_error", std::strerror(errno)}};
+    } else {
+      backup_doctor::archive::ArchivePlugin plugin;
+      auto r = backup_doctor::testing::run_check(plugin, "archive.restore_space", params);
+      out = {{"status", static_cast<int>(r.status)},
+             {"summary", r.summary},
+             {"remediation", r.remediation},
+             {"details", r.details}};
+    }
+    std::string text = out.dump();
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
+      if (n <= 0) ::_exit(1);
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return nlohmann::json::parse(text);
+}
+
+}  // namespace
+
 
 TEST_CASE("the uncompressed size, not the archive size, is what must fit") {
   TempDir dir("bd-archive-space");
@@ -96,4 +154,58 @@ TEST_CASE("free inodes are measured and compared with the entry count") {
     CHECK(r.details["required_inodes"].get<uint64_t>() < vfs.f_favail);
   }
   CHECK(r.status == Status::ok);
+}
+
+TEST_CASE("a restore target on a filesystem too small fails, naming what to free") {
+  TempDir dir("bd-archive-space");
+  fs::create_directories(dir / "src");
+  // 3 MiB that gzip cannot shrink, in 30 files: the archive is small only in name.
+  sh("for i in $(seq 1 30); do head -c 102400 /dev/urandom > src/f$i.bin; done && "
+     "tar -czf a.tar.gz src",
+     dir.path().string());
+  fs::create_directories(dir / "small");
+
+  SUBCASE("too few bytes") {
+    auto out = run_on_tmpfs(dir / "small", "size=1m",
+                            {{"path", (dir / "a.tar.gz").string()},
+                             {"restore_target", (dir / "small/restore").string()}});
+    INFO(out.dump());
+    REQUIRE_FALSE(out.contains("setup_error"));
+    CHECK(out["status"] == static_cast<int>(Status::fail));
+    CHECK(out["details"]["free_bytes"].get<uint64_t>() <= (1u << 20));
+    CHECK(out["details"]["required_bytes"].get<uint64_t>() >= 30u * 102400);
+    CHECK(out["details"]["filesystem"] == (dir / "small").string());
+    CHECK(out["summary"].get<std::string>().find(": not enough") != std::string::npos);
+    CHECK(out["remediation"].get<std::string>().find("free at least") != std::string::npos);
+    CHECK(out["remediation"].get<std::string>().find("inodes") == std::string::npos);
+  }
+  SUBCASE("too few inodes") {
+    auto out = run_on_tmpfs(
+        dir / "small", "size=64m,nr_inodes=16",
+        {{"path", (dir / "a.tar.gz").string()}, {"restore_target", (dir / "small").string()}});
+    INFO(out.dump());
+    REQUIRE_FALSE(out.contains("setup_error"));
+    CHECK(out["status"] == static_cast<int>(Status::fail));
+    CHECK(out["details"]["required_inodes"] == 31);  // 30 files and src/
+    CHECK(out["details"]["free_inodes"].get<uint64_t>() < 31);
+    CHECK(out["remediation"].get<std::string>().find("free at least") == std::string::npos);
+    CHECK(out["remediation"].get<std::string>().find("inodes (many small files") !=
+          std::string::npos);
+  }
+  SUBCASE("room, but less than the margin") {
+    auto out = run_on_tmpfs(dir / "small", "size=3300k",
+                            {{"path", (dir / "a.tar.gz").string()},
+                             {"restore_target", (dir / "small").string()},
+                             {"margin_percent", 50}});
+    INFO(out.dump());
+    REQUIRE_FALSE(out.contains("setup_error"));
+    CHECK(out["status"] == static_cast<int>(Status::warn));
+    CHECK(out["summary"].get<std::string>().find("less than the margin") != std::string::npos);
+  }
+  // The mount lived only in the child's namespace.
+  struct statvfs here {
+  }, small{};
+  REQUIRE(::statvfs(dir.path().c_str(), &here) == 0);
+  REQUIRE(::statvfs((dir / "small").c_str(), &small) == 0);
+  CHECK(here.f_fsid == small.f_fsid);
 }

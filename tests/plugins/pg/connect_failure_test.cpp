@@ -1,5 +1,6 @@
-// classify_failure() on libpq's own wording (as produced with PQERRORS_VERBOSE), for the cases
-// the server tests cannot produce on loopback (unreachable hosts, TCP timeouts).
+// classify_failure() on libpq's own wording (as produced with PQERRORS_VERBOSE), for
+// every message form, including the ones connect_test.cpp produces for real in a private
+// network namespace (unreachable network, SYNs dropped).
 #include "connect_failure.hpp"
 
 #include <doctest/doctest.h>

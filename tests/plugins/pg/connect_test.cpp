@@ -2,7 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 using namespace backup_doctor::test::pg;
@@ -14,7 +19,83 @@ std::string kind(const backup_doctor::testing::Result& r) {
   return r.details.value("failure_kind", std::string());
 }
 
+// Runs pg.connect in a child process inside a network namespace of its own: no interface but a
+// down loopback, plus whatever `setup` (ip commands) adds. That gives real unreachable networks
+// and black holes without touching the machine's network. Returns the result as JSON, with the
+// wall time in "seconds", or {"setup_error": ...}.
+nlohmann::json connect_in_private_network(const std::string& setup, const nlohmann::json& params) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    nlohmann::json out;
+    if (::unshare(CLONE_NEWNET) != 0) {
+      out = {{"setup_error", std::string("unshare: ") + std::strerror(errno)}};
+    } else if (!setup.empty() && std::system(setup.c_str()) != 0) {
+      out = {{"setup_error", "failed: " + setup}};
+    } else {
+      auto started = std::chrono::steady_clock::now();
+      auto r = run("pg.connect", params);
+      out = {{"status", static_cast<int>(r.status)},
+             {"kind", kind(r)},
+             {"summary", r.summary},
+             {"all_text", all_text(r)},
+             {"seconds",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    }
+    std::string text = out.dump();
+    bool written = ::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return nlohmann::json::parse(text);
+}
+
 }  // namespace
+
+TEST_CASE("pg.connect tells an unreachable network from a black hole") {
+  nlohmann::json params = {{"host", "10.98.0.1"},
+                           {"port", 5432},
+                           {"user", "x"},
+                           {"password", kBackupPw},
+                           {"connect_timeout", "1s"}};
+  SUBCASE("no route at all: unreachable at once") {
+    auto out = connect_in_private_network("", params);
+    INFO(out.dump());
+    REQUIRE_FALSE(out.contains("setup_error"));
+    CHECK(out["status"] == static_cast<int>(Status::fail));
+    CHECK(out["kind"] == "host_unreachable");
+    CHECK(out["summary"].get<std::string>().find("10.98.0.1 is unreachable") != std::string::npos);
+    CHECK(out["seconds"].get<double>() < 0.9);
+    CHECK(out["all_text"].get<std::string>().find(kBackupPw) == std::string::npos);
+  }
+  SUBCASE("a route into a device that drops everything: the TCP connect times out") {
+    // A veth pair whose far end has no address, and a fixed neighbour entry so no ARP is
+    // needed: SYNs leave and vanish, as behind a firewall that drops them.
+    auto out = connect_in_private_network(
+        "ip link add bh0 type veth peer name bh1 && ip link set bh0 up && ip link set bh1 up && "
+        "ip addr add 10.98.0.2/16 dev bh0 && "
+        "ip neigh add 10.98.0.1 lladdr 02:00:00:00:00:01 dev bh0 nud permanent",
+        params);
+    INFO(out.dump());
+    REQUIRE_FALSE(out.contains("setup_error"));
+    CHECK(out["status"] == static_cast<int>(Status::fail));
+    CHECK(out["kind"] == "timeout_tcp");
+    CHECK(out["seconds"].get<double>() >= 0.95);
+    CHECK(out["seconds"].get<double>() < 1.5);
+  }
+}
 
 TEST_CASE("pg.connect honours connect_timeout against a listener that never answers") {
   SilentListener silent;
