@@ -51,7 +51,10 @@ ScanResult scan_archive(const std::string& path, const ScanOptions& options) {
     result.file_size = static_cast<uint64_t>(st.st_size);
     result.mtime = st.st_mtime;
   }
-  ChunkReader reader(fd, ReadOptions{options.read_chunk, options.read_chunks, options.hash});
+  // No more ring than the file fills (a 4 KiB dump gets two chunks, not 16 MiB).
+  uint64_t chunks_needed = result.file_size / options.read_chunk + 1;
+  size_t chunks = static_cast<size_t>(std::min<uint64_t>(options.read_chunks, chunks_needed));
+  ChunkReader reader(fd, ReadOptions{options.read_chunk, chunks, options.hash});
   if (result.file_size == 0) {
     Damage d;
     d.kind = "empty";

@@ -1,5 +1,5 @@
-// Small helpers shared by the files checks: parameter reading, path and mode formatting, and
-// the stat facts every check puts into its details.
+// Small helpers shared by the files checks: path and mode formatting, users and groups, and
+// the stat facts every check puts into its details (parameters and text come from the SDK).
 #pragma once
 
 #include <backup_doctor/params.hpp>

@@ -1,5 +1,5 @@
-// Helpers shared by the resources checks: parameter reading, byte sizes, and the Verdict that
-// collects findings into exactly one result.
+// Helpers shared by the resources checks: size parameters, and the Verdict that collects
+// findings into exactly one result (other parameters and text helpers come from the SDK).
 #pragma once
 
 #include <backup_doctor/params.hpp>
