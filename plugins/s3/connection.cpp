@@ -49,8 +49,8 @@ json connection_properties() {
   p["profile"] = {{"type", "string"},
                   {"description",
                    "Profile in the shared credentials/config files. Naming it skips the "
-                   "environment variables, as the AWS CLI's --profile does. Default: AWS_PROFILE, "
-                   "else \"default\"."}};
+                   "environment variables, as the AWS CLI's --profile does. Its static keys or "
+                   "its credential_process are used. Default: AWS_PROFILE, else \"default\"."}};
   p["credentials_file"] = {{"type", "string"},
                            {"description",
                             "Shared credentials file. Default: AWS_SHARED_CREDENTIALS_FILE, else "
@@ -58,7 +58,10 @@ json connection_properties() {
   p["config_file"] = {
       {"type", "string"},
       {"description", "AWS config file. Default: AWS_CONFIG_FILE, else ~/.aws/config."}};
-  p["timeout"] = duration_schema("Limit for each HTTP request, from connect to last byte.", "30s");
+  p["timeout"] = duration_schema(
+      "Limit for each HTTP request, from connect to last byte, and for the profile's "
+      "credential_process.",
+      "30s");
   p["connect_timeout"] =
       duration_schema("Limit for DNS, TCP connect and TLS handshake of each request.", "10s");
   p["max_retries"] = {{"type", "integer"},
@@ -137,6 +140,9 @@ Connection connect(const json& params, sdk::Context& ctx, bool require_credentia
   q.profile = cred_string("profile");
   q.credentials_file = get_string("credentials_file");
   q.config_file = get_string("config_file");
+  json merged = params;
+  for (auto& [k, v] : overrides.items()) merged[k] = v;
+  q.process_timeout = duration_param(merged, "timeout", "30s");
 
   Connection c;
   c.resolution = resolve_credentials(q);
@@ -162,9 +168,7 @@ Connection connect(const json& params, sdk::Context& ctx, bool require_credentia
   // Dotted bucket names do not match the endpoint's wildcard certificate.
   if (!cfg.custom_endpoint && c.bucket.find('.') != std::string::npos) cfg.path_style = true;
 
-  json merged = params;
-  for (auto& [k, v] : overrides.items()) merged[k] = v;
-  cfg.timeout = duration_param(merged, "timeout", "30s");
+  cfg.timeout = q.process_timeout;
   cfg.connect_timeout = duration_param(merged, "connect_timeout", "10s");
   if (cfg.connect_timeout > cfg.timeout) cfg.connect_timeout = cfg.timeout;
   cfg.max_retries = merged.value("max_retries", 3);

@@ -1,10 +1,15 @@
 #include "credentials.hpp"
 
+#include "process.hpp"
+#include "util.hpp"
+
 #include <backup_doctor/sdk.hpp>
 
+#include <wordexp.h>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace backup_doctor::s3 {
 
@@ -29,12 +34,14 @@ std::string home_file(const char* rel) {
 }
 
 // Keys that mean "this profile gets its credentials some other way".
-const char* const kIndirectKeys[] = {"role_arn",
-                                     "sso_session",
-                                     "sso_start_url",
-                                     "credential_process",
-                                     "web_identity_token_file",
-                                     "credential_source"};
+const char* const kIndirectKeys[] = {"role_arn", "sso_session", "sso_start_url",
+                                     "web_identity_token_file", "credential_source"};
+
+// The first line of a program's error output, for a message.
+std::string first_line(const std::string& text) {
+  std::string line = trim(text.substr(0, text.find('\n')));
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
 
 }  // namespace
 
@@ -63,6 +70,64 @@ std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std
     out[section][key] = trim(t.substr(eq + 1));
   }
   return out;
+}
+
+Credentials run_credential_process(const std::string& command, const std::string& where,
+                                   std::chrono::milliseconds timeout) {
+  using sdk::CheckError;
+  // Split into words the way a POSIX shell would, but with no command substitution and no
+  // shell in between: the same program and arguments the AWS CLI would start.
+  wordexp_t words{};
+  int rc = ::wordexp(command.c_str(), &words, WRDE_NOCMD | WRDE_UNDEF);
+  if (rc != 0) {
+    if (rc != WRDE_NOSPACE) ::wordfree(&words);
+    throw CheckError(where + ": credential_process '" + command +
+                     "' is not a command line that can be run without a shell (unquoted |, ;, "
+                     "&, <, >, $( ) or an unset variable); put it in a script and name that");
+  }
+  std::vector<std::string> argv(words.we_wordv, words.we_wordv + words.we_wordc);
+  ::wordfree(&words);
+  if (argv.empty()) throw CheckError(where + ": credential_process is empty");
+
+  support::ProcessOptions options;
+  options.timeout = timeout;
+  options.max_output = 64 * 1024;
+  auto result = support::run_process(argv, options);
+  std::string fix = "Run it by hand (`" + command +
+                    "`) as the user backup-doctor runs as; it must print the AWS credential JSON "
+                    "(Version 1) and exit 0.";
+  if (!result.ok())
+    throw CheckError(where + ": credential_process " + result.describe() +
+                     (result.err.empty() ? "" : " (" + first_line(result.err) + ")") + ". " + fix);
+  // The output holds the secret key: only its shape may appear in a message, never its text.
+  nlohmann::json j = nlohmann::json::parse(result.out, nullptr, false);
+  if (!j.is_object())
+    throw CheckError(where + ": credential_process printed no JSON object. " + fix);
+  auto text = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!j.contains("Version") || j["Version"] != 1)
+    throw CheckError(where + ": credential_process printed JSON without \"Version\": 1. " + fix);
+  Credentials c{text("AccessKeyId"), text("SecretAccessKey"), text("SessionToken"),
+                "credential_process of " + where};
+  if (c.access_key_id.empty() || c.secret_access_key.empty())
+    throw CheckError(where + ": credential_process printed no AccessKeyId and SecretAccessKey. " +
+                     fix);
+  if (std::string expiration = text("Expiration"); !expiration.empty()) {
+    auto expires = parse_iso8601(expiration);
+    if (!expires)
+      throw CheckError(where +
+                       ": credential_process gave an Expiration that is not an ISO 8601 "
+                       "time: '" +
+                       expiration + "'. " + fix);
+    if (*expires <= now_epoch())
+      throw CheckError(where + ": credential_process handed out credentials that expired at " +
+                       expiration +
+                       "; it must refresh them (log in again, renew the token) "
+                       "before printing them");
+  }
+  return c;
 }
 
 CredentialResolution resolve_credentials(const CredentialQuery& q) {
@@ -142,13 +207,33 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
     return false;
   };
 
-  // 3. Shared credentials file.
+  // 3. Shared credentials file (static keys).
   r.searched.push_back(credentials_file + " [" + profile + "]");
   auto creds = read_aws_ini(credentials_file);
   if (auto it = creds.find(profile); it != creds.end())
     if (from_section(it->second, credentials_file + " [" + profile + "]")) return r;
 
-  // 4. Config file.
+  // 4. The profile's credential_process (from either file), where the AWS SDKs run it: after
+  //    the credentials file's static keys, before the config file's.
+  auto process_in = [&](const std::map<std::string, std::string>& keys) -> std::string {
+    auto it = keys.find("credential_process");
+    return it == keys.end() ? std::string() : it->second;
+  };
+  std::string command, where;
+  if (auto it = creds.find(profile); it != creds.end() && !process_in(it->second).empty()) {
+    command = process_in(it->second);
+    where = credentials_file + " [" + profile + "]";
+  } else if (config_it != config.end() && !process_in(config_it->second).empty()) {
+    command = process_in(config_it->second);
+    where = config_file + " [" + config_section + "]";
+  }
+  if (!command.empty()) {
+    r.searched.push_back("credential_process of " + where);
+    r.credentials = run_credential_process(command, where, q.process_timeout);
+    return r;
+  }
+
+  // 5. Config file.
   r.searched.push_back(config_file + " [" + config_section + "]");
   if (config_it != config.end())
     if (from_section(config_it->second, config_file + " [" + config_section + "]")) return r;

@@ -1,9 +1,10 @@
 // Where the credentials and the region come from, in the order the AWS CLI and SDKs use:
 // explicit parameters, then the environment (unless a profile was named explicitly, which
 // makes the AWS tools skip the environment too), then the shared credentials file, then the
-// config file, each read for the selected profile.
+// profile's credential_process, then the config file, each read for the selected profile.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ struct CredentialQuery {
   std::optional<std::string> profile;           // explicit profile parameter
   std::optional<std::string> credentials_file;  // overrides AWS_SHARED_CREDENTIALS_FILE
   std::optional<std::string> config_file;       // overrides AWS_CONFIG_FILE
+  // How long a profile's credential_process may take.
+  std::chrono::milliseconds process_timeout{30'000};
 };
 
 struct CredentialResolution {
@@ -34,12 +37,19 @@ struct CredentialResolution {
   std::string profile_region;         // "region" of that profile in the config file
   std::vector<std::string> searched;  // every place looked at, for the remediation text
   // Set when a profile exists but relies on something backup-doctor does not do itself
-  // (role_arn, sso_session, credential_process, ...).
+  // (role_arn, sso_session, web_identity_token_file, ...).
   std::string unsupported;
 };
 
-// Throws CheckError for contradictory input (a key id without its secret, ...).
+// Throws CheckError for contradictory input (a key id without its secret, ...) and for a
+// credential_process that fails, prints something unusable or hands out expired credentials.
 CredentialResolution resolve_credentials(const CredentialQuery& query);
+
+// Runs a profile's credential_process (`where` names the profile for messages) and reads the
+// JSON it prints (Version 1, AccessKeyId, SecretAccessKey, optional SessionToken and
+// Expiration). The command line is split into words like a shell would, without running one.
+Credentials run_credential_process(const std::string& command, const std::string& where,
+                                   std::chrono::milliseconds timeout);
 
 // The region: explicit parameter, AWS_REGION, AWS_DEFAULT_REGION, the profile's region in the
 // config file, else us-east-1.

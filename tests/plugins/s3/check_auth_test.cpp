@@ -2,7 +2,10 @@
 // plus scripted answers for what moto does not produce (ExpiredToken, RequestTimeTooSkewed).
 #include "check_helpers.hpp"
 #include "s3_plugin.hpp"
+#include "support/temp_dir.hpp"
 #include "util.hpp"
+
+#include <filesystem>
 
 #include <cstdlib>
 #include <ctime>
@@ -137,6 +140,35 @@ TEST_CASE("s3.auth: real signatures against moto with IAM authentication on") {
     CHECK_STATUS(r, fail);
     CHECK(r.details["category"] == "no_such_bucket");
     CHECK(r.remediation.find("create-bucket") != std::string::npos);
+  }
+  SUBCASE("credentials from a profile's credential_process sign real requests") {
+    backup_doctor::test::TempDir dir("bd-s3-proc");
+    json printed = {{"Version", 1},
+                    {"AccessKeyId", w.role.id},
+                    {"SecretAccessKey", w.role.secret},
+                    {"SessionToken", w.role.token},
+                    {"Expiration", "2999-01-01T00:00:00Z"}};
+    std::string tool =
+        dir.write("creds-tool", "#!/bin/sh\ncat <<'EOF'\n" + printed.dump() + "\nEOF\n").string();
+    std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+    std::string config =
+        dir.write("config", "[profile vault]\ncredential_process = " + tool + " --backup\n")
+            .string();
+    json p = {{"endpoint", Moto::get().endpoint()},
+              {"sts_endpoint", Moto::get().endpoint()},
+              {"bucket", w.bucket},
+              {"profile", "vault"},
+              {"config_file", config},
+              {"credentials_file", (dir.path() / "none").string()},
+              {"timeout", "20s"}};
+    auto r = run_check(plugin, "s3.auth", p);
+    CHECK_STATUS(r, ok);
+    CHECK(r.details["credential_source"] == "credential_process of " + config + " [profile vault]");
+    CHECK(r.details["session_token"] == true);
+    CHECK(r.details["identity"]["arn"].get<std::string>().find("assumed-role/backup-role-") !=
+          std::string::npos);
+    check_no_secret(r, w.role.secret);
+    check_no_secret(r, w.role.token);
   }
   SUBCASE("temporary credentials: the session token is sent and signed") {
     auto r = run_check(plugin, "s3.auth", params_with(w.role, w.bucket));

@@ -6,7 +6,9 @@
 #include <doctest/doctest.h>
 #include <backup_doctor/sdk.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -155,5 +157,109 @@ TEST_CASE("s3 credentials: parameters, environment, credentials file, config fil
     auto r = resolve_credentials(q);
     REQUIRE(r.credentials);
     CHECK(r.credentials->access_key_id == "AKIAOTHER");
+  }
+}
+
+TEST_CASE("s3 credentials: a profile's credential_process, run without a shell") {
+  backup_doctor::test::TempDir dir("bd-s3-proc");
+  // A stand-in for aws-vault, granted and the like: prints what it is told to, or fails.
+  std::string tool =
+      dir.write("creds-tool",
+                "#!/bin/sh\n"
+                "case \"$1\" in\n"
+                "  ok) printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
+                "\"SecretAccessKey\": \"proc-secret-value\", \"SessionToken\": "
+                "\"proc-token\", \"Expiration\": \"2999-01-01T00:00:00Z\"}' ;;\n"
+                "  expired) printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
+                "\"SecretAccessKey\": \"proc-secret-value\", \"Expiration\": "
+                "\"2020-01-01T00:00:00Z\"}' ;;\n"
+                "  v2) printf '%s' '{\"Version\": 2, \"AccessKeyId\": \"AKIAPROC\", "
+                "\"SecretAccessKey\": \"proc-secret-value\"}' ;;\n"
+                "  junk) echo 'Enter MFA code:' ;;\n"
+                "  slow) sleep 5 ;;\n"
+                "  *) echo \"session for $1 expired, log in again\" >&2; exit 1 ;;\n"
+                "esac\n")
+          .string();
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  std::string config =
+      dir.write("config", "[profile ok]\ncredential_process = " + tool +
+                              " ok\n"
+                              "[profile spaced]\ncredential_process = \"" +
+                              tool +
+                              "\" 'ok'\n"
+                              "[profile expired]\ncredential_process = " +
+                              tool +
+                              " expired\n"
+                              "[profile v2]\ncredential_process = " +
+                              tool +
+                              " v2\n"
+                              "[profile junk]\ncredential_process = " +
+                              tool +
+                              " junk\n"
+                              "[profile slow]\ncredential_process = " +
+                              tool +
+                              " slow\n"
+                              "[profile fails]\ncredential_process = " +
+                              tool +
+                              " prod\n"
+                              "[profile subst]\ncredential_process = " +
+                              tool +
+                              " $(id)\n"
+                              "[profile both]\ncredential_process = " +
+                              tool +
+                              " ok\n"
+                              "aws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n")
+          .string();
+  std::string creds = dir.write("credentials",
+                                "[static]\naws_access_key_id = AKIASTATIC\n"
+                                "aws_secret_access_key = static-secret\n")
+                          .string();
+  std::string config_static =
+      dir.write("config-static", "[profile static]\ncredential_process = " + tool + " ok\n")
+          .string();
+  EnvGuard env({{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", config}});
+  auto resolve = [](const std::string& profile) {
+    CredentialQuery q;
+    q.profile = profile;
+    q.process_timeout = std::chrono::milliseconds(1000);
+    return resolve_credentials(q);
+  };
+  auto error_of = [&](const std::string& profile) {
+    try {
+      resolve(profile);
+    } catch (const backup_doctor::sdk::CheckError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+
+  SUBCASE("the JSON it prints becomes the credentials, session token included") {
+    for (const char* profile : {"ok", "spaced"}) {
+      CAPTURE(profile);
+      auto r = resolve(profile);
+      REQUIRE(r.credentials);
+      CHECK(r.credentials->access_key_id == "AKIAPROC");
+      CHECK(r.credentials->secret_access_key == "proc-secret-value");
+      CHECK(r.credentials->session_token == "proc-token");
+      CHECK(r.credentials->source ==
+            "credential_process of " + config + " [profile " + profile + "]");
+    }
+  }
+  SUBCASE("order: credentials-file keys, then credential_process, then config-file keys") {
+    CHECK(resolve("both").credentials->access_key_id == "AKIAPROC");
+    EnvGuard other({{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", config_static}});
+    CHECK(resolve("static").credentials->access_key_id == "AKIASTATIC");
+  }
+  SUBCASE("failures name the profile and what went wrong, never the secret it printed") {
+    std::string failed = error_of("fails");
+    CHECK(failed.find("[profile fails]: credential_process exit code 1") != std::string::npos);
+    CHECK(failed.find("session for prod expired, log in again") != std::string::npos);
+    CHECK(error_of("expired").find("expired at 2020-01-01T00:00:00Z") != std::string::npos);
+    CHECK(error_of("v2").find("without \"Version\": 1") != std::string::npos);
+    CHECK(error_of("junk").find("printed no JSON object") != std::string::npos);
+    CHECK(error_of("slow").find("timed out") != std::string::npos);
+    CHECK(error_of("subst").find("without a shell") != std::string::npos);
+    for (const char* profile : {"fails", "expired", "v2", "junk", "slow", "subst"})
+      CHECK(error_of(profile).find("proc-secret-value") == std::string::npos);
   }
 }
