@@ -202,8 +202,12 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
     for (const char* k : kIndirectKeys)
       if (keys.count(k) && r.unsupported.empty())
         r.unsupported = where + " uses " + k +
-                        ", which backup-doctor does not follow; give it static keys or export "
-                        "temporary credentials into the environment";
+                        ", which backup-doctor does not resolve itself; let the AWS CLI v2 do it "
+                        "through a profile with `credential_process = aws configure "
+                        "export-credentials --profile " +
+                        profile +
+                        " --format process` and name that profile, or export temporary "
+                        "credentials into the environment";
     return false;
   };
 

@@ -145,6 +145,8 @@ TEST_CASE("s3 credentials: parameters, environment, credentials file, config fil
     auto r = resolve_credentials(q);
     CHECK_FALSE(r.credentials);
     CHECK(r.unsupported.find("role_arn") != std::string::npos);
+    CHECK(r.unsupported.find("credential_process = aws configure export-credentials --profile "
+                             "role --format process") != std::string::npos);
     CHECK(r.searched.size() == 2);
   }
   SUBCASE("explicit file parameters override the variables") {
