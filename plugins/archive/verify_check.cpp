@@ -57,12 +57,12 @@ const char* kDoc =
 
 std::string type_name(const WalkResult& w) {
   std::ostringstream s;
-  s << w.complete.entries << " entries";
+  s << sdk::count_of(w.complete.entries, "entry", "entries");
   if (w.complete.entries > 0) {
-    s << " (" << w.files << " files";
-    if (w.directories) s << ", " << w.directories << " directories";
-    if (w.symlinks) s << ", " << w.symlinks << " symlinks";
-    if (w.hardlinks) s << ", " << w.hardlinks << " hard links";
+    s << " (" << sdk::count_of(w.files, "file", "files");
+    if (w.directories) s << ", " << sdk::count_of(w.directories, "directory", "directories");
+    if (w.symlinks) s << ", " << sdk::count_of(w.symlinks, "symlink", "symlinks");
+    if (w.hardlinks) s << ", " << sdk::count_of(w.hardlinks, "hard link", "hard links");
     if (w.others) s << ", " << w.others << " other";
     s << ")";
   }

@@ -52,6 +52,11 @@ inline std::string human_size(uint64_t bytes) {
   return buf;
 }
 
+// "1 entry", "3 entries", "0 files": a count with its noun in the right number.
+inline std::string count_of(uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 // UTC in ISO 8601 to the second: "2026-11-26T03:00:12Z".
 inline std::string iso_time(int64_t seconds_since_epoch) {
   std::time_t t = static_cast<std::time_t>(seconds_since_epoch);

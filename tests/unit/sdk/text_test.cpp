@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+using backup_doctor::sdk::count_of;
 using backup_doctor::sdk::human_size;
 using backup_doctor::sdk::iso_time;
 using backup_doctor::sdk::shell_quote;
@@ -50,4 +51,10 @@ TEST_CASE("human_size: one decimal below 10, none above, no trailing .0") {
 TEST_CASE("iso_time is UTC to the second") {
   CHECK(iso_time(0) == "1970-01-01T00:00:00Z");
   CHECK(iso_time(1'795'834'812) == "2026-11-28T03:00:12Z");
+}
+
+TEST_CASE("count_of puts the noun in the right number") {
+  CHECK(count_of(0, "entry", "entries") == "0 entries");
+  CHECK(count_of(1, "entry", "entries") == "1 entry");
+  CHECK(count_of(12, "file", "files") == "12 files");
 }
