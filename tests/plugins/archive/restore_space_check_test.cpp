@@ -63,7 +63,6 @@ nlohmann::json run_on_tmpfs(const fs::path& mount_at, const std::string& options
 
 }  // namespace
 
-
 TEST_CASE("the uncompressed size, not the archive size, is what must fit") {
   TempDir dir("bd-archive-space");
   make_tree(dir / "src", 12);
