@@ -76,7 +76,7 @@ CheckDefinition freshness_check() {
       int64_t age = now_epoch() - newest->last_modified;
       details["key"] = newest->key;
       details["size"] = newest->size;
-      details["last_modified"] = format_iso8601(newest->last_modified);
+      details["last_modified"] = iso_time(newest->last_modified);
       details["age_seconds"] = age;
       out.metric("newest_backup_timestamp", static_cast<double>(newest->last_modified), "seconds",
                  labels);
@@ -89,7 +89,7 @@ CheckDefinition freshness_check() {
                    "newest backup " + object + " is " + age_text + " old (limit " +
                        format_duration(max_age) + ")",
                    "No backup reached " + where + " since " +
-                       format_iso8601(newest->last_modified) +
+                       iso_time(newest->last_modified) +
                        ". Look at the backup job's runs after that time: did it run, did the "
                        "dump succeed, did the upload fail (s3.auth, s3.reachable and "
                        "s3.multipart_leftovers point at the usual upload problems)?",
@@ -102,7 +102,7 @@ CheckDefinition freshness_check() {
                        " (expected at least " + human_size(*min_size) + ")",
                    "The latest upload is suspiciously small: compare it with the local dump and "
                    "the backup log of " +
-                       format_iso8601(newest->last_modified) +
+                       iso_time(newest->last_modified) +
                        "; an empty dump or an interrupted upload looks like this.",
                    details);
         return;

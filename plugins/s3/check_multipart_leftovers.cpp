@@ -73,7 +73,7 @@ CheckDefinition multipart_leftovers_check() {
         bytes += parts.bytes;
         json item = {{"key", u.key},
                      {"upload_id", u.upload_id},
-                     {"initiated", format_iso8601(u.initiated)},
+                     {"initiated", iso_time(u.initiated)},
                      {"age_seconds", now - u.initiated},
                      {"parts", parts.parts},
                      {"bytes", parts.bytes},
@@ -120,7 +120,7 @@ CheckDefinition multipart_leftovers_check() {
       std::string remediation =
           "These uploads were started and never completed: an interrupted transfer of the backup "
           "(look at the backup job's log around " +
-          format_iso8601(oldest.initiated) +
+          iso_time(oldest.initiated) +
           "). Their parts are stored and billed but no object exists. Abort them:" + commands;
       if (stale_total > listed.size())
         remediation += "\n  (" + std::to_string(stale_total - listed.size()) +

@@ -127,7 +127,7 @@ CheckDefinition object_matches_check() {
                       {"local_size", static_cast<uint64_t>(st.st_size)},
                       {"remote_etag", head.etag},
                       {"etag_parts", parts},
-                      {"last_modified", format_iso8601(head.last_modified)},
+                      {"last_modified", iso_time(head.last_modified)},
                       {"age_seconds", age},
                       {"storage_class", head.storage_class},
                       {"server_side_encryption", head.sse.empty() ? "none" : head.sse}};

@@ -166,7 +166,7 @@ CheckDefinition permissions_check() {
       std::string probe_key;
       if (write) {
         probe_key = scratch + probe_name();
-        std::string content = "backup-doctor write probe " + format_iso8601(now_epoch()) + "\n";
+        std::string content = "backup-doctor write probe " + iso_time(now_epoch()) + "\n";
         bool created = false;
         std::string upload_id;
         try {

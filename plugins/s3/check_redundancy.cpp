@@ -80,7 +80,7 @@ CheckDefinition redundancy_check() {
                         {"key", newest->key},
                         {"size", newest->size},
                         {"etag", newest->etag},
-                        {"last_modified", format_iso8601(newest->last_modified)}}},
+                        {"last_modified", iso_time(newest->last_modified)}}},
                       {"secondary", {{"bucket", secondary.bucket}, {"key", sec_key}}}};
 
       current = &secondary;
@@ -90,7 +90,7 @@ CheckDefinition redundancy_check() {
       if (sec_newest) {
         lag = std::max<int64_t>(0, newest->last_modified - sec_newest->last_modified);
         details["secondary"]["newest_key"] = sec_newest->key;
-        details["secondary"]["newest_last_modified"] = format_iso8601(sec_newest->last_modified);
+        details["secondary"]["newest_last_modified"] = iso_time(sec_newest->last_modified);
         details["lag_seconds"] = lag;
         out.metric("secondary_newest_backup_timestamp",
                    static_cast<double>(sec_newest->last_modified), "seconds", labels);

@@ -63,15 +63,6 @@ std::optional<int64_t> parse_http_date(const std::string& text) {
   return static_cast<int64_t>(t);
 }
 
-std::string format_iso8601(int64_t epoch_seconds) {
-  time_t t = static_cast<time_t>(epoch_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 int64_t now_epoch() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -22,14 +22,14 @@ std::string uri_encode(std::string_view text, bool keep_slash);
 std::optional<int64_t> parse_iso8601(std::string_view text);
 // "Fri, 29 Nov 2024 10:00:00 GMT" (HTTP headers) to seconds since the epoch.
 std::optional<int64_t> parse_http_date(const std::string& text);
-std::string format_iso8601(int64_t epoch_seconds);
 int64_t now_epoch();
 
 // A byte size from a parameter: an integer, or a string like "8MiB", "16MB", "1.5GiB", "500G".
 // MB/GB mean MiB/GiB as in the AWS CLI's own settings. Nothing when it does not parse.
 std::optional<uint64_t> parse_size(const nlohmann::json& value);
-// From the SDK: "8 MiB", "1.2 GiB", "512 B"; quoting for a POSIX shell.
+// From the SDK: "8 MiB", "1.2 GiB", "512 B"; "2024-11-29T10:00:00Z"; quoting for a POSIX shell.
 using sdk::human_size;
+using sdk::iso_time;
 using sdk::shell_quote;
 
 // Removes every occurrence of each secret from `text` (secrets shorter than 4 characters are

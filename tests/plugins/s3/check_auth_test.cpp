@@ -215,7 +215,7 @@ TEST_CASE("s3.auth: expired token and clock skew (scripted answers, moto has nei
           {{"Date", http_date(server_now)}},
           "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request "
           "time and the current time is too large.</Message><ServerTime>" +
-              backup_doctor::s3::format_iso8601(server_now) +
+              backup_doctor::sdk::iso_time(server_now) +
               "</ServerTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds></"
               "Error>"}});
     json p = base;

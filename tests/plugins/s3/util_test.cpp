@@ -17,7 +17,7 @@ TEST_CASE("s3 util: encoding, dates, sizes, quoting and scrubbing") {
     CHECK(parse_iso8601("2024-11-29T12:00:00+02:00").value() == 1732874400);
     CHECK_FALSE(parse_iso8601("yesterday").has_value());
     CHECK(parse_http_date("Fri, 29 Nov 2024 10:00:00 GMT").value() == 1732874400);
-    CHECK(format_iso8601(1732874400) == "2024-11-29T10:00:00Z");
+    CHECK(iso_time(1732874400) == "2024-11-29T10:00:00Z");
   }
   SUBCASE("sizes as the AWS CLI writes them") {
     CHECK(parse_size(nlohmann::json(1234)).value() == 1234);
