@@ -88,8 +88,7 @@ CheckDefinition freshness_check() {
         out.report(Status::fail,
                    "newest backup " + object + " is " + age_text + " old (limit " +
                        format_duration(max_age) + ")",
-                   "No backup reached " + where + " since " +
-                       iso_time(newest->last_modified) +
+                   "No backup reached " + where + " since " + iso_time(newest->last_modified) +
                        ". Look at the backup job's runs after that time: did it run, did the "
                        "dump succeed, did the upload fail (s3.auth, s3.reachable and "
                        "s3.multipart_leftovers point at the usual upload problems)?",

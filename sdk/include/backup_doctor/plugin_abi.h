@@ -129,8 +129,8 @@ typedef struct bd_plugin_api {
    * result is delivered through host->report() (and metric/log/progress). Returns BD_RC_OK when
    * a result was reported, BD_RC_UNKNOWN_CHECK or BD_RC_ERROR (after host->error()) otherwise.
    * May be called from a child process of the one that called create(). */
-  bd_rc (*run_check)(void* instance, bd_str check_type, bd_str params_json,
-                     const bd_host_api* host, bd_call* call);
+  bd_rc (*run_check)(void* instance, bd_str check_type, bd_str params_json, const bd_host_api* host,
+                     bd_call* call);
 } bd_plugin_api;
 
 /* Signature of the entry symbol `backup_doctor_plugin_entry`. Must be callable any number of

@@ -2,12 +2,11 @@
 // restore (mounted in a private mount namespace), and the verdict's arithmetic on its own.
 #include "archive_fixtures.hpp"
 #include "space.hpp"
+#include "support/child.hpp"
 
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 
@@ -21,44 +20,18 @@ namespace {
 // Returns {status, summary, remediation, details} or {setup_error}.
 nlohmann::json run_on_tmpfs(const fs::path& mount_at, const std::string& options,
                             const nlohmann::json& params) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    nlohmann::json out;
+  return backup_doctor::test::run_in_child([&]() -> nlohmann::json {
     if (::unshare(CLONE_NEWNS) != 0 ||
         ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        ::mount("tmpfs", mount_at.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
-      out = {{"setup_error", std::strerror(errno)}};
-    } else {
-      backup_doctor::archive::ArchivePlugin plugin;
-      auto r = backup_doctor::testing::run_check(plugin, "archive.restore_space", params);
-      out = {{"status", static_cast<int>(r.status)},
-             {"summary", r.summary},
-             {"remediation", r.remediation},
-             {"details", r.details}};
-    }
-    std::string text = out.dump();
-    for (size_t done = 0; done < text.size();) {
-      ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
-      if (n <= 0) ::_exit(1);
-      done += static_cast<size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    text.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return nlohmann::json::parse(text);
+        ::mount("tmpfs", mount_at.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+      return {{"setup_error", std::strerror(errno)}};
+    backup_doctor::archive::ArchivePlugin plugin;
+    auto r = backup_doctor::testing::run_check(plugin, "archive.restore_space", params);
+    return {{"status", static_cast<int>(r.status)},
+            {"summary", r.summary},
+            {"remediation", r.remediation},
+            {"details", r.details}};
+  });
 }
 
 }  // namespace

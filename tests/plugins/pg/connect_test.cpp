@@ -1,10 +1,9 @@
 #include "pg_fixture.hpp"
+#include "support/child.hpp"
 
 #include <doctest/doctest.h>
 
 #include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -24,42 +23,20 @@ std::string kind(const backup_doctor::testing::Result& r) {
 // and black holes without touching the machine's network. Returns the result as JSON, with the
 // wall time in "seconds", or {"setup_error": ...}.
 nlohmann::json connect_in_private_network(const std::string& setup, const nlohmann::json& params) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    nlohmann::json out;
-    if (::unshare(CLONE_NEWNET) != 0) {
-      out = {{"setup_error", std::string("unshare: ") + std::strerror(errno)}};
-    } else if (!setup.empty() && std::system(setup.c_str()) != 0) {
-      out = {{"setup_error", "failed: " + setup}};
-    } else {
-      auto started = std::chrono::steady_clock::now();
-      auto r = run("pg.connect", params);
-      out = {{"status", static_cast<int>(r.status)},
-             {"kind", kind(r)},
-             {"summary", r.summary},
-             {"all_text", all_text(r)},
-             {"seconds",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
-    }
-    std::string text = out.dump();
-    bool written = ::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::_exit(written ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    text.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return nlohmann::json::parse(text);
+  return backup_doctor::test::run_in_child([&]() -> nlohmann::json {
+    if (::unshare(CLONE_NEWNET) != 0)
+      return {{"setup_error", std::string("unshare: ") + std::strerror(errno)}};
+    if (!setup.empty() && std::system(setup.c_str()) != 0)
+      return {{"setup_error", "failed: " + setup}};
+    auto started = std::chrono::steady_clock::now();
+    auto r = run("pg.connect", params);
+    return {{"status", static_cast<int>(r.status)},
+            {"kind", kind(r)},
+            {"summary", r.summary},
+            {"all_text", all_text(r)},
+            {"seconds",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+  });
 }
 
 }  // namespace
