@@ -1,8 +1,13 @@
 #include "check_process.hpp"
 
+#include "process_tree.hpp"
+#include "safe_open.hpp"
+
 #include <backup_doctor/duration.hpp>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
@@ -14,6 +19,8 @@ namespace backup_doctor {
 namespace {
 
 constexpr size_t kStderrTail = 4096;
+// A message line longer than this (a plugin gone wrong, or not ours) is dropped, not buffered.
+constexpr size_t kMaxLine = 16u << 20;
 
 // ---- child side -------------------------------------------------------------------------
 
@@ -72,8 +79,14 @@ const bd_host_api* child_host_api() {
   return &host;
 }
 
-[[noreturn]] void child_main(const PlannedCheck& check, int msg_fd, int err_fd) {
-  setpgid(0, 0);  // own process group: a timeout kills everything the check started
+[[noreturn]] void child_main(const PlannedCheck& check, int msg_fd, int err_fd, pid_t parent,
+                             const std::string& scratch_dir,
+                             const std::vector<std::string>& hidden_env) {
+  setpgid(0, 0);  // own process group: stopping the check reaches what it started
+  // Dies with the runner; if the runner is already gone, there is nobody to report to.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(121);
+  become_subreaper();  // what its programs leave behind stays ours, and is killed below
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_DFL);
   struct sigaction sa {};
@@ -84,6 +97,8 @@ const bd_host_api* child_host_api() {
   dup2(devnull, 1);  // a plugin printing to stdout must not corrupt a report on stdout
   dup2(err_fd, 2);
   g_child_fd = msg_fd;
+  for (const auto& name : hidden_env) unsetenv(name.c_str());
+  if (!scratch_dir.empty()) setenv("TMPDIR", scratch_dir.c_str(), 1);
 
   std::string params = check.params.dump();
   const LoadedPlugin& p = *check.plugin;
@@ -91,7 +106,18 @@ const bd_host_api* child_host_api() {
                               bd_str{params.data(), params.size()}, child_host_api(),
                               reinterpret_cast<bd_call*>(&g_child_fd));
   send({{"t", "done"}, {"rc", rc}});
+  kill_children_except({});
   _exit(0);  // no atexit handlers or static destructors: they belong to the parent
+}
+
+// A directory only this check writes to (mode 0711: programs it runs as another user can
+// reach a file in it by name, but not list it or add to it).
+std::string make_scratch_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base == '/' ? base : "/tmp") + "/backup-doctor.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return {};
+  chmod(pattern.c_str(), 0711);
+  return pattern;
 }
 
 std::string status_word(int status) {
@@ -114,8 +140,13 @@ std::string status_word(int status) {
 
 // ---- parent side ------------------------------------------------------------------------
 
-CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber)
-    : check_(check), scrubber_(scrubber) {
+CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
+                           const std::vector<std::string>& hidden_env,
+                           std::chrono::milliseconds grace)
+    : check_(check),
+      scrubber_(scrubber),
+      grace_(std::min(
+          grace, std::chrono::duration_cast<std::chrono::milliseconds>(check.spec.timeout / 4))) {
   int msg[2], err[2];
   if (pipe2(msg, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -123,20 +154,23 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber)
     close(msg[0]), close(msg[1]);
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   }
+  scratch_dir_ = make_scratch_dir();
   fflush(nullptr);
   started_wall_ = std::chrono::system_clock::now();
   started_ = std::chrono::steady_clock::now();
   deadline_ = started_ + check.spec.timeout;
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {
     int e = errno;
     close(msg[0]), close(msg[1]), close(err[0]), close(err[1]);
+    if (!scratch_dir_.empty()) support::remove_tree(scratch_dir_);
     throw std::runtime_error(std::string("fork: ") + std::strerror(e));
   }
   if (pid_ == 0) {
     close(msg[0]);
     close(err[0]);
-    child_main(check, msg[1], err[1]);
+    child_main(check, msg[1], err[1], parent, scratch_dir_, hidden_env);
   }
   setpgid(pid_, pid_);  // also from here, so a kill right after fork reaches the group
   close(msg[1]);
@@ -148,10 +182,7 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber)
 }
 
 CheckProcess::~CheckProcess() {
-  if (!exited_ && pid_ > 0) {
-    stop(false);
-    wait();
-  }
+  if (!exited_ && pid_ > 0) kill_and_wait();
   close_fds();
 }
 
@@ -173,11 +204,23 @@ void CheckProcess::read_available(int fd) {
       return;
     }
     if (fd == msg_fd_) {
-      line_buffer_.append(buf, static_cast<size_t>(n));
-      size_t pos;
-      while ((pos = line_buffer_.find('\n')) != std::string::npos) {
-        handle_line(line_buffer_.substr(0, pos));
-        line_buffer_.erase(0, pos + 1);
+      std::string_view chunk(buf, static_cast<size_t>(n));
+      while (!chunk.empty()) {
+        size_t nl = chunk.find('\n');
+        std::string_view part = chunk.substr(0, nl);
+        if (!overlong_line_ && line_buffer_.size() + part.size() > kMaxLine) {
+          overlong_line_ = true;
+          line_buffer_.clear();
+          if (error_.empty())
+            error_ = "the plugin sent a message line longer than " +
+                     std::to_string(kMaxLine >> 20) + " MiB; it was dropped";
+        }
+        if (!overlong_line_) line_buffer_.append(part);
+        if (nl == std::string_view::npos) break;
+        if (!overlong_line_) handle_line(line_buffer_);
+        line_buffer_.clear();
+        overlong_line_ = false;
+        chunk.remove_prefix(nl + 1);
       }
     } else {
       stderr_tail_.append(buf, static_cast<size_t>(n));
@@ -228,35 +271,49 @@ void CheckProcess::handle_line(const std::string& line) {
 
 bool CheckProcess::poll_exit() {
   if (exited_) return true;
-  pid_t r = waitpid(pid_, &wait_status_, WNOHANG);
-  if (r != pid_) return false;
+  // Look without reaping: while the child is an unreaped zombie its process group id stays
+  // ours, so the kill in reap() cannot reach anyone else.
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid_)
+    return false;
+  reap();
+  return true;
+}
+
+void CheckProcess::reap() {
+  kill(-pid_, SIGKILL);  // whatever is left in its process group goes with it
+  while (waitpid(pid_, &wait_status_, 0) < 0 && errno == EINTR) {
+  }
   exited_ = true;
   finished_ = std::chrono::steady_clock::now();
   // Whatever it wrote before exiting is still in the pipes.
   if (msg_fd_ >= 0) read_available(msg_fd_);
   if (err_fd_ >= 0) read_available(err_fd_);
-  if (!line_buffer_.empty()) handle_line(line_buffer_), line_buffer_.clear();
+  if (!line_buffer_.empty() && !overlong_line_) handle_line(line_buffer_);
+  line_buffer_.clear();
   close_fds();
-  return true;
+  if (!scratch_dir_.empty()) support::remove_tree(scratch_dir_);
 }
 
-void CheckProcess::stop(bool gentle) {
+void CheckProcess::stop() {
   if (exited_) return;
-  int sig = gentle ? SIGTERM : SIGKILL;
-  kill(-pid_, sig);
-  kill(pid_, sig);
+  auto now = std::chrono::steady_clock::now();
+  if (kill_at_) {
+    if (now >= *kill_at_) kill(-pid_, SIGKILL);
+    return;
+  }
+  kill_at_ = now + grace_;
+  kill(-pid_, SIGTERM);
 }
 
-void CheckProcess::wait() {
-  while (!exited_) {
-    pid_t r = waitpid(pid_, &wait_status_, 0);
-    if (r == pid_ || (r < 0 && errno != EINTR)) {
-      exited_ = true;
-      finished_ = std::chrono::steady_clock::now();
-      if (msg_fd_ >= 0) read_available(msg_fd_);
-      close_fds();
-    }
+void CheckProcess::kill_and_wait() {
+  if (exited_) return;
+  kill(-pid_, SIGKILL);
+  siginfo_t info{};
+  while (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
   }
+  reap();
 }
 
 CheckResult CheckProcess::result() const {

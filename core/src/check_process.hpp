@@ -2,6 +2,12 @@
 // crashes, hangs, throws or exits. The child calls the plugin's run_check with host callbacks
 // that write one JSON line per callback into a pipe; the parent reads the lines, and if the
 // child dies or overstays its timeout, turns that into an `error` result.
+//
+// The child is the leader of its own process group and the subreaper of everything it starts
+// (process_tree.hpp), dies with the runner (PR_SET_PDEATHSIG), gets a private scratch directory
+// as TMPDIR that is removed when it ends, and never sees the environment variables that secrets
+// were read from. Stopping it is SIGTERM to the group (the check's cancelled() turns true and it
+// cleans up), then SIGKILL to the group after a grace period.
 #pragma once
 
 #include "plan.hpp"
@@ -18,7 +24,12 @@ namespace backup_doctor {
 class CheckProcess {
  public:
   // Forks the child and starts the check. Throws std::runtime_error when fork/pipe fail.
-  CheckProcess(const PlannedCheck& check, const Scrubber& scrubber);
+  // `hidden_env`: variables the child must not see (the sources of secrets). `grace`: how long
+  // before its timeout the check gets SIGTERM (at most a quarter of the timeout), and how long
+  // after stop() it gets SIGKILL; so a check never runs past its timeout.
+  CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
+               const std::vector<std::string>& hidden_env = {},
+               std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
   ~CheckProcess();
   CheckProcess(const CheckProcess&) = delete;
   CheckProcess& operator=(const CheckProcess&) = delete;
@@ -26,19 +37,25 @@ class CheckProcess {
   int message_fd() const { return msg_fd_; }
   int stderr_fd() const { return err_fd_; }
   pid_t pid() const { return pid_; }
-  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  // When the runner must act next: stop() at the start of the grace period before the
+  // timeout, and once stopping, stop() again (SIGKILL) at its end.
+  std::chrono::steady_clock::time_point deadline() const {
+    return kill_at_ ? *kill_at_ : deadline_ - grace_;
+  }
 
   // Reads what is available on `fd` (non-blocking).
   void read_available(int fd);
   // True once the child has exited (reaped); reads the rest of its output first.
   bool poll_exit();
-  // Stops the child: SIGTERM first when `gentle`, else SIGKILL to its whole process group.
-  void stop(bool gentle);
+  // Stops the child: SIGTERM to its process group now; calling it again once deadline() (the
+  // end of the grace period) has come sends SIGKILL.
+  void stop();
+  bool stopping() const { return kill_at_.has_value(); }
   void mark_timed_out() { timed_out_ = true; }
   void mark_interrupted() { interrupted_ = true; }
   bool exited() const { return exited_; }
-  // Blocks until the child is reaped (after stop(false)).
-  void wait();
+  // SIGKILL to the group and block until the child is reaped.
+  void kill_and_wait();
 
   // The result, once exited().
   CheckResult result() const;
@@ -46,6 +63,7 @@ class CheckProcess {
  private:
   void handle_line(const std::string& line);
   void close_fds();
+  void reap();
 
   const PlannedCheck& check_;
   const Scrubber& scrubber_;
@@ -54,7 +72,11 @@ class CheckProcess {
   int err_fd_ = -1;
   std::chrono::system_clock::time_point started_wall_;
   std::chrono::steady_clock::time_point started_, deadline_, finished_;
+  std::chrono::milliseconds grace_;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;
+  std::string scratch_dir_;
   std::string line_buffer_;
+  bool overlong_line_ = false;  // discarding a message line beyond kMaxLine
   std::string stderr_tail_;
   bool exited_ = false;
   int wait_status_ = 0;

@@ -8,6 +8,7 @@
 #include "plugin_registry.hpp"
 #include "progress.hpp"
 #include "reporters/reporter.hpp"
+#include "reporters/safe_text.hpp"
 #include "runner.hpp"
 #include "scrubber.hpp"
 #include "suggest.hpp"
@@ -51,7 +52,8 @@ PluginRegistry load_registry(const GlobalOptions& g) {
 }
 
 void print_errors(const std::vector<std::string>& errors) {
-  for (const auto& e : errors) std::fprintf(stderr, "%s\n", Scrubber::global().scrub(e).c_str());
+  for (const auto& e : errors)
+    std::fprintf(stderr, "%s\n", printable(Scrubber::global().scrub(e), true).c_str());
 }
 
 bool parse_vars(const std::vector<std::string>& raw,

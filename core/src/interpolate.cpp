@@ -1,5 +1,7 @@
 #include "interpolate.hpp"
 
+#include "json_text.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -41,14 +43,13 @@ nlohmann::json resolve_secret(const nlohmann::json& spec, const InterpolationCon
     value = v;
   } else {
     std::string file = s["file"].get<std::string>();
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      error = "cannot read secret file " + file + ": " + std::strerror(errno);
+    std::string read_error;
+    auto text = read_text_file(file, read_error);
+    if (!text) {
+      error = "cannot read the secret file: " + read_error;
       return nullptr;
     }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    value = buf.str();
+    value = std::move(*text);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   }
   if (ctx.scrubber) ctx.scrubber->add(value);
@@ -91,6 +92,7 @@ nlohmann::json interpolate_string(const std::string& text, const InterpolationCo
                 "}) is not set; export it or give a value with --var";
         return nullptr;
       }
+      if (ctx.scrubber && ctx.secret_env && ctx.secret_env->count(env)) ctx.scrubber->add(v);
       out += v;
     } else if (ctx.vars && ctx.vars->contains(name)) {
       out += as_text((*ctx.vars)[name]);
@@ -102,6 +104,14 @@ nlohmann::json interpolate_string(const std::string& text, const InterpolationCo
     i = end + 1;
   }
   return out;
+}
+
+void collect_secret_env(const nlohmann::json& value, std::set<std::string>& names) {
+  if (is_secret_object(value) && value["secret"].is_object() && value["secret"].contains("env") &&
+      value["secret"]["env"].is_string())
+    names.insert(value["secret"]["env"].get<std::string>());
+  if (value.is_structured())
+    for (const auto& item : value) collect_secret_env(item, names);
 }
 
 nlohmann::json interpolate(const nlohmann::json& value, const InterpolationContext& ctx,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,13 @@ struct InterpolationContext {
   // registered with `scrubber`.
   bool resolve_secrets = false;
   Scrubber* scrubber = nullptr;
+  // Environment variables that the checklist reads secrets from: a value taken from one with
+  // ${env:NAME} is a secret too, and is registered with `scrubber`.
+  const std::set<std::string>* secret_env = nullptr;
 };
+
+// Every NAME of a {"secret": {"env": "NAME"}} anywhere in `value`.
+void collect_secret_env(const nlohmann::json& value, std::set<std::string>& names);
 
 // Returns `value` with every string interpolated and every secret object replaced by its value
 // (or a placeholder). Problems go to `errors`; their paths are relative to `value`.

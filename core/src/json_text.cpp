@@ -1,46 +1,129 @@
 #include "json_text.hpp"
 
+#include "safe_open.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace backup_doctor {
+namespace {
+
+constexpr off_t kMaxConfigFile = 64 << 20;
+
+std::string line_col(const std::string& text, size_t offset) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+// Where the nesting first goes deeper than kMaxJsonDepth, if it does. nlohmann's parser is
+// recursive: without this, a document nested a few hundred thousand deep overflows the stack.
+std::optional<size_t> too_deep_at(const std::string& text) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 JsonParseOutcome parse_json_text(const std::string& text, const std::string& origin) {
   JsonParseOutcome out;
+  if (auto at = too_deep_at(text)) {
+    out.error = origin + ":" + line_col(text, *at) + ": invalid JSON: nested deeper than " +
+                std::to_string(kMaxJsonDepth) +
+                " levels; a checklist needs a handful, so this is not one";
+    return out;
+  }
   try {
     out.value = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     size_t offset = e.byte == 0 ? 0 : std::min(text.size(), static_cast<size_t>(e.byte - 1));
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < offset; ++i) {
-      if (text[i] == '\n')
-        ++line, col = 1;
-      else
-        ++col;
-    }
     std::string what = e.what();
     // nlohmann's text starts with "[json.exception.parse_error.101] parse error at line..";
     // keep only the part after the last ": " which says what was expected.
     auto colon = what.find(": syntax error");
     if (colon != std::string::npos) what = what.substr(colon + 2);
-    out.error =
-        origin + ":" + std::to_string(line) + ":" + std::to_string(col) + ": invalid JSON: " + what;
+    out.error = origin + ":" + line_col(text, offset) + ": invalid JSON: " + what;
   }
   return out;
 }
 
 std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  struct stat exists {};
+  if (::stat(file.c_str(), &exists) != 0) {
     error = file.string() + ": cannot read the file: " + std::strerror(errno);
     return std::nullopt;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  // Checked once the file is known to exist, so that a missing file is reported as missing.
+  if (geteuid() == 0) {
+    if (std::string why = support::untrusted_path_reason(file.string()); !why.empty()) {
+      error = file.string() + ": refused: " + why +
+              ". Running as root, backup-doctor reads checklists, profiles and secret files only "
+              "when nobody but root can change them (anyone who can would decide what runs as "
+              "root): make them and their directories root's and not group- or world-writable "
+              "(chown root, chmod go-w).";
+      return std::nullopt;
+    }
+  }
+  support::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
+    error = file.string() + ": cannot read the file: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = file.string() + ": cannot read the file: it is a " +
+            support::file_type_word(st.st_mode) + ", not a regular file";
+    return std::nullopt;
+  }
+  if (st.st_size > kMaxConfigFile) {
+    error = file.string() + ": cannot read the file: it is " + std::to_string(st.st_size >> 20) +
+            " MiB; checklists, profiles and secret files are limited to 64 MiB";
+    return std::nullopt;
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = file.string() + ": cannot read the file: " + std::strerror(errno);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxConfigFile)) {
+      error = file.string() + ": cannot read the file: it grew past 64 MiB while being read";
+      return std::nullopt;
+    }
+  }
+  return text;
 }
 
 JsonParseOutcome parse_json_file(const std::filesystem::path& file) {

@@ -16,8 +16,14 @@ struct JsonParseOutcome {
 JsonParseOutcome parse_json_text(const std::string& text, const std::string& origin);
 JsonParseOutcome parse_json_file(const std::filesystem::path& file);
 
-// The whole file, or an error message naming it.
+// The whole file, or an error message naming it. For the files that decide what runs
+// (checklists, profiles, secret files): a regular file of at most 64 MiB, and when we run as
+// root, one that nobody but root can change (it, the directories above it and every link on the
+// way are root's and not group/world-writable), the rule sshd's StrictModes and cron apply.
 std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error);
+
+// Documents nested deeper than this are refused with the position where it happens.
+inline constexpr size_t kMaxJsonDepth = 64;
 
 // "checks[3].with.path" from a JSON pointer-like list of tokens.
 std::string json_path(const std::vector<std::string>& tokens);

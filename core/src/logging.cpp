@@ -1,5 +1,6 @@
 #include "logging.hpp"
 
+#include "reporters/safe_text.hpp"
 #include "scrubber.hpp"
 
 #include <spdlog/sinks/base_sink.h>
@@ -10,14 +11,17 @@
 namespace backup_doctor {
 namespace {
 
-// Formats as usual, then masks secrets before anything reaches the terminal or a log file.
+// Formats as usual, then masks secrets and shows control characters as escapes before anything
+// reaches the terminal or a log file (messages carry plugin text, file names, log lines).
 class ScrubbingStderrSink : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
     formatter_->format(msg, formatted);
-    std::string text =
-        Scrubber::global().scrub(std::string_view(formatted.data(), formatted.size()));
+    std::string_view line(formatted.data(), formatted.size());
+    bool newline = !line.empty() && line.back() == '\n';
+    if (newline) line.remove_suffix(1);
+    std::string text = printable(Scrubber::global().scrub(line)) + (newline ? "\n" : "");
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }

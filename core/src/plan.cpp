@@ -5,7 +5,10 @@
 #include "schema_validation.hpp"
 #include "suggest.hpp"
 
+#include <backup_doctor/duration.hpp>
+
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <set>
@@ -13,9 +16,25 @@
 namespace backup_doctor {
 namespace {
 
+// Profile names are names: a path ("../x", "/etc/x") would make profiles/NAME.json any file.
+bool is_profile_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+  });
+}
+
 std::optional<Profile> find_profile(const Checklist& cl, const std::string& name,
                                     std::vector<std::string>& errors) {
   if (auto it = cl.profiles.find(name); it != cl.profiles.end()) return it->second;
+  if (!is_profile_name(name)) {
+    errors.push_back(located(cl.file, "", "--profile",
+                             "'" + name +
+                                 "' is not a profile name: use letters, digits, '_', '-' and "
+                                 "'.' (not first); a profile is defined in the checklist's "
+                                 "\"profiles\" or in profiles/NAME.json next to it"));
+    return std::nullopt;
+  }
   auto file = cl.file.parent_path() / "profiles" / (name + ".json");
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) return load_profile_file(file, errors);
@@ -28,6 +47,31 @@ std::optional<Profile> find_profile(const Checklist& cl, const std::string& name
                                "; defined: " + (known.empty() ? "none" : known) + ", and no " +
                                file.string()));
   return std::nullopt;
+}
+
+// A parameter named "timeout" or "*_timeout" that holds a duration is a plugin's own time limit
+// (for one program, one connection): one longer than the check's timeout would never apply, as
+// the check is stopped first, without the clean handling the plugin gives its own limit.
+void inner_timeouts_too_long(const nlohmann::json& value, const CheckSpec& spec,
+                             std::vector<std::string>& path, const std::filesystem::path& file,
+                             std::vector<std::string>& errors) {
+  if (!value.is_object()) return;
+  for (const auto& [key, item] : value.items()) {
+    path.push_back(key);
+    bool named = key == "timeout" || (key.size() > 8 && key.ends_with("_timeout"));
+    if (named && item.is_string()) {
+      auto inner = parse_duration(item.get<std::string>());
+      if (inner && *inner > spec.timeout)
+        errors.push_back(located(
+            file, spec.id, "with." + json_path(path),
+            item.get<std::string>() + " is longer than the check's own timeout of " +
+                format_duration(spec.timeout) +
+                ", which would stop the check first; raise the check's \"timeout\" above it "
+                "or lower this one"));
+    }
+    inner_timeouts_too_long(item, spec, path, file, errors);
+    path.pop_back();
+  }
 }
 
 bool has_any(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
@@ -68,7 +112,15 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
                                        " like the checklist's value " + cl.vars[k].dump() +
                                        ", got '" + v + "'"));
   }
+  // A variable that secrets are read from is hidden from checks, and what ${env:NAME} takes
+  // from it is masked like the secret itself.
+  std::set<std::string> secret_env;
+  for (const auto& c : cl.checks) collect_secret_env(c.with, secret_env);
+  collect_secret_env(vars, secret_env);
+  out.plan.hidden_env.assign(secret_env.begin(), secret_env.end());
   InterpolationContext env_only;
+  env_only.scrubber = &scrubber;
+  env_only.secret_env = &secret_env;
   for (auto& [k, v] : vars.items()) {
     if (!v.is_string()) continue;
     std::string error;
@@ -109,6 +161,7 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
   ctx.vars = &vars;
   ctx.resolve_secrets = options.resolve_secrets;
   ctx.scrubber = &scrubber;
+  ctx.secret_env = &secret_env;
   for (const auto& c : cl.checks) {
     if (!selected.count(c.id)) continue;
     const LoadedPlugin* plugin = registry.plugin_for(c.use);
@@ -139,6 +192,8 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
           located(cl.file, c.id, field,
                   p.message + " ('backup-doctor describe " + c.use + "' lists the parameters)"));
     }
+    std::vector<std::string> path;
+    inner_timeouts_too_long(shown, c, path, cl.file, out.errors);
     PlannedCheck planned{c, shown, plugin};
     if (options.resolve_secrets) {
       std::vector<InterpolationError> serrors;

@@ -30,6 +30,8 @@ struct PlannedCheck {
 struct Plan {
   std::string profile;
   std::vector<PlannedCheck> checks;  // checklist order
+  // Environment variables that secrets are read from: check processes never see them.
+  std::vector<std::string> hidden_env;
 };
 
 struct PlanOutcome {

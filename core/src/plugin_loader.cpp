@@ -2,11 +2,16 @@
 
 #include "scrubber.hpp"
 
+#include "safe_open.hpp"
+
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 
 namespace backup_doctor {
 namespace {
@@ -58,24 +63,58 @@ const CheckTypeInfo* LoadedPlugin::find(const std::string& type) const {
   return nullptr;
 }
 
-std::string unsafe_plugin_file_reason(const std::filesystem::path& file) {
+int open_plugin_file(const std::filesystem::path& file, std::string& reason) {
+  support::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) {
+    reason = errno == ELOOP ? "it is a symbolic link: plugins are loaded only from the file "
+                              "itself (point the search path at the real directory)"
+                            : std::string("cannot open the file: ") + std::strerror(errno);
+    return -1;
+  }
   struct stat st {};
-  if (stat(file.c_str(), &st) != 0) return "cannot stat the file";
-  if (!S_ISREG(st.st_mode)) return "not a regular file";
-  if (st.st_uid != 0 && st.st_uid != geteuid())
-    return "owned by uid " + std::to_string(st.st_uid) +
-           ", neither root nor the current user: loading it would run their code as us; "
-           "chown it to root or to yourself";
-  if (st.st_mode & (S_IWGRP | S_IWOTH))
-    return "writable by its group or by everyone: loading it would run whoever changed it as "
-           "us; run 'chmod go-w " +
-           file.string() + "'";
-  return {};
+  if (::fstat(fd.get(), &st) != 0) {
+    reason = std::string("cannot stat the file: ") + std::strerror(errno);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    reason = "not a regular file (a " + support::file_type_word(st.st_mode) + ")";
+    return -1;
+  }
+  if (!support::trusted_owner(st.st_uid)) {
+    reason = "owned by uid " + std::to_string(st.st_uid) +
+             ", neither root nor the current user: loading it would run their code as us; "
+             "chown it to root or to yourself";
+    return -1;
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    reason =
+        "writable by its group or by everyone: loading it would run whoever changed it as "
+        "us; run 'chmod go-w " +
+        file.string() + "'";
+    return -1;
+  }
+  std::string dir = file.has_parent_path() ? file.parent_path().string() : ".";
+  if (std::string why = support::untrusted_path_reason(dir); !why.empty()) {
+    reason = "its directory can be changed by someone else (" + why +
+             "), who could swap the plugin for their own code: keep plugins in directories "
+             "that only root (or you) can write";
+    return -1;
+  }
+  return fd.release();
+}
+
+std::string unsafe_plugin_file_reason(const std::filesystem::path& file) {
+  std::string reason;
+  int fd = open_plugin_file(file, reason);
+  if (fd >= 0) ::close(fd);
+  return reason;
 }
 
 LoadOutcome load_plugin(const std::filesystem::path& file) {
   LoadOutcome out;
-  if (auto reason = unsafe_plugin_file_reason(file); !reason.empty()) {
+  std::string reason;
+  support::UniqueFd fd(open_plugin_file(file, reason));
+  if (!fd) {
     out.refusal = "refused: " + reason;
     return out;
   }
@@ -84,13 +123,21 @@ LoadOutcome load_plugin(const std::filesystem::path& file) {
   boost::dll::fs::error_code ec;
   // Local symbols, resolved now: a plugin never sees another plugin's symbols, and a missing
   // dependency fails here rather than in the middle of a check.
-  library->load(file.string(), ec,
-                boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  // What was checked is what is loaded: the open descriptor, not the path again.
+  const std::string via = "/proc/self/fd/" + std::to_string(fd.get());
+  library->load(via, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   if (ec || !library->is_loaded()) {
     const char* why = dlerror();
-    out.refusal = std::string("cannot be loaded: ") + (why ? why : ec.message());
+    std::string text = why ? why : ec.message();
+    for (size_t at = text.find(via); at != std::string::npos; at = text.find(via))
+      text.replace(at, via.size(), file.string());
+    out.refusal = "cannot be loaded: " + text;
     return out;
   }
+  // The dynamic loader now knows a library by the name /proc/self/fd/N, and keeps it even after
+  // dlclose() (C++ libraries are rarely unloaded): were N reused for the next plugin, dlopen
+  // would hand back this one. So the descriptor stays open for the life of the process.
+  (void)fd.release();
   if (!library->has(BD_PLUGIN_ENTRY_SYMBOL)) {
     out.refusal = std::string("not a backup-doctor plugin: it exports no '") +
                   BD_PLUGIN_ENTRY_SYMBOL + "' symbol";

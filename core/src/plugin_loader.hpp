@@ -41,8 +41,15 @@ struct LoadOutcome {
   std::string refusal;  // why it was refused, when `plugin` is empty
 };
 
-// Refuses a plugin file that someone other than root or the current user could have written:
-// loading it would run their code with our privileges. Returns the reason, or empty when safe.
+// Opens a plugin file only if nobody but root or the current user could have written it or
+// swapped it (loading it would run their code with our privileges): not a symbolic link, a
+// regular file owned by root or us and not group/world-writable, in directories that are
+// root's or ours and not group/world-writable. The checks are made on the open descriptor,
+// which is what gets loaded (through /proc/self/fd), so the file cannot change in between.
+// Returns the descriptor, or -1 with the reason in `reason`.
+int open_plugin_file(const std::filesystem::path& file, std::string& reason);
+
+// The reason open_plugin_file() would give, or empty when the file is safe to load.
 std::string unsafe_plugin_file_reason(const std::filesystem::path& file);
 
 // Loads, checks and create()s the plugin in `file`.

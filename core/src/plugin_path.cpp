@@ -1,5 +1,7 @@
 #include "plugin_path.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -11,6 +13,14 @@ std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::str
   std::vector<std::filesystem::path> path;
   auto add = [&](const std::filesystem::path& p) {
     if (p.empty()) return;
+    // A relative entry means "wherever the run happens to start": never a place to load from.
+    if (p.is_relative()) {
+      spdlog::warn(
+          "plugin search path entry '{}' is relative and was ignored; give an absolute "
+          "directory",
+          p.string());
+      return;
+    }
     std::error_code ec;
     auto normal = std::filesystem::weakly_canonical(p, ec);
     if (ec) normal = p.lexically_normal();

@@ -1,6 +1,7 @@
 #include "runner.hpp"
 
 #include "check_process.hpp"
+#include "process_tree.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 namespace backup_doctor {
@@ -65,6 +67,19 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
   report.started_at = std::chrono::system_clock::now();
   auto t0 = std::chrono::steady_clock::now();
   signal(SIGPIPE, SIG_IGN);
+
+  // Everything a check leaves behind is re-parented to us once its check process is gone, and
+  // killed (process_tree.hpp). Children we had before the run are not the run's business.
+  become_subreaper();
+  std::set<pid_t> keep;
+  for (pid_t p : child_processes()) keep.insert(p);
+  auto kill_strays = [&](const std::vector<std::unique_ptr<CheckProcess>>& live) {
+    std::set<pid_t> expected = keep;
+    for (const auto& p : live)
+      if (p && !p->exited()) expected.insert(p->pid());
+    if (size_t n = kill_children_except(expected))
+      spdlog::debug("killed {} process(es) left behind by finished checks", n);
+  };
 
   const size_t n = plan.checks.size();
   std::map<std::string, size_t> index_of;
@@ -124,7 +139,8 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
       if (active >= jobs) continue;
       started[i] = true;
       try {
-        running[i] = std::make_unique<CheckProcess>(c, scrubber);
+        running[i] =
+            std::make_unique<CheckProcess>(c, scrubber, plan.hidden_env, options.stop_grace);
         ++active;
         spdlog::debug("check {} started (pid {})", c.spec.id, running[i]->pid());
       } catch (const std::exception& e) {
@@ -191,15 +207,9 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
           interrupted = true;
           report.interrupted = true;
           spdlog::warn("interrupted: stopping {} running check(s)", active);
+          // SIGTERM now (each check cleans up), SIGKILL from the loop below after the grace.
           for (auto& p : running)
-            if (p) p->mark_interrupted(), p->stop(true);
-          // Give them a moment to wind down, then make sure.
-          auto grace_end = std::chrono::steady_clock::now() + options.stop_grace;
-          for (auto& p : running)
-            while (p && !p->poll_exit() && std::chrono::steady_clock::now() < grace_end)
-              usleep(10'000);
-          for (auto& p : running)
-            if (p && !p->exited()) p->stop(false), p->wait();
+            if (p) p->mark_interrupted(), p->stop();
         }
         continue;
       }
@@ -209,22 +219,29 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
     now = std::chrono::steady_clock::now();
     if (now - last_notice > std::chrono::milliseconds(250))
       notify();  // keeps a progress line alive
+    bool any_exited = false;
     for (size_t i = 0; i < n; ++i) {
       auto& p = running[i];
       if (!p) continue;
       if (!p->poll_exit() && now >= p->deadline()) {
-        p->mark_timed_out();
-        p->stop(false);
-        p->wait();
-        spdlog::debug("check {} timed out", plan.checks[i].spec.id);
+        // The grace period before its timeout: SIGTERM, so that the check can clean up (drop
+        // its scratch database, stop its programs); at the timeout itself, SIGKILL.
+        if (!p->stopping()) {
+          p->mark_timed_out();
+          spdlog::debug("check {} timed out; stopping it", plan.checks[i].spec.id);
+        }
+        p->stop();
       }
       if (p->exited()) {
         --active;
+        any_exited = true;
         finish(i, p->result());
       }
     }
+    if (any_exited) kill_strays(running);
   }
 
+  kill_strays(running);
   for (auto& r : results)
     if (r) report.results.push_back(std::move(*r));
   report.duration = std::chrono::steady_clock::now() - t0;

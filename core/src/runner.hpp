@@ -23,7 +23,9 @@ struct RunnerOptions {
   unsigned jobs = 4;
   // Readable end of a pipe that becomes readable on interrupt (see install_interrupt_pipe).
   int interrupt_fd = -1;
-  std::chrono::milliseconds stop_grace{1000};  // after SIGTERM, before SIGKILL
+  // A check gets SIGTERM this long before its timeout (at most a quarter of it) and SIGKILL at
+  // the timeout; an interrupted one gets SIGTERM at once and SIGKILL this much later.
+  std::chrono::milliseconds stop_grace{2000};
   std::function<void(const RunProgress&)> on_progress;
 };
 

@@ -1,5 +1,7 @@
 #include "chunk_reader.hpp"
 
+#include "safe_open.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/mman.h>
@@ -12,10 +14,18 @@
 namespace backup_doctor::archive {
 
 int open_read_only(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return fd;
+  auto opened = support::open_untrusted(path, support::Expect::regular);
+  if (!opened) {
+    errno = opened.error ? opened.error
+            : opened.refusal == support::Refusal::symlink ||
+                    opened.refusal == support::Refusal::untrusted_link
+                ? ELOOP
+            : opened.refusal == support::Refusal::wrong_type ? EINVAL
+                                                             : EPERM;
+    return -1;
+  }
+  ::posix_fadvise(opened.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return opened.fd.release();
 }
 
 ChunkReader::ChunkReader(int fd, ReadOptions options) : fd_(fd), options_(options) {

@@ -26,9 +26,10 @@ struct ReadOptions {
   bool hash = true;
 };
 
-// Opens `path` read-only without updating its access time when the kernel allows it
-// (O_NOATIME needs ownership or CAP_FOWNER; otherwise it falls back to a plain read-only open).
-// Returns the fd or -1 with errno set.
+// Opens `path` for reading through support::open_untrusted: only a regular file (never a link
+// planted in its place, a FIFO or a device), without updating its access time when the kernel
+// allows it. Returns the fd or -1 with errno set (ELOOP for a link, EINVAL for a file that is
+// not regular, EPERM for a hard link that is refused).
 int open_read_only(const std::string& path);
 
 class ChunkReader {

@@ -7,7 +7,6 @@
 #include "target.hpp"
 #include "util.hpp"
 
-#include <sys/stat.h>
 #include <cstring>
 #include <filesystem>
 
@@ -47,7 +46,12 @@ const char* kDoc =
     "(expected churn), and files whose archived size differs although they have not changed "
     "since (a copy taken while the file was being written, or a damaged archive). Regular files "
     "only, like the guide's `find -type f` count. Sorted arrays and one merge pass: a tree of a "
-    "million files takes seconds and about 140 bytes of memory per file.";
+    "million files takes seconds and about 140 bytes of memory per file.\n\n"
+    "The source tree is walked without following links: each directory is opened relative to "
+    "its parent with O_NOFOLLOW and checked to be the one listed, so a link in the tree (or a "
+    "directory swapped for one during the walk) is never entered; `source` itself is followed "
+    "through a link only when root made the link where only root can change it. The archive "
+    "is opened as archive.verify opens it.";
 
 std::string files(uint64_t n) {
   return std::to_string(n) + (n == 1 ? " file" : " files");
@@ -73,6 +77,27 @@ std::string examples(const Category& c, size_t n = 3) {
   return out;
 }
 
+// The source tree could not be opened: missing or not a directory (an error in the checklist),
+// or reached through a link that another account could have made (not followed).
+void report_source_refused(const std::string& source, const support::SafeOpened& refused,
+                           sdk::Context& ctx) {
+  if (refused.refusal != support::Refusal::symlink &&
+      refused.refusal != support::Refusal::untrusted_link)
+    throw sdk::CheckError("source " + source + " is not a directory (" + refused.message + ")");
+  nlohmann::json details = {{"source", source},
+                            {"error", refused.message},
+                            {"symlink", refused.where},
+                            {"symlink_target", refused.link_target}};
+  ctx.fail("source " + refused.message,
+           "backup-doctor runs as root and does not follow a link that another account could "
+           "have made into the tree it lists: it could lead anywhere on this host, and the "
+           "comparison would name what it found there. Set `source` to the real directory (" +
+               shell_quote(refused.link_target) +
+               ", if that is where the application lives), or have root own the link in a "
+               "directory only root can change.",
+           details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
@@ -83,17 +108,16 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   std::vector<std::string> exclude = params.value("exclude", std::vector<std::string>{});
 
   Target target = resolve_target(spec);
-  if (target.path.empty()) {
-    ctx.fail("no archive to compare: " + target.error,
-             "The backup job has not produced an archive at " + spec.path +
-                 ": run archive.verify on the same path for details.",
-             {{"path", spec.path}, {"error", target.error}});
+  if (report_unusable(target, "no archive to compare",
+                      "The backup job has not produced an archive at " + spec.path +
+                          ": run archive.verify on the same path for details.",
+                      {{"path", spec.path}}, ctx))
+    return;
+  support::SafeOpened source_dir = open_named_directory(source);
+  if (!source_dir) {
+    report_source_refused(source, source_dir, ctx);
     return;
   }
-  struct stat st {};
-  if (::stat(source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw sdk::CheckError("source " + source + " is not a directory");
-
   // Entry names are normalised once the prefix is known, which the first entry decides.
   std::optional<std::string> prefix;
   if (params.contains("archive_prefix")) {
@@ -140,9 +164,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     archive_files.add(name, e.size, e.mtime,
                       e.type == EntryType::hardlink ? Manifest::kHardlink : 0);
   };
-  ScanResult scan = scan_archive(target.path, options);
-  if (scan.open_errno != 0)
-    throw sdk::CheckError("cannot open " + target.path + ": " + std::strerror(scan.open_errno));
+  ScanResult scan = scan_archive(std::move(target.file), target.path, options);
   if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
   archive_files.sort();
 
@@ -151,7 +173,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   walk_options.exclude = exclude;
   walk_options.one_file_system = params.value("one_file_system", false);
   walk_options.cancelled = [&ctx] { return ctx.cancelled(); };
-  SourceWalkResult walked = walk_source(source, walk_options, source_files);
+  SourceWalkResult walked = walk_source(source_dir.fd.get(), source, walk_options, source_files);
   if (walked.cancelled) throw sdk::CheckError("cancelled while walking " + source);
 
   Comparison c = compare_manifests(archive_files, source_files, scan.mtime, max_items);

@@ -2,16 +2,17 @@
 // partial files, zero-length archives, archives without their checksum file — left in the
 // backup directories after the job that made them is long gone.
 #include "checks.hpp"
+#include "target.hpp"
 #include "util.hpp"
 
 #include <backup_doctor/duration.hpp>
 
 #include <fnmatch.h>
-#include <fts.h>
 #include <sys/stat.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -53,7 +54,10 @@ const char* kDoc =
     "and partial files older than `min_age`, zero-length archives, archives without their "
     "checksum file, and checksum files whose archive is gone. Nothing is removed; the "
     "remediation lists the exact commands. Zero-length archives fail (a backup run produced "
-    "nothing); the others warn.";
+    "nothing); the others warn.\n\n"
+    "The directories are walked without following links (each subdirectory opened relative "
+    "to its parent, never through a link); only regular files count. A path in `paths` that "
+    "is, or goes through, a link another account could have made fails the check, naming it.";
 
 struct Found {
   std::string path;
@@ -89,6 +93,45 @@ std::string quoted_list(const Kind& k, size_t n = 5) {
   return out;
 }
 
+// Per directory: archives, which of them have a checksum, and checksum files.
+struct Dir {
+  std::vector<Found> archives;
+  std::set<std::string> names;
+  std::vector<Found> sums;
+};
+
+// Every regular file under the directory open on `dir` (named `root`), walked without following
+// links (support::walk_tree), handed to `take` with its path.
+void scan_directory(int dir, const std::string& root, bool recursive, sdk::Context& ctx,
+                    uint64_t& scanned, const std::function<void(const Found&)>& take) {
+  const std::string prefix = root.ends_with('/') ? root : root + "/";
+  auto visit = [&](const support::WalkEntry& e) {
+    if (S_ISDIR(e.st.st_mode)) return recursive;
+    if (!S_ISREG(e.st.st_mode)) return false;
+    if ((++scanned & 1023) == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
+    take(Found{prefix + e.relative, static_cast<uint64_t>(e.st.st_size), e.st.st_mtime});
+    return false;
+  };
+  support::walk_tree(dir, visit);
+}
+
+// A path in `paths` is, or goes through, a link another account could have made: nothing
+// behind it was listed.
+void report_refused(const std::vector<support::SafeOpened>& refused, nlohmann::json& details,
+                    sdk::Context& ctx) {
+  const auto& r = refused.front();
+  ctx.fail(r.message + (refused.size() > 1
+                            ? " (and " + std::to_string(refused.size() - 1) + " more paths)"
+                            : std::string()),
+           "backup-doctor runs as root and does not follow a link that another account could "
+           "have made into the directories it lists: it could lead anywhere on this host. Set "
+           "`paths` to the real backup directories (" +
+               shell_quote(r.link_target) +
+               ", if that is one), or have root own the link in a directory only root can "
+               "change.",
+           details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   auto paths = params.at("paths").get<std::vector<std::string>>();
   auto min_age = parse_duration(params.value("min_age", std::string("1h")));
@@ -113,38 +156,23 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   Kind temp, zero, unsummed, orphan_sums;
   std::vector<std::string> missing_dirs;
   uint64_t scanned = 0;
+  std::vector<support::SafeOpened> refused;
   for (const auto& root : paths) {
-    struct stat rs {};
-    if (::stat(root.c_str(), &rs) != 0 || !S_ISDIR(rs.st_mode)) {
-      missing_dirs.push_back(root);
+    support::SafeOpened dir = open_named_directory(root);
+    if (!dir) {
+      if (dir.refusal == support::Refusal::symlink ||
+          dir.refusal == support::Refusal::untrusted_link)
+        refused.push_back(std::move(dir));
+      else
+        missing_dirs.push_back(root);
       continue;
     }
-    // Per directory: archives, which of them have a checksum, and checksum files.
-    struct Dir {
-      std::vector<Found> archives;
-      std::set<std::string> names;
-      std::vector<Found> sums;
-    };
     std::map<std::string, Dir> dirs;
-    char* argv[] = {const_cast<char*>(root.c_str()), nullptr};
-    FTS* fts = ::fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR, nullptr);
-    if (!fts) throw sdk::CheckError("cannot list " + root + ": " + std::strerror(errno));
-    while (FTSENT* e = ::fts_read(fts)) {
-      if (e->fts_info == FTS_D && e->fts_level > 0 && !recursive) {
-        ::fts_set(fts, e, FTS_SKIP);
-        continue;
-      }
-      if (e->fts_info != FTS_F) continue;
-      if ((++scanned & 1023) == 0 && ctx.cancelled()) {
-        ::fts_close(fts);
-        throw sdk::CheckError("cancelled");
-      }
-      std::string name = e->fts_name;
-      std::string full(e->fts_path, e->fts_pathlen);
-      std::string dir = full.substr(0, full.size() - name.size());
-      Found f{full, static_cast<uint64_t>(e->fts_statp->st_size), e->fts_statp->st_mtime};
+    scan_directory(dir.fd.get(), root, recursive, ctx, scanned, [&](const Found& f) {
+      std::string name = f.path.substr(f.path.find_last_of('/') + 1);
+      std::string at = f.path.substr(0, f.path.size() - name.size());
       bool old = f.mtime <= cutoff;
-      Dir& d = dirs[dir];
+      Dir& d = dirs[at];
       d.names.insert(name);
       if (matches_any(name, temp_patterns)) {
         if (old) temp.add(f, max_items);
@@ -155,21 +183,20 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
         if (f.size == 0 && old) zero.add(f, max_items);
         d.archives.push_back(f);
       }
-    }
-    ::fts_close(fts);
-    for (auto& [dir, d] : dirs) {
+    });
+    for (auto& [at, d] : dirs) {
       size_t with_sum = 0;
       for (const auto& a : d.archives)
-        if (d.names.count(a.path.substr(dir.size()) + suffix)) ++with_sum;
+        if (d.names.count(a.path.substr(at.size()) + suffix)) ++with_sum;
       bool want = require == "always" || (require == "auto" && with_sum > 0);
       if (want)
         for (const auto& a : d.archives)
-          if (a.size > 0 && a.mtime <= cutoff && !d.names.count(a.path.substr(dir.size()) + suffix))
+          if (a.size > 0 && a.mtime <= cutoff && !d.names.count(a.path.substr(at.size()) + suffix))
             unsummed.add(a, max_items);
-      for (const auto& s : d.sums) {
+      for (const auto& sum : d.sums) {
         std::string archive_name =
-            s.path.substr(dir.size(), s.path.size() - dir.size() - suffix.size());
-        if (!d.names.count(archive_name) && s.mtime <= cutoff) orphan_sums.add(s, max_items);
+            sum.path.substr(at.size(), sum.path.size() - at.size() - suffix.size());
+        if (!d.names.count(archive_name) && sum.mtime <= cutoff) orphan_sums.add(sum, max_items);
       }
     }
   }
@@ -182,6 +209,12 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
                             {"archives_without_checksum", unsummed.json()},
                             {"orphan_checksums", orphan_sums.json()}};
   if (!missing_dirs.empty()) details["missing_paths"] = missing_dirs;
+  if (!refused.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : refused)
+      list.push_back({{"path", r.where}, {"symlink_target", r.link_target}, {"error", r.message}});
+    details["not_followed"] = list;
+  }
   nlohmann::json labels = nlohmann::json::object();
   ctx.metric("archive_leftover_temporary_files", static_cast<double>(temp.count), "count", labels);
   ctx.metric("archive_leftover_temporary", static_cast<double>(temp.bytes), "bytes", labels);
@@ -190,6 +223,10 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   ctx.metric("archive_leftover_archives_without_checksum", static_cast<double>(unsummed.count),
              "count", labels);
 
+  if (!refused.empty()) {
+    report_refused(refused, details, ctx);
+    return;
+  }
   if (missing_dirs.size() == paths.size()) {
     ctx.fail("none of the backup directories exists: " + missing_dirs.front(),
              "Check that the backup storage is mounted and the paths are right.", details);

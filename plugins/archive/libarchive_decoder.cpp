@@ -1,20 +1,47 @@
 // Every compression other than gzip-through-ISA-L: libarchive's filters (zstd, xz, bzip2, lz4,
 // compress, ... or none) under its "raw" format, which hands out the decompressed stream as
-// one entry. The tar walker then reads that stream like any other decoder's output.
+// one entry. The tar walker then reads that stream like any other decoder's output. Only filters
+// that decode in-process are enabled: none that would start a program.
 #include "decoder.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <cstring>
+#include <vector>
 
 namespace backup_doctor::archive {
 namespace {
+
+using SupportFilter = int (*)(struct archive*);
+
+// The filters libarchive decodes in-process. The others (lrzip and grzip always; lzop, and any
+// whose library libarchive was built without) would run an external program, found on PATH, as
+// root over bytes the backup account wrote: a filter whose registration does not return
+// ARCHIVE_OK is never enabled, and such an archive is reported as unreadable.
+const std::vector<SupportFilter>& in_process_filters() {
+  static const std::vector<SupportFilter> filters = [] {
+    std::vector<SupportFilter> out;
+    for (SupportFilter f : {archive_read_support_filter_bzip2, archive_read_support_filter_compress,
+                            archive_read_support_filter_gzip, archive_read_support_filter_lz4,
+                            archive_read_support_filter_lzip, archive_read_support_filter_lzma,
+                            archive_read_support_filter_xz, archive_read_support_filter_zstd,
+                            archive_read_support_filter_lzop, archive_read_support_filter_grzip,
+                            archive_read_support_filter_lrzip, archive_read_support_filter_uu,
+                            archive_read_support_filter_rpm}) {
+      struct archive* probe = archive_read_new();
+      if (f(probe) == ARCHIVE_OK) out.push_back(f);
+      archive_read_free(probe);
+    }
+    return out;
+  }();
+  return filters;
+}
 
 class LibarchiveDecoder final : public Decoder {
  public:
   LibarchiveDecoder(ChunkReader& reader, std::span<const uint8_t> first)
       : reader_(reader), first_(first), a_(archive_read_new()) {
-    archive_read_support_filter_all(a_);
+    for (SupportFilter f : in_process_filters()) f(a_);
     archive_read_support_format_raw(a_);
     if (archive_read_open(a_, this, nullptr, &LibarchiveDecoder::read_cb, nullptr) != ARCHIVE_OK) {
       fail();

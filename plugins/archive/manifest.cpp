@@ -1,11 +1,15 @@
 #include "manifest.hpp"
 
+#include "safe_open.hpp"
+
+#include <fcntl.h>
 #include <fnmatch.h>
-#include <fts.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 namespace backup_doctor::archive {
 
@@ -71,48 +75,91 @@ bool excluded(std::string_view relative, const std::vector<std::string>& pattern
   return false;
 }
 
-SourceWalkResult walk_source(const std::string& root, const SourceWalkOptions& options,
-                             Manifest& out) {
+namespace {
+
+constexpr int kMaxDepth = 512;
+
+class SourceWalker {
+ public:
+  SourceWalker(const std::string& root_path, const SourceWalkOptions& options, Manifest& out,
+               SourceWalkResult& result)
+      : root_path_(root_path), options_(options), out_(out), result_(result) {}
+
+  // Walks the directory open on `dir`; `rel_` holds its path relative to the root.
+  void walk(int dir, int depth) {
+    // One list per depth, reused: a million entries make no allocation churn (which fragments
+    // the heap that the manifests grow in).
+    while (levels_.size() < static_cast<size_t>(depth)) levels_.emplace_back();
+    std::vector<support::DirEntry>& entries = levels_[static_cast<size_t>(depth) - 1];
+    entries.clear();
+    if (int err = support::list_directory(dir, entries); err != 0) unreadable(rel_, err);
+    const size_t base = rel_.size();
+    for (const auto& e : entries) {
+      if ((++seen_ & 4095) == 0 && options_.cancelled && options_.cancelled()) {
+        result_.cancelled = true;
+        return;
+      }
+      if (base) rel_ += '/';
+      rel_ += e.name;
+      if (S_ISREG(e.st.st_mode)) {
+        if (!excluded(rel_, options_.exclude)) out_.add(rel_, e.st.st_size, e.st.st_mtime);
+      } else if (S_ISDIR(e.st.st_mode) && !excluded(rel_, options_.exclude) &&
+                 (!options_.one_file_system || e.st.st_dev == root_dev_)) {
+        descend(dir, e, depth);
+        if (result_.cancelled) return;
+      }
+      rel_.resize(base);
+    }
+  }
+
+  void set_root_device(dev_t dev) { root_dev_ = dev; }
+
+ private:
+  void descend(int dir, const support::DirEntry& e, int depth) {
+    if (depth >= kMaxDepth) {
+      unreadable(rel_, ELOOP);
+      return;
+    }
+    support::UniqueFd sub(
+        ::openat(dir, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!sub || ::fstat(sub.get(), &st) != 0) {
+      unreadable(rel_, errno);
+      return;
+    }
+    if (st.st_ino != e.st.st_ino || st.st_dev != e.st.st_dev) {
+      unreadable(rel_, ESTALE);  // replaced while we looked
+      return;
+    }
+    walk(sub.get(), depth + 1);
+  }
+
+  void unreadable(const std::string& rel, int err) {
+    ++result_.unreadable;
+    if (result_.unreadable_samples.size() < 10)
+      result_.unreadable_samples.push_back((rel.empty() ? root_path_ : root_path_ + "/" + rel) +
+                                           ": " + std::strerror(err));
+  }
+
+  const std::string& root_path_;
+  const SourceWalkOptions& options_;
+  Manifest& out_;
+  SourceWalkResult& result_;
+  std::string rel_;
+  std::deque<std::vector<support::DirEntry>> levels_;  // deque: growing keeps references valid
+  uint64_t seen_ = 0;
+  dev_t root_dev_ = 0;
+};
+
+}  // namespace
+
+SourceWalkResult walk_source(int root, const std::string& root_path,
+                             const SourceWalkOptions& options, Manifest& out) {
   SourceWalkResult result;
-  char* paths[] = {const_cast<char*>(root.c_str()), nullptr};
-  int flags = FTS_PHYSICAL | FTS_NOCHDIR | (options.one_file_system ? FTS_XDEV : 0);
-  FTS* fts = ::fts_open(paths, flags, nullptr);
-  if (!fts) {
-    ++result.unreadable;
-    result.unreadable_samples.push_back(root + ": " + std::strerror(errno));
-    return result;
-  }
-  size_t root_len = root.size();
-  while (root_len > 1 && root[root_len - 1] == '/') --root_len;
-  uint64_t n = 0;
-  while (FTSENT* e = ::fts_read(fts)) {
-    if ((++n & 4095) == 0 && options.cancelled && options.cancelled()) {
-      result.cancelled = true;
-      break;
-    }
-    if (e->fts_level == 0) continue;
-    std::string_view full(e->fts_path, e->fts_pathlen);
-    std::string_view rel = full.substr(std::min(full.size(), root_len + 1));
-    switch (e->fts_info) {
-      case FTS_D:
-        if (excluded(rel, options.exclude)) ::fts_set(fts, e, FTS_SKIP);
-        break;
-      case FTS_DNR:
-      case FTS_ERR:
-        ++result.unreadable;
-        if (result.unreadable_samples.size() < 10)
-          result.unreadable_samples.push_back(std::string(full) + ": " +
-                                              std::strerror(e->fts_errno));
-        break;
-      case FTS_F:
-        if (!excluded(rel, options.exclude))
-          out.add(rel, e->fts_statp->st_size, e->fts_statp->st_mtime);
-        break;
-      default:
-        break;
-    }
-  }
-  ::fts_close(fts);
+  struct stat st {};
+  SourceWalker walker(root_path, options, out, result);
+  if (::fstat(root, &st) == 0) walker.set_root_device(st.st_dev);
+  walker.walk(root, 1);
   out.sort();
   return result;
 }

@@ -52,9 +52,13 @@ struct SourceWalkResult {
   bool cancelled = false;
 };
 
-// Every regular file under `root` (no symlink following), as paths relative to `root`.
-SourceWalkResult walk_source(const std::string& root, const SourceWalkOptions& options,
-                             Manifest& out);
+// Every regular file under the directory open on `root` (`root_path` names it in messages), as
+// paths relative to it. Nothing is followed: each subdirectory is opened relative to its parent
+// with O_NOFOLLOW and checked to be the directory that was listed, so a directory swapped for a
+// link during the walk is never entered (the walk that support::walk_tree does, keeping every
+// unreadable directory's error).
+SourceWalkResult walk_source(int root, const std::string& root_path,
+                             const SourceWalkOptions& options, Manifest& out);
 
 bool excluded(std::string_view relative, const std::vector<std::string>& patterns);
 

@@ -2,7 +2,6 @@
 // guide compares `du -sh` of the compressed file with `df -h`, which misses the point: the
 // restore needs the uncompressed size (and one inode per entry).
 #include "checks.hpp"
-#include "chunk_reader.hpp"
 #include "scan.hpp"
 #include "space.hpp"
 #include "target.hpp"
@@ -41,18 +40,45 @@ const char* kDoc =
     "up to the target filesystem's block size, plus one inode per entry — and compares it "
     "with the free space and free inodes of the filesystem holding the restore target. The "
     "sizes come from a streaming read of the archive's headers (constant memory, nothing "
-    "extracted) or, for small gzip files, from the gzip trailer.";
+    "extracted) or, for small gzip files, from the gzip trailer.\n\n"
+    "The archive is chosen and opened as archive.verify does (regular files only, never "
+    "through a link). The restore target is measured on a descriptor: a link on the way that "
+    "another account could have made fails the check instead of measuring wherever it points.";
 
 // Deflate cannot compress better than 1032:1, so below this size the trailer's 32-bit length
 // field cannot have wrapped.
 constexpr uint64_t kTrailerTrustLimit = (uint64_t{1} << 32) / 1032;
 
+// The restore target, or its nearest parent that exists (a link counts as existing: it is not
+// followed here, and open_named_directory decides whether to).
 std::string existing_ancestor(std::string path) {
   namespace fs = std::filesystem;
   fs::path p = fs::absolute(path);
-  std::error_code ec;
-  while (!fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();
+  struct stat st {};
+  while (::lstat(p.c_str(), &st) != 0 && p.has_parent_path() && p != p.parent_path())
+    p = p.parent_path();
   return p.string();
+}
+
+// The restore target is reached through a link another account could have made (the space
+// measured would be wherever it points), or cannot be opened.
+void report_target_refused(const std::string& restore_target, const std::string& measured,
+                           const support::SafeOpened& refused, sdk::Context& ctx) {
+  if (refused.refusal != support::Refusal::symlink &&
+      refused.refusal != support::Refusal::untrusted_link)
+    throw sdk::CheckError(
+        "cannot measure free space at " + measured + ": " +
+        (refused.message.empty() ? std::strerror(refused.error) : refused.message));
+  nlohmann::json details = {{"restore_target", restore_target},
+                            {"measured_path", measured},
+                            {"error", refused.message},
+                            {"symlink_target", refused.link_target}};
+  ctx.fail("restore target " + refused.message,
+           "The free space would be measured wherever that link points, which another account "
+           "decides, and a restore would go there too. Restore into a directory that only root "
+           "controls, or set `restore_target` to the real directory (" +
+               shell_quote(refused.link_target) + ").",
+           details);
 }
 
 std::string mount_point(const std::string& path) {
@@ -68,14 +94,12 @@ std::string mount_point(const std::string& path) {
   return p.string();
 }
 
-std::optional<uint64_t> gzip_trailer_size(const std::string& path, uint64_t file_size) {
+// The gzip trailer's size field of the archive open on `fd`.
+std::optional<uint64_t> gzip_trailer_size(int fd, uint64_t file_size) {
   if (file_size < 18 || file_size > kTrailerTrustLimit) return std::nullopt;
-  int fd = open_read_only(path);
-  if (fd < 0) return std::nullopt;
   unsigned char head[2], tail[4];
   bool ok =
       ::pread(fd, head, 2, 0) == 2 && ::pread(fd, tail, 4, static_cast<off_t>(file_size - 4)) == 4;
-  ::close(fd);
   if (!ok || head[0] != 0x1f || head[1] != 0x8b) return std::nullopt;
   return uint64_t{tail[0]} | uint64_t{tail[1]} << 8 | uint64_t{tail[2]} << 16 |
          uint64_t{tail[3]} << 24;
@@ -89,33 +113,32 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   double margin = params.value("margin_percent", 10.0) / 100.0;
 
   Target target = resolve_target(spec);
-  if (target.path.empty()) {
-    ctx.fail("no archive to size: " + target.error,
-             "There is no archive at " + spec.path +
-                 " to restore from: run archive.verify on the same path for details.",
-             {{"path", spec.path}, {"error", target.error}});
+  if (report_unusable(target, "no archive to size",
+                      "There is no archive at " + spec.path +
+                          " to restore from: run archive.verify on the same path for details.",
+                      {{"path", spec.path}}, ctx))
+    return;
+  std::string measured = existing_ancestor(restore_target);
+  support::SafeOpened measured_dir = open_named_directory(measured);
+  if (!measured_dir) {
+    report_target_refused(restore_target, measured, measured_dir, ctx);
     return;
   }
-  std::string measured = existing_ancestor(restore_target);
   struct statvfs vfs {};
-  if (::statvfs(measured.c_str(), &vfs) != 0)
+  if (::fstatvfs(measured_dir.fd.get(), &vfs) != 0)
     throw sdk::CheckError("cannot measure free space at " + measured + ": " + std::strerror(errno));
   uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
   uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * block;
   bool inodes_known = vfs.f_files > 0;  // btrfs and some network filesystems report none
   uint64_t free_inodes = vfs.f_favail;
-
-  struct stat st {};
-  if (::stat(target.path.c_str(), &st) != 0)
-    throw sdk::CheckError("cannot stat " + target.path + ": " + std::strerror(errno));
-  uint64_t archive_size = static_cast<uint64_t>(st.st_size);
+  uint64_t archive_size = static_cast<uint64_t>(target.file.st.st_size);
 
   std::string source_used = "scan";
   uint64_t need_bytes = 0, need_inodes = 0, content_bytes = 0;
   bool count_inodes = true;
   std::optional<Damage> damage;
   if (params.value("size_source", std::string("scan")) == "gzip_trailer") {
-    if (auto size = gzip_trailer_size(target.path, archive_size)) {
+    if (auto size = gzip_trailer_size(target.file.fd.get(), archive_size)) {
       source_used = "gzip_trailer";
       content_bytes = *size;
       need_bytes = *size;
@@ -135,9 +158,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       uint64_t allocated = static_cast<uint64_t>(std::max<int64_t>(0, e.allocated));
       need_bytes += e.type == EntryType::file ? (allocated + block - 1) / block * block : block;
     };
-    ScanResult scan = scan_archive(target.path, options);
-    if (scan.open_errno != 0)
-      throw sdk::CheckError("cannot open " + target.path + ": " + std::strerror(scan.open_errno));
+    ScanResult scan = scan_archive(std::move(target.file), target.path, options);
     if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
     if (!scan.walk.is_tar) {  // a compressed dump: restored as one file
       need_inodes = 1;

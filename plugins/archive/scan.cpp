@@ -1,5 +1,6 @@
 #include "scan.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -36,21 +37,16 @@ double thread_cpu() {
 }
 }  // namespace
 
-ScanResult scan_archive(const std::string& path, const ScanOptions& options) {
+ScanResult scan_archive(support::SafeOpened file, const std::string& path,
+                        const ScanOptions& options) {
   auto started = std::chrono::steady_clock::now();
   double cpu_started = thread_cpu();
   ScanResult result;
   result.path = path;
-  int fd = open_read_only(path);
-  if (fd < 0) {
-    result.open_errno = errno;
-    return result;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0) {
-    result.file_size = static_cast<uint64_t>(st.st_size);
-    result.mtime = st.st_mtime;
-  }
+  result.file_size = static_cast<uint64_t>(file.st.st_size);
+  result.mtime = file.st.st_mtime;
+  const int fd = file.fd.release();
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // No more ring than the file fills (a 4 KiB dump gets two chunks, not 16 MiB).
   uint64_t chunks_needed = result.file_size / options.read_chunk + 1;
   size_t chunks = static_cast<size_t>(std::min<uint64_t>(options.read_chunks, chunks_needed));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "decoder.hpp"
+#include "safe_open.hpp"
 #include "tar_walker.hpp"
 
 #include <functional>
@@ -33,7 +34,6 @@ struct ScanOptions {
 
 struct ScanResult {
   std::string path;
-  int open_errno = 0;  // the file could not be opened
   uint64_t file_size = 0;
   int64_t mtime = 0;
   std::string compression;
@@ -50,6 +50,9 @@ struct ScanResult {
 // "tar" when the file name says tar (.tar, .tar.*, .tgz, .tbz2, .txz, .tzst, ...), else auto.
 ArchiveFormat format_from_name(const std::string& name);
 
-ScanResult scan_archive(const std::string& path, const ScanOptions& options);
+// Scans the archive open on `file` (from resolve_target, or support::open_untrusted: a regular
+// file); `path` names it in the results and decides the format by its name.
+ScanResult scan_archive(support::SafeOpened file, const std::string& path,
+                        const ScanOptions& options);
 
 }  // namespace backup_doctor::archive

@@ -1,12 +1,11 @@
 #include "sidecar.hpp"
 
-#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 namespace backup_doctor::archive {
 
@@ -37,6 +36,20 @@ std::string unescape(std::string_view s) {
     }
   }
   return out;
+}
+
+// Up to `limit` bytes from the start of the file open on `fd`.
+std::string read_prefix(int fd, size_t limit) {
+  std::string text(limit, '\0');
+  size_t got = 0;
+  while (got < limit) {
+    ssize_t n = ::read(fd, text.data() + got, limit - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return text;
 }
 
 }  // namespace
@@ -123,26 +136,27 @@ Checksum load_checksum(const std::string& archive, const std::optional<std::stri
   }
   bool explicit_sidecar = sidecar.has_value();
   c.sidecar = explicit_sidecar ? *sidecar : archive + ".sha256";
-  struct stat st {};
-  if (::stat(c.sidecar.c_str(), &st) != 0) {
-    if (explicit_sidecar) {
-      c.source = "sidecar";
-      c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
-    } else {
-      c.sidecar.clear();
-    }
+  // The checksum file lies in the backup directory too: a link, a FIFO or a device planted in
+  // its place is named, never opened.
+  auto opened = support::open_untrusted(c.sidecar, support::Expect::regular);
+  if (opened.refusal == support::Refusal::missing && !explicit_sidecar) {
+    c.sidecar.clear();
     return c;
   }
   c.source = "sidecar";
-  c.sidecar_mtime = st.st_mtime;
-  std::ifstream in(c.sidecar, std::ios::binary);
-  if (!in) {
-    c.problem = "checksum file " + c.sidecar + " cannot be read: " + std::strerror(errno);
+  if (!opened) {
+    c.refusal = opened.refusal;
+    c.refused = std::move(opened);
+    const bool not_a_file =
+        c.refusal == support::Refusal::symlink || c.refusal == support::Refusal::wrong_type ||
+        c.refusal == support::Refusal::hard_link || c.refusal == support::Refusal::untrusted_link;
+    c.problem = not_a_file ? "checksum file " + c.refused.message
+                           : "checksum file " + c.sidecar +
+                                 " cannot be read: " + std::strerror(c.refused.error);
     return c;
   }
-  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  c.sidecar_mtime = opened.st.st_mtime;
+  std::string text = read_prefix(opened.fd.get(), 1 << 20);
   SidecarParse parsed = parse_sidecar(text);
   auto line = pick_sidecar_line(parsed, archive, &c.name_matches);
   if (!line) {

@@ -2,6 +2,8 @@
 // mode, backslash-escaped names) and the BSD/`sha256sum --tag` form "SHA256 (name) = <hex>".
 #pragma once
 
+#include "safe_open.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,7 +32,8 @@ std::optional<SidecarLine> pick_sidecar_line(const SidecarParse& parsed,
                                              const std::string& archive_path, bool* name_matched);
 
 // The digest an archive is expected to have: `digest` when given, else the line for it in
-// `sidecar` (default: the archive path plus ".sha256", when that file exists).
+// `sidecar` (default: the archive path plus ".sha256", when that file exists). The checksum file
+// is opened through support::open_untrusted: only a regular file is read.
 struct Checksum {
   std::string source = "none";  // none, param, sidecar
   std::string expected;
@@ -40,6 +43,10 @@ struct Checksum {
   bool binary_marker = false;
   int64_t sidecar_mtime = 0;
   std::string problem;  // sidecar unreadable / has no line for the archive
+  // Set when the checksum file is not a regular file that could be opened (a link, a FIFO...):
+  // why, and what was found (open_untrusted's refusal).
+  support::Refusal refusal = support::Refusal::none;
+  support::SafeOpened refused;
 };
 
 Checksum load_checksum(const std::string& archive, const std::optional<std::string>& digest,

@@ -53,7 +53,13 @@ const char* kDoc =
     "On damage it reports the compressed byte offset, the last good entry and how many entries "
     "(and bytes) are recoverable before it, and after it when only a tar header is damaged, "
     "without extracting anything. Whether the damaged file still matches its checksum tells a "
-    "backup that was written broken from one that broke later.";
+    "backup that was written broken from one that broke later.\n\n"
+    "Backup directories belong to the backup account, so nothing it could plant there is "
+    "followed or opened: the newest match is picked from `lstat` facts among regular files "
+    "only (a symbolic link, whatever it points to, is never chosen; a FIFO or a device never "
+    "opened), and the archive and its checksum file are opened only when they are regular "
+    "files. A link, FIFO or device given as `path` or `sidecar` fails the check, named with "
+    "its target or type; one newer than the archive verified is a warning.";
 
 std::string type_name(const WalkResult& w) {
   std::ostringstream s;
@@ -98,28 +104,45 @@ std::string checksum_clause(const Checksum& c, const std::optional<bool>& match,
          "I/O errors on the device holding it, and restore from another copy. ";
 }
 
+nlohmann::json not_considered_json(const Target& t) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& n : t.not_considered) {
+    nlohmann::json j = {{"path", n.path}, {"type", n.type}};
+    if (!n.link_target.empty()) j["symlink_target"] = n.link_target;
+    list.push_back(j);
+  }
+  return list;
+}
+
+// A checksum file that is a link, a FIFO, a device or a suspicious hard link: not rewritten
+// through (`sha256sum > link` as root would write wherever the link points).
+bool checksum_refused(const Checksum& c) {
+  return c.refusal == support::Refusal::symlink || c.refusal == support::Refusal::wrong_type ||
+         c.refusal == support::Refusal::hard_link || c.refusal == support::Refusal::untrusted_link;
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
   spec.pattern = params.value("pattern", std::string("*"));
   Target target = resolve_target(spec);
   nlohmann::json labels = {{"target", spec.path}};
-  if (target.path.empty()) {
-    nlohmann::json details = {{"path", spec.path}, {"error", target.error}};
+  {
+    nlohmann::json details = {{"path", spec.path}};
     if (!target.directory.empty()) {
       details["directory"] = target.directory;
       details["pattern"] = target.pattern;
+      details["not_regular_files"] = not_considered_json(target);
     }
     std::string remediation =
         target.missing
             ? "Nothing exists at " + spec.path +
                   ": check that the backup job runs (its schedule and its last log lines) and "
                   "writes to this location, and that the storage is mounted."
-            : "No file in " + target.directory + " matches '" + target.pattern +
+            : "No regular file in " + target.directory + " matches '" + target.pattern +
                   "': the backup job has not produced an archive there. Check its schedule and "
                   "log, or correct `pattern` if the archives are named differently.";
-    ctx.fail("no archive to verify: " + target.error, remediation, details);
-    return;
+    if (report_unusable(target, "no archive to verify", remediation, details, ctx)) return;
   }
   const std::string& path = target.path;
 
@@ -140,32 +163,15 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   Checksum checksum = load_checksum(path, optional_param("sha256"), optional_param("sidecar"));
   options.hash = true;
 
-  ScanResult scan = scan_archive(path, options);
+  ScanResult scan = scan_archive(std::move(target.file), path, options);
   const WalkResult& w = scan.walk;
 
   nlohmann::json details = {{"archive", path}, {"size_bytes", scan.file_size}};
   if (!target.directory.empty())
     details["chosen_from"] = {{"directory", target.directory},
                               {"pattern", target.pattern},
-                              {"candidates", target.candidates}};
-  if (scan.open_errno != 0) {
-    std::string err = std::strerror(scan.open_errno);
-    details["error"] = err;
-    if (scan.open_errno == EACCES || scan.open_errno == EPERM) {
-      ctx.report(sdk::Status::error, "cannot open " + path + ": " + err,
-                 "backup-doctor may not read " + path +
-                     ": run it as a user that can (the backup user or root), or grant read "
-                     "access, e.g. `setfacl -m u:<user>:r " +
-                     shell_quote(path) + "`.",
-                 details);
-    } else {
-      ctx.fail("cannot open " + path + ": " + err,
-               "The archive vanished or is unreadable while being checked: see whether a cleanup "
-               "or rotation job removed it, and check the storage.",
-               details);
-    }
-    return;
-  }
+                              {"candidates", target.candidates},
+                              {"not_regular_files", not_considered_json(target)}};
   if (w.cancelled) throw sdk::CheckError("cancelled while verifying " + path);
 
   details["mtime"] = iso_time(scan.mtime);
@@ -206,6 +212,9 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   details["checksum"] = cj;
 
   std::vector<std::string> warnings;
+  if (target.newer_odd_entry)
+    warnings.push_back(target.newer_odd_entry->path + " matches too and is newer, but it is a " +
+                       target.newer_odd_entry->type + ", not an archive: not opened");
   if (scan.compression_warning) warnings.push_back(*scan.compression_warning);
   for (const auto& x : w.warnings) warnings.push_back("libarchive: " + x);
 
@@ -424,12 +433,17 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   // The archive is intact; now the checksum and the softer findings.
   if (!checksum.problem.empty()) {
     details["warnings"] = warnings;
-    ctx.fail(path + " is intact, but " + checksum.problem,
-             "Its checksum cannot be compared: regenerate the checksum file after checking the "
-             "archive is the one you want: `sha256sum " +
-                 q + " > " + shell_quote(checksum.sidecar) +
-                 "`; and fix the backup job step that writes it.",
-             details);
+    std::string remediation =
+        checksum_refused(checksum)
+            ? refusal_advice(checksum.refused, checksum.sidecar, "the checksum file") +
+                  " Once it is gone, have the backup job write the checksum as a regular file (as "
+                  "the job's user, not root: `sha256sum " +
+                  q + " > " + shell_quote(checksum.sidecar) + "`)."
+            : "Its checksum cannot be compared: regenerate the checksum file after checking the "
+              "archive is the one you want: `sha256sum " +
+                  q + " > " + shell_quote(checksum.sidecar) +
+                  "`; and fix the backup job step that writes it.";
+    ctx.fail(path + " is intact, but " + checksum.problem, remediation, details);
     return;
   }
   if (match && !*match) {
@@ -527,6 +541,14 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
           shell_quote(std::filesystem::path(path).parent_path().string()) + " && sha256sum " +
           shell_quote(std::filesystem::path(path).filename().string()) + " > " +
           shell_quote(std::filesystem::path(checksum.sidecar).filename().string()) + "`. ";
+    if (target.newer_odd_entry)
+      remediation += "A " + target.newer_odd_entry->type +
+                     " where a backup should be is not a "
+                     "backup: find out what made " +
+                     shell_quote(target.newer_odd_entry->path) + " (ls -l " +
+                     shell_quote(target.newer_odd_entry->path) +
+                     "), remove it, and check that the last run of the backup job wrote its "
+                     "archive as a regular file. ";
     if (remediation.empty())
       remediation =
           "libarchive read every entry but warned about some of them (see details): "

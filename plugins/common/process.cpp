@@ -1,14 +1,21 @@
 #include "process.hpp"
 
+#include "safe_open.hpp"
+
 #include <backup_doctor/duration.hpp>
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -23,7 +30,7 @@ std::optional<UserIds> lookup_user(const std::string& name_or_id) {
   struct passwd* found = nullptr;
   std::vector<char> buf(16384);
   getpwnam_r(name_or_id.c_str(), &pw, buf.data(), buf.size(), &found);
-  if (found == nullptr && !name_or_id.empty() &&
+  if (found == nullptr && !name_or_id.empty() && name_or_id.size() < 10 &&
       name_or_id.find_first_not_of("0123456789") == std::string::npos) {
     getpwuid_r(static_cast<uid_t>(std::stoul(name_or_id)), &pw, buf.data(), buf.size(), &found);
   }
@@ -40,55 +47,133 @@ std::string ProcessResult::describe() const {
   return "exit code " + std::to_string(exit_code);
 }
 
-std::string find_program(const std::string& name) {
-  auto executable = [](const std::string& p) {
-    struct stat st {};
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
-  };
-  if (name.find('/') != std::string::npos) return executable(name) ? name : std::string();
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
-    if (executable(candidate)) return candidate;
-    start = end + 1;
-  }
-  return {};
-}
-
 namespace {
 
-// Child side after fork(): only async-signal-safe work plus execve.
-[[noreturn]] void exec_child(char* const* args, const ProcessOptions& o, int in_fd, int out_fd,
-                             int err_fd, int status_fd, char* const* envp) {
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    // Empty and relative entries would mean the working directory: never search those.
+    if (!dir.empty() && dir[0] == '/') out.push_back(dir);
+    start = end + 1;
+  }
+  return out;
+}
+
+bool executable_file(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+}
+
+bool allowed_variable(std::string_view name) {
+  return name == "LANG" || name == "LANGUAGE" || name == "TZ" || name.starts_with("LC_");
+}
+
+// The child's environment, built before fork (no allocation after it).
+std::vector<std::string> child_environment(const ProcessOptions& o, const std::string& path) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos && allowed_variable(kv.substr(0, eq)))
+      env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  env["PATH"] = path;
+  // The check's private scratch directory, for programs that run as root: what they leave
+  // there goes with the check. Programs run as another user cannot write there.
+  if (const char* tmp = std::getenv("TMPDIR");
+      tmp && *tmp == '/' && (!o.as_user || o.as_user->uid == 0))
+    env["TMPDIR"] = tmp;
+  if (o.as_user) {
+    env["HOME"] = o.as_user->home.empty() ? "/" : o.as_user->home;
+    env["USER"] = env["LOGNAME"] = o.as_user->name;
+  } else if (const char* home = std::getenv("HOME"); home && *home == '/') {
+    env["HOME"] = home;
+  }
+  for (const auto& [k, v] : o.env) env[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+// Child side after fork(): only async-signal-safe calls, then execve.
+[[noreturn]] void exec_child(char* const* args, const ProcessOptions& o, pid_t parent, int in_fd,
+                             int out_fd, int err_fd, int status_fd, char* const* envp) {
   auto fail = [&](int err) {
     ssize_t ignored = write(status_fd, &err, sizeof err);
     (void)ignored;
     _exit(127);
   };
-  setpgid(0, 0);  // its own process group, so a timeout kills its children too
+  setpgid(0, 0);  // its own process group: a timeout stops everything it started
   dup2(in_fd, 0);
   dup2(out_fd, 1);
   dup2(err_fd, 2);
+  // Nothing else the check holds open (backup files, the pipe to the core) reaches the program.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != status_fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP}) signal(sig, SIG_DFL);
+  struct rlimit no_core {};
+  setrlimit(RLIMIT_CORE, &no_core);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) fail(errno);
-  if (o.as_user) {
-    if (geteuid() != o.as_user->uid) {
-      if (initgroups(o.as_user->name.c_str(), o.as_user->gid) != 0) fail(errno);
-      if (setgid(o.as_user->gid) != 0) fail(errno);
-      if (setuid(o.as_user->uid) != 0) fail(errno);
-    }
+  if (o.as_user && geteuid() != o.as_user->uid) {
+    if (initgroups(o.as_user->name.c_str(), o.as_user->gid) != 0) fail(errno);
+    if (setresgid(o.as_user->gid, o.as_user->gid, o.as_user->gid) != 0) fail(errno);
+    if (setresuid(o.as_user->uid, o.as_user->uid, o.as_user->uid) != 0) fail(errno);
+    if (o.as_user->uid != 0 && (setuid(0) == 0 || geteuid() == 0)) fail(EPERM);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   }
+  // Set after the user switch (which clears it); if the check is already gone, so are we.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   execve(args[0], args, envp);
   fail(errno);
   _exit(127);
 }
 
+// Has `pid` exited? Leaves it unreaped (a zombie keeps its pid, so its process group id cannot
+// be reused before we kill what is left in the group).
+bool exited(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
 }  // namespace
+
+std::string trusted_search_path() {
+  const char* env = std::getenv("PATH");
+  std::string out;
+  for (const auto& dir : split_path(env && *env ? env : kDefaultPath)) {
+    if (geteuid() == 0 && !untrusted_path_reason(dir).empty()) continue;
+    out += (out.empty() ? "" : ":") + dir;
+  }
+  return out.empty() ? kDefaultPath : out;
+}
+
+std::string find_program(const std::string& name, const std::string& search_path) {
+  if (name.empty()) return {};
+  if (name.find('/') != std::string::npos)
+    return name[0] == '/' && executable_file(name) ? name : std::string();
+  for (const auto& dir : split_path(search_path.empty() ? trusted_search_path() : search_path)) {
+    std::string candidate = dir + "/" + name;
+    if (executable_file(candidate)) return candidate;
+  }
+  return {};
+}
+
+std::string untrusted_program_reason(const std::string& program) {
+  if (geteuid() != 0) return {};
+  return untrusted_path_reason(program);
+}
 
 ProcessResult run_process(const std::vector<std::string>& argv_in, const ProcessOptions& o) {
   ProcessResult r;
@@ -97,52 +182,52 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
     r.start_error = "no program given";
     return r;
   }
+  const std::string path = o.search_path.empty() ? trusted_search_path() : o.search_path;
   std::vector<std::string> argv = argv_in;
-  std::string program = find_program(argv[0]);
+  std::string program = find_program(argv[0], path);
   if (program.empty()) {
     r.start_error = "'" + argv[0] + "' was not found on PATH or is not executable";
     return r;
   }
+  r.program = program;
+  const bool as_root = geteuid() == 0 && (!o.as_user || o.as_user->uid == 0);
+  if (as_root) {
+    if (std::string why = untrusted_program_reason(program); !why.empty()) {
+      r.refused_untrusted = true;
+      r.start_error =
+          "not run as root: " + why + ", so running it would let that user run code as root";
+      return r;
+    }
+  }
   argv[0] = program;
 
-  // Environment, built before fork (allocation is not safe after it in a threaded parent).
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv = *e;
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& name : o.unset_env) env.erase(name);
-  for (const auto& [k, v] : o.env) env[k] = v;
-  if (o.as_user) {
-    env["HOME"] = o.as_user->home;
-    env["USER"] = env["LOGNAME"] = o.as_user->name;
-  }
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> env_strings = child_environment(o, path);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
-
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
 
-  int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC) ||
-      pipe2(status_pipe, O_CLOEXEC)) {
+  int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2], status_pipe[2];
+  if ((o.stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC)) || pipe2(out_pipe, O_CLOEXEC) ||
+      pipe2(err_pipe, O_CLOEXEC) || pipe2(status_pipe, O_CLOEXEC)) {
     r.start_error = std::string("pipe: ") + std::strerror(errno);
     return r;
   }
+  const int child_stdin = o.stdin_fd >= 0 ? o.stdin_fd : in_pipe[0];
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     r.start_error = std::string("fork: ") + std::strerror(errno);
     return r;
   }
   if (pid == 0)
-    exec_child(args.data(), o, in_pipe[0], out_pipe[1], err_pipe[1], status_pipe[1], envp.data());
+    exec_child(args.data(), o, parent, child_stdin, out_pipe[1], err_pipe[1], status_pipe[1],
+               envp.data());
+  setpgid(pid, pid);  // also from here, so that a kill right away reaches the group
 
-  close(in_pipe[0]);
+  if (in_pipe[0] >= 0) close(in_pipe[0]);
   close(out_pipe[1]);
   close(err_pipe[1]);
   close(status_pipe[1]);
@@ -152,7 +237,7 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   ssize_t n = read(status_pipe[0], &child_errno, sizeof child_errno);
   close(status_pipe[0]);
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
-    close(in_pipe[1]);
+    if (in_pipe[1] >= 0) close(in_pipe[1]);
     close(out_pipe[0]);
     close(err_pipe[0]);
     int st = 0;
@@ -162,47 +247,73 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   }
   r.started = true;
 
-  // Feed stdin (small inputs; a blocked write would be caught by the timeout loop below).
+  // Feed stdin from stdin_data or the producer, as fast as the program takes it.
+  std::string input = o.stdin_producer ? std::string() : o.stdin_data;
+  bool more_input = static_cast<bool>(o.stdin_producer);
   size_t in_off = 0;
-  if (o.stdin_data.empty()) {
-    close(in_pipe[1]);
-    in_pipe[1] = -1;
-  } else {
-    fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  int in_fd = in_pipe[1];
+  if (in_fd >= 0 && input.empty() && !more_input) {
+    close(in_fd);
+    in_fd = -1;
+  } else if (in_fd >= 0) {
+    fcntl(in_fd, F_SETFL, O_NONBLOCK);
   }
   signal(SIGPIPE, SIG_IGN);
 
-  auto deadline = started_at + o.timeout;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = started_at + o.timeout;
   int fds[2] = {out_pipe[0], err_pipe[0]};
   std::string* bufs[2] = {&r.out, &r.err};
   int open_streams = 2;
   char chunk[65536];
-  while (open_streams > 0) {
-    if (o.cancelled && o.cancelled(o.cancelled_arg)) {
-      r.cancelled = true;
-      break;
+  // Stopping (timeout or cancel): SIGTERM to the group, and its output is still read, so that
+  // it can end cleanly (a closed pipe would kill it with SIGPIPE in its clean-up); SIGKILL when
+  // kill_at passes. Once it has exited, what it left in its group is killed and its output is
+  // read until the pipes close, for a moment at most: a process that escaped the group may hold
+  // them open, and must not keep us waiting.
+  std::optional<Clock::time_point> kill_at, drain_until;
+  bool killed = false;
+  for (;;) {
+    auto now = Clock::now();
+    if (!drain_until && exited(pid)) {
+      kill(-pid, SIGKILL);
+      drain_until = now + std::chrono::milliseconds(200);
     }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      r.timed_out = true;
-      break;
+    if (drain_until && (open_streams == 0 || now >= *drain_until)) break;
+    if (!drain_until && !kill_at) {
+      bool cancel = o.cancelled && o.cancelled(o.cancelled_arg);
+      if (cancel || now >= deadline) {
+        (cancel ? r.cancelled : r.timed_out) = true;
+        kill(-pid, SIGTERM);
+        kill_at = now + o.kill_grace;
+        if (in_fd >= 0) close(in_fd), in_fd = -1;
+      }
     }
-    auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    if (kill_at && !killed && now >= *kill_at) {
+      kill(-pid, SIGKILL);
+      killed = true;
+    }
     pollfd pfds[3];
     int count = 0;
     for (int fd : fds)
       if (fd >= 0) pfds[count++] = {fd, POLLIN, 0};
-    if (in_pipe[1] >= 0) pfds[count++] = {in_pipe[1], POLLOUT, 0};
-    int ready = poll(pfds, count, static_cast<int>(std::min<long long>(wait_ms, 200)));
+    if (in_fd >= 0) pfds[count++] = {in_fd, POLLOUT, 0};
+    int ready = poll(pfds, count, 20);
     if (ready < 0 && errno != EINTR) break;
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; ready > 0 && i < count; ++i) {
       if (pfds[i].revents == 0) continue;
-      if (pfds[i].fd == in_pipe[1]) {
-        ssize_t w = write(in_pipe[1], o.stdin_data.data() + in_off, o.stdin_data.size() - in_off);
+      if (pfds[i].fd == in_fd) {
+        if (in_off >= input.size() && more_input) {
+          input.clear();
+          in_off = 0;
+          more_input = o.stdin_producer(input);
+        }
+        ssize_t w =
+            in_off < input.size() ? write(in_fd, input.data() + in_off, input.size() - in_off) : 0;
         if (w > 0) in_off += static_cast<size_t>(w);
-        if (w < 0 || in_off >= o.stdin_data.size()) {
-          close(in_pipe[1]);
-          in_pipe[1] = -1;
+        if ((w < 0 && errno != EAGAIN) || (in_off >= input.size() && !more_input)) {
+          close(in_fd);
+          in_fd = -1;
         }
         continue;
       }
@@ -220,13 +331,12 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
       buf.append(chunk, std::min(room, static_cast<size_t>(got)));
     }
   }
-  if (r.timed_out || r.cancelled) {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-  }
   for (int fd : fds)
     if (fd >= 0) close(fd);
-  if (in_pipe[1] >= 0) close(in_pipe[1]);
+  if (in_fd >= 0) close(in_fd);
+  // Whatever the program left running in its group goes with it (a zombie program still holds
+  // the group id, so this cannot reach anyone else).
+  kill(-pid, SIGKILL);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }

@@ -2,6 +2,7 @@
 // path? Answered by really trying as that user in a child process, then explained: which
 // directory on the way blocks it, or which bits, ACL or policy deny it, and the command to fix it.
 #include "checks.hpp"
+#include "inspect.hpp"
 #include "user_access.hpp"
 #include "util.hpp"
 
@@ -126,6 +127,46 @@ std::string revoke_fix(const support::UserIds& user, const std::vector<gid_t>& g
          q + ".";
 }
 
+void report_not_found(const Inspected& in, const support::UserIds& user, json& details,
+                      sdk::Context& ctx) {
+  const std::string& path = in.path;
+  const auto& f = in.found;
+  details["error"] = refusal_text(f);
+  if (f.refusal == support::Refusal::missing) {
+    details["nearest_existing_parent"] = nearest_existing_ancestor(path);
+    ctx.fail(path + " does not exist, so " + user.name + " cannot use it",
+             "Create " + shell_quote(path) + " (or correct the path), then give " + user.name +
+                 " the access it needs.",
+             details);
+  } else if (f.refusal == support::Refusal::untrusted_link) {
+    details["untrusted_link"] = f.where;
+    details["symlink_target"] = f.link_target;
+    ctx.fail(f.message + "; so access to " + path + " was not tested",
+             link_advice(f.where, f.link_target, "the path to test"), details);
+  } else {
+    ctx.report(sdk::Status::error, "cannot stat " + path + ": " + refusal_text(f),
+               "Run backup-doctor as root so it can look at " + shell_quote(path) + ".", details);
+  }
+}
+
+// The access was tried as the user through a link another account could have made: the result
+// stands, but root does not look at what the link leads to, so no chmod can be suggested.
+void report_through_link(const Inspected& in, const support::UserIds& user, const std::string& what,
+                         bool want_allowed, const std::string& reason, json& details,
+                         sdk::Context& ctx) {
+  const std::string& target = in.found.link_target;
+  std::string summary = user.name + (want_allowed ? " cannot " : " can ") + what + " " + in.path +
+                        (want_allowed ? ": " + reason : " but must not") + "; " +
+                        link_not_followed(in) + " by backup-doctor";
+  std::string remediation =
+      in.path + " is a link, so what " + user.name + " gets is decided by " + target +
+      " and the directories leading to it, which backup-doctor does not look at through a "
+      "link another account could have made. Run this check on " +
+      shell_quote(target) + " itself to see what to change. " +
+      link_advice(in.resolved, target, "that file", in.untrusted_link);
+  ctx.fail(summary, remediation, details);
+}
+
 void run(const json& params, sdk::Context& ctx) {
   const std::string path = required_string(params, "path");
   const std::string user_text = required_string(params, "user");
@@ -163,21 +204,18 @@ void run(const json& params, sdk::Context& ctx) {
   for (gid_t g : groups) group_names.push_back(group_name(g));
   details["groups"] = group_names;
 
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    int err = errno;
-    details["error"] = errno_text(err);
-    if (err == ENOENT || err == ENOTDIR) {
-      details["nearest_existing_parent"] = nearest_existing_ancestor(path);
-      ctx.fail(path + " does not exist, so " + user->name + " cannot use it",
-               "Create " + shell_quote(path) + " (or correct the path), then give " + user->name +
-                   " the access it needs.",
-               details);
-    } else {
-      ctx.report(sdk::Status::error, "cannot stat " + path + ": " + errno_text(err),
-                 "Run backup-doctor as root so it can look at " + shell_quote(path) + ".", details);
-    }
+  // Root's own look at the path (for the explanation) follows no link another account could
+  // have made; the access itself is tried as the user, who gets whatever a link leads to.
+  const Inspected in = inspect(path, true);
+  if (!in) {
+    report_not_found(in, *user, details, ctx);
     return;
+  }
+  const struct stat& st = in.found.st;
+  if (in.resolved != path) details["resolved_path"] = in.resolved;
+  if (in.is_link()) {
+    details["symlink_target"] = in.found.link_target;
+    details["symlink_made_by"] = in.untrusted_link;
   }
   details.update(stat_details(st));
   const bool is_dir = S_ISDIR(st.st_mode);
@@ -237,6 +275,11 @@ void run(const json& params, sdk::Context& ctx) {
     return letters;
   };
 
+  if (in.is_link() && ((want_allowed && !refused.empty()) || (!want_allowed && !granted.empty()))) {
+    report_through_link(in, *user, want_allowed ? verbs(refused) : verbs(granted, " and "),
+                        want_allowed, first_reason, details, ctx);
+    return;
+  }
   if (want_allowed && refused.empty()) {
     ctx.ok(user->name + " can " + verbs(granted, " and ") + " " + path, details);
     return;
@@ -263,8 +306,9 @@ void run(const json& params, sdk::Context& ctx) {
   for (const auto& dir : ancestors) {
     auto answer = support::test_access_as(*user, dir.string(), Access::execute);
     if (!answer.tested || answer.allowed) continue;
-    struct stat dst {};
-    if (stat(dir.c_str(), &dst) != 0) continue;
+    const Inspected on_the_way = inspect(dir.string(), true);
+    if (!on_the_way || on_the_way.is_link()) continue;
+    const struct stat& dst = on_the_way.found.st;
     details["blocked_at"] = stat_details(dst);
     details["blocked_at"]["path"] = dir.string();
     ctx.fail(user->name + " cannot " + verbs(refused) + " " + path + ": it cannot enter " +
@@ -294,7 +338,11 @@ CheckSpec access_check() {
           "SELinux/AppArmor policy is the cause, and gives the chmod/setfacl/usermod command "
           "that grants it. With `expect: denied` it checks the opposite, e.g. that `nobody` "
           "cannot read the database dumps. Testing as another user needs root; otherwise the "
-          "result is an error saying so.",
+          "result is an error saying so.\n\n"
+          "The access is tried as the user (who follows links with its own rights); root's "
+          "own look at the path, to explain a result, follows no link another account could "
+          "have made: through such a link the result is given without an explanation, naming "
+          "the link and its target.",
           with_duration_patterns(kSchema), &run};
 }
 

@@ -1,8 +1,8 @@
 // files.exists: is the path there, and is it what the backup job expects (file or directory)?
 #include "checks.hpp"
+#include "inspect.hpp"
 #include "util.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 #include <cerrno>
 
@@ -22,24 +22,67 @@ constexpr const char* kSchema = R"({
     "non_empty": {"type": "boolean", "default": false,
                   "description": "Also require content: a file larger than 0 bytes, a directory with at least one entry. Default: false."},
     "follow_symlinks": {"type": "boolean", "default": true,
-                        "description": "Judge the target of a symbolic link rather than the link itself. Default: true."}
+                        "description": "Judge the target of a symbolic link rather than the link itself: followed only when root made the link in a directory only root can change; a link another account could have made is reported, not followed. false: judge the link itself. Default: true."}
   }
 })";
 
-// Entries in a directory (without . and ..), or -1 when it cannot be listed.
-long count_entries(const std::string& path, int& err) {
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) {
-    err = errno;
-    return -1;
+// Entries in a directory open on `dir` (any descriptor, O_PATH too), or -1 with `err` set.
+long count_entries(int dir, int& err) {
+  std::vector<support::DirEntry> entries;
+  err = support::list_directory(dir, entries);
+  return err ? -1 : static_cast<long>(entries.size());
+}
+
+std::string missing_remediation(const std::string& path, const std::string& want,
+                                const std::string& noun, const std::string& parent) {
+  if (want == "dir")
+    return "Create the directory for the account the backup job runs as, e.g. "
+           "install -d -m 0700 -o backup -g backup " +
+           shell_quote(path) +
+           ". If it should already exist, check whether the volume that holds it is mounted: "
+           "findmnt -T " +
+           shell_quote(parent) + ".";
+  return "Nothing is at " + shell_quote(path) + " (the deepest existing directory is " +
+         shell_quote(parent) + "). If the backup job writes this " + noun +
+         ", look at its last run: it has not produced it. Otherwise correct the path in the "
+         "checklist, or check that the volume is mounted (findmnt -T " +
+         shell_quote(parent) + ").";
+}
+
+// The path could not be looked at: missing, a link that is not followed, or an error.
+void report_not_found(const Inspected& in, const std::string& want, const std::string& noun,
+                      json& details, sdk::Context& ctx) {
+  const std::string& path = in.path;
+  const auto& f = in.found;
+  if (f.refusal == support::Refusal::missing && !in.followed.empty()) {
+    std::string target = in.last_target();
+    details["symlink_target"] = target;
+    ctx.fail(path + " is a symbolic link to " + target + ", which does not exist",
+             "The link points nowhere: the volume or directory it names is gone or not "
+             "mounted. Check the target (ls -ld " +
+                 shell_quote(target) + "; findmnt -T " + shell_quote(target) +
+                 ") and either restore it or re-point the link with ln -sfn <new target> " +
+                 shell_quote(path) + ".",
+             details);
+  } else if (f.refusal == support::Refusal::missing) {
+    std::string parent = nearest_existing_ancestor(path);
+    details["nearest_existing_parent"] = parent;
+    ctx.fail(noun + " " + path + " does not exist", missing_remediation(path, want, noun, parent),
+             details);
+  } else if (f.refusal == support::Refusal::untrusted_link) {
+    details["untrusted_link"] = f.where;
+    details["symlink_target"] = f.link_target;
+    ctx.fail(f.message + "; so what " + path + " leads to was not looked at",
+             link_advice(f.where, f.link_target, "the " + noun), details);
+  } else {
+    details["error"] = refusal_text(f);
+    ctx.report(sdk::Status::error, "cannot look at " + path + ": " + refusal_text(f),
+               "backup-doctor (uid " + std::to_string(geteuid()) +
+                   ") could not stat the path; run it as root or as a user that can enter "
+                   "every directory leading to " +
+                   shell_quote(path) + ".",
+               details);
   }
-  long n = 0;
-  while (struct dirent* e = readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") ++n;
-  }
-  closedir(d);
-  return n;
 }
 
 void run(const json& params, sdk::Context& ctx) {
@@ -52,57 +95,22 @@ void run(const json& params, sdk::Context& ctx) {
   const std::string noun = want == "dir" ? "directory" : want == "file" ? "file" : "path";
 
   json details = {{"path", path}, {"expected_type", want}};
-  struct stat st {};
-  if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) != 0) {
-    int err = errno;
-    if (err != ENOENT && err != ENOTDIR) {
-      details["error"] = errno_text(err);
-      ctx.report(sdk::Status::error, "cannot look at " + path + ": " + errno_text(err),
-                 "backup-doctor (uid " + std::to_string(geteuid()) +
-                     ") could not stat the path; run it as root or as a user that can enter "
-                     "every directory leading to " +
-                     shell_quote(path) + ".",
-                 details);
-      return;
-    }
-    struct stat link {};
-    if (follow && lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
-      std::string target(4096, '\0');
-      ssize_t n = readlink(path.c_str(), target.data(), target.size());
-      target.resize(n > 0 ? static_cast<size_t>(n) : 0);
-      details["symlink_target"] = target;
-      ctx.fail(path + " is a symbolic link to " + target + ", which does not exist",
-               "The link points nowhere: the volume or directory it names is gone or not "
-               "mounted. Check the target (ls -ld " +
-                   shell_quote(target) + "; findmnt -T " + shell_quote(target) +
-                   ") and either restore it or re-point the link with ln -sfn <new target> " +
-                   shell_quote(path) + ".",
-               details);
-      return;
-    }
-    std::string parent = nearest_existing_ancestor(path);
-    details["nearest_existing_parent"] = parent;
-    std::string remediation;
-    if (want == "dir") {
-      remediation =
-          "Create the directory for the account the backup job runs as, e.g. "
-          "install -d -m 0700 -o backup -g backup " +
-          shell_quote(path) +
-          ". If it should already exist, check whether the volume "
-          "that holds it is mounted: findmnt -T " +
-          shell_quote(parent) + ".";
-    } else {
-      remediation = "Nothing is at " + shell_quote(path) + " (the deepest existing directory is " +
-                    shell_quote(parent) + "). If the backup job writes this " + noun +
-                    ", look at its last run: it has not produced it. Otherwise correct the path "
-                    "in the checklist, or check that the volume is mounted (findmnt -T " +
-                    shell_quote(parent) + ").";
-    }
-    ctx.fail(noun + " " + path + " does not exist", remediation, details);
+  const Inspected in = inspect(path, follow);
+  if (!in) {
+    report_not_found(in, want, noun, details, ctx);
     return;
   }
-
+  const struct stat& st = in.found.st;
   details.update(stat_details(st));
+  if (in.resolved != path) details["resolved_path"] = in.resolved;
+  if (in.is_link()) details["symlink_target"] = in.found.link_target;
+  if (in.is_link() && follow) {
+    details["symlink_made_by"] = in.untrusted_link;
+    ctx.fail(
+        link_not_followed(in) + ", so it is not known whether " + noun + " " + path + " is there",
+        link_advice(in.resolved, in.found.link_target, "the " + noun, in.untrusted_link), details);
+    return;
+  }
   const bool is_dir = S_ISDIR(st.st_mode), is_file = S_ISREG(st.st_mode);
   if ((want == "dir" && !is_dir) || (want == "file" && !is_file)) {
     ctx.fail(path + " is a " + type_name(st.st_mode) + ", expected a " + noun,
@@ -118,7 +126,7 @@ void run(const json& params, sdk::Context& ctx) {
   std::string facts;
   if (is_dir) {
     int err = 0;
-    long entries = count_entries(path, err);
+    long entries = count_entries(in.found.fd.get(), err);
     if (entries < 0) {
       details["error"] = errno_text(err);
       ctx.report(sdk::Status::error, "cannot list directory " + path + ": " + errno_text(err),
@@ -163,7 +171,11 @@ CheckSpec exists_check() {
           "deepest directory that does exist, a dangling symbolic link names its target, and "
           "`non_empty` also catches an empty backup file or a backup directory nothing was "
           "ever written to. Metrics: `directory_entries` (count) for a directory, `file_size` "
-          "(bytes) otherwise.",
+          "(bytes) otherwise.\n\n"
+          "Nothing another account could have made is followed: a symbolic link is followed "
+          "only when root made it in a directory that only root can change; any other link (at "
+          "the end of `path` or on the way) fails the check, naming the link, its target and "
+          "who could have made it, without looking at what it points to.",
           with_duration_patterns(kSchema), &run};
 }
 

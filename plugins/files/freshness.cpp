@@ -1,6 +1,7 @@
 // files.freshness: is the newest backup recent enough, and is it complete-looking? A truncated
 // backup has a fresh timestamp, so its size is compared with the median of the ones before it.
 #include "checks.hpp"
+#include "inspect.hpp"
 #include "util.hpp"
 
 #include <fnmatch.h>
@@ -9,7 +10,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 namespace backup_doctor::files {
 
@@ -56,19 +56,41 @@ bool matches(const std::string& pattern, const std::string& name, const std::str
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
-uintmax_t tree_size(const std::string& dir, sdk::Context& ctx) {
-  namespace fs = std::filesystem;
-  uintmax_t total = 0;
-  std::error_code ec;
-  size_t n = 0;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
-       end;
-       !ec && it != end; it.increment(ec)) {
-    if (++n % 1024 == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
-    struct stat st {};
-    if (lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      total += static_cast<uintmax_t>(st.st_size);
+// Opens `rel` ("a/b/snapshot") below the directory open on `root`, one component at a time,
+// never following a link.
+support::SafeOpened open_below(int root, const std::string& root_path, const std::string& rel) {
+  support::SafeOpened cur;
+  int dir = root;
+  std::string dir_path = root_path;
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    std::string name = rel.substr(start, end - start);
+    cur = support::open_untrusted_at(dir, dir_path, name, support::Expect::directory);
+    if (!cur) return cur;
+    dir = cur.fd.get();
+    dir_path += (dir_path.ends_with('/') ? "" : "/") + name;
+    start = end + 1;
   }
+  return cur;
+}
+
+// The total size of the regular files in a backup that is a directory, walked without
+// following links.
+uintmax_t tree_size(int root, const std::string& root_path, const std::string& rel,
+                    sdk::Context& ctx) {
+  auto dir = open_below(root, root_path, rel);
+  if (!dir) return 0;
+  uintmax_t total = 0;
+  size_t n = 0;
+  auto visit = [&](const support::WalkEntry& e) {
+    if (S_ISREG(e.st.st_mode)) total += static_cast<uintmax_t>(e.st.st_size);
+    return true;
+  };
+  auto cancelled = [&] { return ++n % 1024 == 0 && ctx.cancelled(); };
+  if (support::walk_tree(dir.fd.get(), visit, cancelled) == ECANCELED)
+    throw sdk::CheckError("cancelled");
   return total;
 }
 
@@ -85,8 +107,99 @@ json entry_json(const Entry& e, double now) {
           {"age_seconds", std::llround(now - e.mtime)}};
 }
 
+// What counts as a backup: the name or relative path matches, no exclude does, and the type is
+// right. Links are never backups: they are listed, not followed.
+struct Filter {
+  const std::string& pattern;
+  const std::vector<std::string>& excludes;
+  const std::string& entry_type;
+};
+
+struct Collected {
+  std::vector<Entry> found;
+  json other_names = json::array();  // a sample of what is there, to spot a wrong pattern
+  json links = json::array();        // matching names that are symbolic links
+  json other_types = json::array();  // matching FIFOs, sockets, devices
+  size_t seen = 0;
+};
+
+std::string join_path(const std::string& dir, const std::string& rel) {
+  return dir + (dir.ends_with('/') ? "" : "/") + rel;
+}
+
+void consider(const std::string& rel, const struct stat& st, const Filter& f,
+              const std::string& dir, Collected& c) {
+  std::string name = rel.substr(rel.find_last_of('/') + 1);
+  bool excluded = std::any_of(f.excludes.begin(), f.excludes.end(),
+                              [&](const std::string& x) { return matches(x, name, rel); });
+  if (excluded || !matches(f.pattern, name, rel)) {
+    if (c.other_names.size() < 10) c.other_names.push_back(rel);
+    return;
+  }
+  const std::string path = join_path(dir, rel);
+  if (S_ISLNK(st.st_mode)) {
+    if (c.links.size() < 10) {
+      auto link = support::open_untrusted(path, support::Expect::any);
+      c.links.push_back(
+          {{"path", path}, {"target", link.link_target}, {"owner", user_name(st.st_uid)}});
+    }
+    return;
+  }
+  bool is_dir = S_ISDIR(st.st_mode), is_file = S_ISREG(st.st_mode);
+  if (!is_file && !is_dir) {
+    if (c.other_types.size() < 10)
+      c.other_types.push_back({{"path", path}, {"type", type_name(st.st_mode)}});
+    return;
+  }
+  if ((f.entry_type == "file" && !is_file) || (f.entry_type == "dir" && !is_dir)) return;
+  c.found.push_back({path, rel, mtime_seconds(st), static_cast<uintmax_t>(st.st_size), is_dir});
+}
+
+// Opens the backup directory itself; a link to it is followed only when root made it where
+// only root can change it. False when the result is already reported.
+bool open_backup_dir(const std::string& dir, json& details, sdk::Context& ctx,
+                     support::SafeOpened& out) {
+  Inspected in = inspect(dir, true);
+  if (in && !in.is_link() && S_ISDIR(in.found.st.st_mode)) {
+    out = std::move(in.found);
+    if (in.resolved != dir) details["resolved_path"] = in.resolved;
+    return true;
+  }
+  const auto& f = in.found;
+  if (in.is_link()) {
+    details["symlink_target"] = f.link_target;
+    ctx.fail(link_not_followed(in) + ", so the backups it leads to were not looked at",
+             link_advice(in.resolved, f.link_target, "the backup directory", in.untrusted_link),
+             details);
+  } else if (in) {
+    ctx.fail(dir + " is a " + type_name(f.st.st_mode) + ", not a directory",
+             "Point `path` at the directory the backups are written to (the file itself is "
+             "matched with `pattern`).",
+             details);
+  } else if (f.refusal == support::Refusal::missing) {
+    details["error"] = refusal_text(f);
+    std::string parent = nearest_existing_ancestor(dir);
+    details["nearest_existing_parent"] = parent;
+    ctx.fail("backup directory " + dir + " does not exist",
+             "The backups are expected in " + shell_quote(dir) +
+                 ", which is missing: check the destination the backup job writes to and "
+                 "whether the backup volume is mounted (findmnt -T " +
+                 shell_quote(parent) + ").",
+             details);
+  } else if (f.refusal == support::Refusal::untrusted_link) {
+    details["untrusted_link"] = f.where;
+    details["symlink_target"] = f.link_target;
+    ctx.fail(f.message + "; so the backups behind it were not looked at",
+             link_advice(f.where, f.link_target, "the backup directory"), details);
+  } else {
+    details["error"] = refusal_text(f);
+    ctx.report(sdk::Status::error, "cannot look at " + dir + ": " + refusal_text(f),
+               "Run backup-doctor as root so it can read " + shell_quote(dir) + ".", details);
+  }
+  return false;
+}
+
 void run(const json& params, sdk::Context& ctx) {
-  namespace fs = std::filesystem;
   const std::string dir = required_string(params, "path");
   const std::string pattern = params.value("pattern", std::string("*"));
   const auto excludes = string_list(params, "exclude", {});
@@ -108,77 +221,31 @@ void run(const json& params, sdk::Context& ctx) {
                   {"max_age", format_duration(max_age)},
                   {"max_age_seconds", max_age_s}};
   const json labels = {{"path", dir}, {"pattern", pattern}};
-  struct stat dst {};
-  if (stat(dir.c_str(), &dst) != 0) {
-    int err = errno;
-    details["error"] = errno_text(err);
-    if (err == ENOENT || err == ENOTDIR) {
-      details["nearest_existing_parent"] = nearest_existing_ancestor(dir);
-      ctx.fail("backup directory " + dir + " does not exist",
-               "The backups are expected in " + shell_quote(dir) +
-                   ", which is missing: check the destination the backup job writes to and "
-                   "whether the backup volume is mounted (findmnt -T " +
-                   shell_quote(nearest_existing_ancestor(dir)) + ").",
-               details);
-    } else {
-      ctx.report(sdk::Status::error, "cannot look at " + dir + ": " + errno_text(err),
-                 "Run backup-doctor as root so it can read " + shell_quote(dir) + ".", details);
-    }
-    return;
-  }
-  if (!S_ISDIR(dst.st_mode)) {
-    ctx.fail(dir + " is a " + type_name(dst.st_mode) + ", not a directory",
-             "Point `path` at the directory the backups are written to (the file itself is "
-             "matched with `pattern`).",
-             details);
-    return;
-  }
+  support::SafeOpened opened;
+  if (!open_backup_dir(dir, details, ctx, opened)) return;
 
   // Collect the matching entries.
-  std::vector<Entry> found;
-  json other_names = json::array();  // a sample of what is there, to spot a wrong pattern
-  size_t seen = 0, unreadable = 0;
-  std::error_code ec;
-  auto consider = [&](const fs::directory_entry& de, const fs::path& rel_path) {
-    if (++seen % 1024 == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
-    std::string name = de.path().filename().string(), rel = rel_path.string();
-    bool excluded = std::any_of(excludes.begin(), excludes.end(),
-                                [&](const std::string& x) { return matches(x, name, rel); });
-    if (excluded || !matches(pattern, name, rel)) {
-      if (other_names.size() < 10) other_names.push_back(rel);
-      return;
-    }
-    struct stat st {};
-    if (stat(de.path().c_str(), &st) != 0) {
-      ++unreadable;
-      return;
-    }
-    bool is_dir = S_ISDIR(st.st_mode), is_file = S_ISREG(st.st_mode);
-    if ((entry_type == "file" && !is_file) || (entry_type == "dir" && !is_dir) ||
-        (!is_file && !is_dir))
-      return;
-    found.push_back(
-        {de.path().string(), rel, mtime_seconds(st), static_cast<uintmax_t>(st.st_size), is_dir});
+  const Filter filter{pattern, excludes, entry_type};
+  Collected c;
+  auto visit = [&](const support::WalkEntry& w) {
+    if (++c.seen % 1024 == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
+    consider(w.relative, w.st, filter, dir, c);
+    return recursive;
   };
-  if (recursive) {
-    for (fs::recursive_directory_iterator
-             it(dir, fs::directory_options::skip_permission_denied, ec),
-         end;
-         !ec && it != end; it.increment(ec))
-      consider(*it, it->path().lexically_relative(dir));
-  } else {
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-      consider(*it, it->path().filename());
-  }
-  if (ec) {
-    details["error"] = ec.message();
+  int err = support::walk_tree(opened.fd.get(), visit);
+  std::vector<Entry>& found = c.found;
+  json& other_names = c.other_names;
+  const size_t seen = c.seen;
+  if (err) {
+    details["error"] = errno_text(err);
     if (found.empty()) {
-      ctx.report(sdk::Status::error, "cannot list " + dir + ": " + ec.message(),
+      ctx.report(sdk::Status::error, "cannot list " + dir + ": " + errno_text(err),
                  "Run backup-doctor as root so it can list " + shell_quote(dir) + ".", details);
       return;
     }
   }
-  if (unreadable) details["unreadable_entries"] = unreadable;
+  if (!c.links.empty()) details["symlinks_not_followed"] = c.links;
+  if (!c.other_types.empty()) details["not_files_or_directories"] = c.other_types;
   details["entries_seen"] = seen;
   details["matched"] = found.size();
   ctx.metric("backups", static_cast<double>(found.size()), "count", labels);
@@ -192,7 +259,16 @@ void run(const json& params, sdk::Context& ctx) {
                                  other_names[0].get<std::string>() +
                                  "): if those are the backups, correct `pattern`; otherwise the "
                                  "job writes somewhere else or under another name.";
-    ctx.fail("no backup matching '" + pattern + "' in " + dir,
+    if (!c.links.empty())
+      hint = "Only symbolic links match (" + c.links[0]["path"].get<std::string>() + " -> " +
+             c.links[0]["target"].get<std::string>() +
+             "), and backup-doctor does not follow links in a backup directory: a link another "
+             "account made can point at any file, and would make it look like a backup. If "
+             "the backups really are elsewhere, point `path` at that directory.";
+    ctx.fail("no backup matching '" + pattern + "' in " + dir +
+                 (c.links.empty() ? std::string()
+                                  : " (" + std::to_string(c.links.size()) +
+                                        " symbolic link(s) match, not followed)"),
              hint + " Compare the job's output path with " + shell_quote(dir) +
                  ", run the job once by hand and read its log.",
              details);
@@ -203,7 +279,7 @@ void run(const json& params, sdk::Context& ctx) {
             [](const Entry& a, const Entry& b) { return a.mtime > b.mtime; });
   const size_t considered = std::min(found.size(), history + 1);
   for (size_t i = 0; i < considered; ++i)
-    if (found[i].is_dir) found[i].size = tree_size(found[i].path, ctx);
+    if (found[i].is_dir) found[i].size = tree_size(opened.fd.get(), dir, found[i].rel, ctx);
 
   const double now = now_seconds();
   const Entry& newest = found[0];
@@ -328,7 +404,14 @@ CheckSpec freshness_check() {
           "failure. Metrics (labels path, pattern): `newest_backup_timestamp` (seconds, for an "
           "alert like `time() - backup_doctor_newest_backup_timestamp_seconds > 25*3600`), "
           "`newest_backup_age` (seconds), `newest_backup_size` (bytes), "
-          "`newest_backup_size_ratio` (ratio) and `backups` (count).",
+          "`newest_backup_size_ratio` (ratio) and `backups` (count).\n\n"
+          "The directory is listed without following links (`lstat` facts; subdirectories "
+          "entered relative to their parent, never through a link): a symbolic link is never "
+          "a backup, whatever it points to, so a link to a fresh file cannot make a stale "
+          "directory look fresh. Matching links, FIFOs and devices are listed in the details "
+          "(`symlinks_not_followed`, `not_files_or_directories`) and named when nothing else "
+          "matches. The directory itself is followed through a link only when root made the "
+          "link where only root can change it.",
           with_duration_patterns(kSchema), &run};
 }
 

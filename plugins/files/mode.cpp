@@ -1,13 +1,13 @@
 // files.mode: permission bits, owner and group of a path (optionally of everything beneath it),
 // and for scripts the executable bit and a working "#!" line.
 #include "checks.hpp"
+#include "inspect.hpp"
 #include "process.hpp"
 #include "util.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 #include <cerrno>
-#include <filesystem>
 
 namespace backup_doctor::files {
 
@@ -33,7 +33,7 @@ constexpr const char* kSchema = R"({
     "recursive": {"type": "boolean", "default": false,
                   "description": "Also apply max_mode, owner and group to every entry beneath a directory (symbolic links are not followed). mode and executable apply to the path itself only. Default: false."},
     "follow_symlinks": {"type": "boolean", "default": true,
-                        "description": "When path is a symbolic link, judge its target. Default: true."},
+                        "description": "When path is a symbolic link, judge its target: followed only when root made the link in a directory only root can change; a link another account could have made fails the check, naming it. false: judge the link itself. Default: true."},
     "max_items": {"type": "integer", "minimum": 1, "default": 20,
                   "description": "At most this many offending entries are listed in the details when recursive. Default: 20."}
   }
@@ -58,13 +58,15 @@ std::optional<mode_t> mode_param(const json& params, const char* key) {
   return m;
 }
 
-// Looks at the "#!" line of a script; empty when fine, else what is wrong.
-std::string shebang_problem(const std::string& path, std::string& fix) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return {};
+// Looks at the "#!" line of the script `in` found; empty when fine, else what is wrong. The
+// script is opened through open_untrusted, and only when it is still the file that was looked
+// at. The interpreter it names is only tested for existence (access, find_program): never run.
+std::string shebang_problem(const Inspected& in, const std::string& path, std::string& fix) {
+  auto opened = support::open_untrusted(in.resolved, support::Expect::regular);
+  if (!opened || opened.st.st_ino != in.found.st.st_ino || opened.st.st_dev != in.found.st.st_dev)
+    return {};
   char buf[512];
-  ssize_t n = read(fd, buf, sizeof buf);
-  close(fd);
+  ssize_t n = read(opened.fd.get(), buf, sizeof buf);
   if (n < 2 || buf[0] != '#' || buf[1] != '!') return {};
   std::string line(buf + 2, static_cast<size_t>(n) - 2);
   line = line.substr(0, line.find('\n'));
@@ -113,6 +115,92 @@ std::string owner_fix(const Expected& e, bool bad_owner, bool bad_group, const s
   return {};
 }
 
+// A directory's descendants against max_mode, owner and group.
+struct Beneath {
+  size_t seen = 0, violations = 0, unreadable = 0;
+  mode_t file_excess = 0, dir_excess = 0;
+  bool owner_bad = false, group_bad = false;
+  json listed = json::array();
+};
+
+// A directory may be searchable wherever it is readable (as chmod's X does).
+mode_t allowed_for(mode_t max, mode_t type) {
+  return S_ISDIR(type) ? max | ((max & 0444) >> 2) : max;
+}
+
+// Walks the tree under the directory open on `dir` without following links (each subdirectory
+// opened O_NOFOLLOW relative to its parent: support::walk_tree). Links are not judged: their
+// own mode means nothing.
+Beneath check_beneath(int dir, const std::string& path, const Expected& e, size_t max_items,
+                      sdk::Context& ctx) {
+  Beneath b;
+  auto visit = [&](const support::WalkEntry& w) {
+    ++b.seen;
+    const struct stat& est = w.st;
+    if (S_ISLNK(est.st_mode)) return false;
+    std::vector<std::string> what;
+    mode_t m = est.st_mode & 07777;
+    if (e.max_mode) {
+      if (mode_t excess = m & ~allowed_for(*e.max_mode, est.st_mode)) {
+        what.push_back("mode " + mode_string(m) + " grants " + symbolic_bits(excess, '+'));
+        (S_ISDIR(est.st_mode) ? b.dir_excess : b.file_excess) |= excess;
+      }
+    }
+    if (e.uid && est.st_uid != *e.uid) {
+      what.push_back("owner " + user_name(est.st_uid));
+      b.owner_bad = true;
+    }
+    if (e.gid && est.st_gid != *e.gid) {
+      what.push_back("group " + group_name(est.st_gid));
+      b.group_bad = true;
+    }
+    if (!what.empty() && ++b.violations <= max_items)
+      b.listed.push_back({{"path", path + (path.ends_with('/') ? "" : "/") + w.relative},
+                          {"mode", mode_string(m)},
+                          {"owner", user_name(est.st_uid)},
+                          {"group", group_name(est.st_gid)},
+                          {"problems", what}});
+    return true;
+  };
+  size_t polled = 0;
+  auto cancelled = [&] { return ++polled % 1024 == 0 && ctx.cancelled(); };
+  int err = support::walk_tree(dir, visit, cancelled);
+  if (err == ECANCELED) throw sdk::CheckError("cancelled");
+  if (err) ++b.unreadable;
+  return b;
+}
+
+// The path is missing, a link that was not followed, or could not be looked at.
+void report_unusable(const Inspected& in, json& details, sdk::Context& ctx) {
+  const std::string& path = in.path;
+  const auto& f = in.found;
+  if (in.is_link()) {
+    details.update(stat_details(f.st));
+    details["symlink_target"] = f.link_target;
+    details["symlink_made_by"] = in.untrusted_link;
+    ctx.fail(link_not_followed(in) + ", so the permissions of what it leads to were not checked",
+             link_advice(in.resolved, f.link_target, "the path to check", in.untrusted_link),
+             details);
+  } else if (f.refusal == support::Refusal::missing) {
+    details["error"] = refusal_text(f);
+    details["nearest_existing_parent"] = nearest_existing_ancestor(path);
+    ctx.fail(path + " does not exist, so its permissions cannot be right",
+             "Create " + shell_quote(path) +
+                 " (or correct the path in the checklist); a files.exists check on it, listed "
+                 "in this check's needs, reports a missing path on its own.",
+             details);
+  } else if (f.refusal == support::Refusal::untrusted_link) {
+    details["untrusted_link"] = f.where;
+    details["symlink_target"] = f.link_target;
+    ctx.fail(f.message + "; so the permissions of " + path + " were not checked",
+             link_advice(f.where, f.link_target, "the path to check"), details);
+  } else {
+    details["error"] = refusal_text(f);
+    ctx.report(sdk::Status::error, "cannot stat " + path + ": " + refusal_text(f),
+               "Run backup-doctor as root so it can look at " + shell_quote(path) + ".", details);
+  }
+}
+
 void run(const json& params, sdk::Context& ctx) {
   const std::string path = required_string(params, "path");
   Expected e;
@@ -151,23 +239,13 @@ void run(const json& params, sdk::Context& ctx) {
         "nothing to check: set at least one of mode, max_mode, owner, group, executable");
 
   json details = {{"path", path}};
-  struct stat st {};
-  if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) != 0) {
-    int err = errno;
-    details["error"] = errno_text(err);
-    if (err == ENOENT || err == ENOTDIR) {
-      details["nearest_existing_parent"] = nearest_existing_ancestor(path);
-      ctx.fail(path + " does not exist, so its permissions cannot be right",
-               "Create " + shell_quote(path) +
-                   " (or correct the path in the checklist); a files.exists check on it, listed "
-                   "in this check's needs, reports a missing path on its own.",
-               details);
-    } else {
-      ctx.report(sdk::Status::error, "cannot stat " + path + ": " + errno_text(err),
-                 "Run backup-doctor as root so it can look at " + shell_quote(path) + ".", details);
-    }
+  const Inspected in = inspect(path, follow);
+  if (!in || (in.is_link() && follow)) {
+    report_unusable(in, details, ctx);
     return;
   }
+  const struct stat& st = in.found.st;
+  if (in.resolved != path) details["resolved_path"] = in.resolved;
   details.update(stat_details(st));
   json expected = json::object();
   if (e.mode) expected["mode"] = mode_string(*e.mode);
@@ -191,10 +269,6 @@ void run(const json& params, sdk::Context& ctx) {
     setup_fixes.push_back("groupadd --system " + e.group_text);
   }
 
-  // A directory may be searchable wherever it is readable (as chmod's X does).
-  auto allowed_for = [&](mode_t max, mode_t type) {
-    return S_ISDIR(type) ? max | ((max & 0444) >> 2) : max;
-  };
   const mode_t top_allowed = e.max_mode ? allowed_for(*e.max_mode, st.st_mode) : 07777;
   mode_t target = current;
   if (e.mode && current != *e.mode) {
@@ -217,7 +291,7 @@ void run(const json& params, sdk::Context& ctx) {
         if (!e.mode) target |= S_IXUSR | ((current & 0044) >> 2);
       }
       std::string fix;
-      std::string bad = shebang_problem(path, fix);
+      std::string bad = shebang_problem(in, path, fix);
       details["interpreter_ok"] = bad.empty();
       if (!bad.empty()) {
         problems.push_back(bad);
@@ -236,59 +310,24 @@ void run(const json& params, sdk::Context& ctx) {
   const size_t top_problems = problems.size();
 
   // Everything beneath a directory.
-  size_t violations = 0, unreadable = 0;
+  size_t violations = 0;
   mode_t file_excess = 0, dir_excess = 0;
   bool beneath_owner_bad = false, beneath_group_bad = false;
-  json listed = json::array();
   if (recursive && S_ISDIR(st.st_mode)) {
-    std::error_code ec;
-    namespace fs = std::filesystem;
-    fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec),
-        end;
-    size_t seen = 0;
-    for (; !ec && it != end; it.increment(ec)) {
-      if (++seen % 1024 == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
-      std::string p = it->path().string();
-      struct stat est {};
-      if (lstat(p.c_str(), &est) != 0) {
-        ++unreadable;
-        continue;
-      }
-      if (S_ISLNK(est.st_mode)) continue;
-      std::vector<std::string> what;
-      mode_t m = est.st_mode & 07777;
-      if (e.max_mode) {
-        mode_t allowed = allowed_for(*e.max_mode, est.st_mode);
-        if (mode_t excess = m & ~allowed) {
-          what.push_back("mode " + mode_string(m) + " grants " + symbolic_bits(excess, '+'));
-          (S_ISDIR(est.st_mode) ? dir_excess : file_excess) |= excess;
-        }
-      }
-      if (e.uid && est.st_uid != *e.uid) {
-        what.push_back("owner " + user_name(est.st_uid));
-        beneath_owner_bad = true;
-      }
-      if (e.gid && est.st_gid != *e.gid) {
-        what.push_back("group " + group_name(est.st_gid));
-        beneath_group_bad = true;
-      }
-      if (what.empty()) continue;
-      if (++violations <= max_items)
-        listed.push_back({{"path", p},
-                          {"mode", mode_string(m)},
-                          {"owner", user_name(est.st_uid)},
-                          {"group", group_name(est.st_gid)},
-                          {"problems", what}});
-    }
-    if (ec) ++unreadable;
-    details["entries_checked"] = seen;
-    details["violations_beneath"] = violations;
-    details["violating_entries"] = listed;
-    if (unreadable) details["unreadable_entries"] = unreadable;
+    Beneath b = check_beneath(in.found.fd.get(), path, e, max_items, ctx);
+    details["entries_checked"] = b.seen;
+    details["violations_beneath"] = b.violations;
+    details["violating_entries"] = b.listed;
+    if (b.unreadable) details["unreadable_entries"] = b.unreadable;
+    violations = b.violations;
+    file_excess = b.file_excess;
+    dir_excess = b.dir_excess;
+    beneath_owner_bad = b.owner_bad;
+    beneath_group_bad = b.group_bad;
     if (violations) {
       problems.push_back(std::to_string(violations) + " entr" + (violations == 1 ? "y" : "ies") +
                          " beneath it with too-open permissions or the wrong owner/group (first: " +
-                         listed[0]["path"].get<std::string>() + ")");
+                         b.listed[0]["path"].get<std::string>() + ")");
       if (file_excess)
         fixes.push_back("find " + q + " -mindepth 1 -type f -perm /" + mode_string(file_excess) +
                         " -exec chmod " + symbolic_bits(file_excess, '-') + " {} +");
@@ -339,7 +378,11 @@ CheckSpec mode_check() {
           "can really be run (execute bit, existing `#!` interpreter, no CRLF line ending). "
           "With `recursive`, `max_mode`, `owner` and `group` also apply to every entry beneath "
           "a directory. The remediation gives the exact chmod/chown/find commands. Metric: "
-          "`mode_violations` (count).",
+          "`mode_violations` (count).\n\n"
+          "Links another account could have made are not followed (see `follow_symlinks`), the "
+          "tree is walked without following links, and a script's first line is read only "
+          "when it is a regular file (never a FIFO, a device or a link); the interpreter it "
+          "names is looked up, never run.",
           with_duration_patterns(kSchema), &run};
 }
 

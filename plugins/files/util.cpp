@@ -163,6 +163,9 @@ json capped(const json& array, size_t max) {
   return out;
 }
 
+// Only whether each parent exists is learnt (lstat: a link counts as existing and is not
+// followed at the end; earlier components resolve as the kernel resolves them). That much is
+// harmless to say about a path another account controls.
 std::string nearest_existing_ancestor(const std::string& path) {
   std::string p = path;
   while (!p.empty()) {
@@ -170,7 +173,7 @@ std::string nearest_existing_ancestor(const std::string& path) {
     if (slash == std::string::npos) return ".";
     p = slash == 0 ? "/" : p.substr(0, slash);
     struct stat st {};
-    if (stat(p.c_str(), &st) == 0) return p;
+    if (lstat(p.c_str(), &st) == 0) return p;
     if (p == "/") break;
   }
   return "/";

@@ -76,6 +76,19 @@ void run(const nlohmann::json& params, Reporter& r) {
   std::string summary = "Connected to " + where + " as " + c.conn->user() + " in " +
                         ms_text(connect_s) + " (PostgreSQL " + c.conn->server_version() +
                         (ssl ? ", SSL" : "") + (in_recovery ? ", standby" : "") + ")";
+  if (std::string exposed = password_exposure(*c.conn); !exposed.empty()) {
+    details["password_exposure"] = exposed;
+    r.warn(summary + ", but " + exposed,
+           "Set `sslmode` to verify-full and `sslrootcert` to the CA certificate that signed the "
+           "server's certificate (PostgreSQL 16 clients also accept sslrootcert=system for a "
+           "public CA), so that libpq refuses a server that cannot prove it is " +
+               c.conn->host() +
+               ". With SCRAM authentication, channel_binding=require adds the same protection. "
+               "If the server has no certificate yet, give it one (ssl = on, ssl_cert_file) "
+               "first.",
+           details);
+    return;
+  }
   if (warn_latency && connect_s * 1000.0 > static_cast<double>(warn_latency->count())) {
     r.warn(summary + ", slower than " + format_duration(*warn_latency),
            "Connecting took " + ms_text(connect_s) +
@@ -103,7 +116,9 @@ CheckDef connect_check() {
           "(firewall, host down), TCP connected but no PostgreSQL answer, name not resolved, "
           "authentication failed (SQLSTATE 28P01/28000), missing database (3D000), no CONNECT "
           "privilege, connection limits (53300) and SSL required or refused. On success it "
-          "reports the server version, the connection latency and the role's attributes.\n\n"
+          "reports the server version, the connection latency and the role's attributes, and "
+          "warns when a password went over TCP (not loopback) with an sslmode that does not "
+          "verify the server (disable, allow, prefer, require).\n\n"
           "Metrics: `pg_connect_latency` and `pg_query_latency` (seconds).",
           object(props).dump(), guarded(run)};
 }

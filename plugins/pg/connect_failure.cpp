@@ -275,6 +275,7 @@ std::unique_ptr<Connection> connect_or_report(const ConnParams& params, Reporter
                                               sdk::Status status) {
   ConnectResult c = connect(params, [&r] { return r.cancelled(); });
   if (!c.conn) report_connect_failure(r, c.failure, status);
+  if (c.conn) note_password_exposure(*c.conn, r);
   return std::move(c.conn);
 }
 

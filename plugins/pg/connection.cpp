@@ -1,10 +1,19 @@
 #include "connection.hpp"
 
+#include "reporter.hpp"
+#include "safe_open.hpp"
+
 #include <backup_doctor/duration.hpp>
 #include <backup_doctor/sdk.hpp>
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
 
 #include <algorithm>
 #include <cctype>
@@ -39,29 +48,31 @@ std::string ConnParams::describe() const {
   return out;
 }
 
-std::map<std::string, std::string> ConnParams::environment() const {
-  static const std::map<std::string, std::string> names = {
-      {"host", "PGHOST"},
-      {"port", "PGPORT"},
-      {"dbname", "PGDATABASE"},
-      {"user", "PGUSER"},
-      {"password", "PGPASSWORD"},
-      {"sslmode", "PGSSLMODE"},
-      {"sslrootcert", "PGSSLROOTCERT"},
-      {"sslcert", "PGSSLCERT"},
-      {"sslkey", "PGSSLKEY"},
-      {"service", "PGSERVICE"},
-      {"passfile", "PGPASSFILE"},
-      {"connect_timeout", "PGCONNECT_TIMEOUT"},
-      {"application_name", "PGAPPNAME"},
-  };
-  std::map<std::string, std::string> env;
-  for (const auto& [k, v] : keywords) {
-    auto it = names.find(k);
-    if (it != names.end()) env[it->second] = v;
+namespace {
+
+// libpq opens these files as this process: none of them may be one that another user controls.
+void refuse_untrusted_files(const ConnParams& c) {
+  if (geteuid() != 0) return;
+  for (const char* key : {"passfile", "sslkey", "sslcert", "sslrootcert", "sslcrl"}) {
+    std::string path = c.get(key);
+    if (path.empty() || path == "system") continue;  // sslrootcert=system: the OS's CA store
+    struct stat st {};
+    // A file that is not there yet is as safe as the directory it would be created in.
+    std::string checked = path;
+    if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT)
+      checked = std::filesystem::path(path).parent_path().string();
+    std::string why = support::untrusted_path_reason(checked.empty() ? "." : checked);
+    if (why.empty()) continue;
+    throw PgError(std::string("`") + key + "` " + path + " is not safe to read as root: " + why,
+                  "libpq reads this file in backup-doctor's own process, as root, so whoever "
+                  "can change or replace it could make the check hang (a FIFO), read another "
+                  "password file, or choose the credentials or certificates it trusts. Keep it "
+                  "where only root can change it, e.g. `install -o root -m 0600 " +
+                      path + " /etc/backup-doctor/`, and point `" + key + "` there.");
   }
-  return env;
 }
+
+}  // namespace
 
 ConnParams parse_connection(const nlohmann::json& params) {
   ConnParams c;
@@ -87,6 +98,7 @@ ConnParams parse_connection(const nlohmann::json& params) {
   c.user = c.get("user");
   c.sslmode = c.get("sslmode");
   c.has_password = !c.get("password").empty();
+  refuse_untrusted_files(c);
   return c;
 }
 
@@ -196,6 +208,61 @@ std::string Connection::user() const {
 }
 bool Connection::ssl_in_use() const {
   return PQsslInUse(conn_) != 0;
+}
+std::string Connection::host_address() const {
+  const char* a = PQhostaddr(conn_);
+  return a ? a : "";
+}
+std::string Connection::sslmode() const {
+  std::string mode = "prefer";
+  if (PQconninfoOption* opts = PQconninfo(conn_)) {
+    for (PQconninfoOption* o = opts; o->keyword; ++o)
+      if (std::string_view(o->keyword) == "sslmode" && o->val && *o->val) mode = o->val;
+    PQconninfoFree(opts);
+  }
+  return mode;
+}
+bool Connection::used_password() const {
+  return PQconnectionUsedPassword(conn_) != 0;
+}
+
+namespace {
+
+bool loopback(const std::string& address) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+}  // namespace
+
+std::string password_exposure(Connection& conn) {
+  std::string address = conn.host_address();
+  if (!conn.used_password() || address.empty() || loopback(address)) return {};
+  std::string mode = conn.sslmode();
+  std::string to = conn.host() + " (" + address + ")";
+  if (mode == "disable")
+    return "sslmode disable: the password goes to " + to +
+           " without encryption and without verifying the server";
+  if (mode == "allow" || mode == "prefer")
+    return "sslmode " + mode +
+           " does not verify the server: a machine on the network path can "
+           "pose as " +
+           to + ", ask for the password in clear text and get it";
+  if (mode == "require")
+    return "sslmode require encrypts but does not verify the server: a machine on the network "
+           "path can pose as " +
+           to + " with a certificate of its own and get the password";
+  return {};
+}
+
+void note_password_exposure(Connection& conn, Reporter& r) {
+  std::string why = password_exposure(conn);
+  if (why.empty()) return;
+  r.note("password_exposure", why + "; use sslmode verify-full with sslrootcert");
+  r.info("note: " + why);
 }
 
 ConnectResult connect(const ConnParams& params, std::function<bool()> cancelled) {

@@ -31,11 +31,12 @@ struct ConnParams {
   std::string get(const std::string& keyword) const;
   // "user@host:port/dbname", naming libpq's defaults where nothing was given.
   std::string describe() const;
-  // The same settings as PG* environment variables, for pg_dump/pg_restore/psql children.
-  std::map<std::string, std::string> environment() const;
 };
 
-// Reads the connection parameters of schema::connection_properties() from `params`.
+// Reads the connection parameters of schema::connection_properties() from `params`. libpq
+// reads the files named in passfile, sslkey, sslcert, sslrootcert and sslcrl in this process,
+// as root: one that anyone but root could change or replace (a FIFO that hangs the check, a
+// link to another password file) is refused with a CheckError naming who could.
 ConnParams parse_connection(const nlohmann::json& params);
 
 struct QueryError : std::runtime_error {
@@ -78,7 +79,14 @@ class Connection {
   std::string dbname() const;
   std::string user() const;
   bool ssl_in_use() const;
+  // The address libpq connected to ("" for a unix socket), and the effective sslmode.
+  std::string host_address() const;
+  std::string sslmode() const;
+  bool used_password() const;
   PGconn* raw() { return conn_; }
+  // Replaces what query() polls for cancellation: cleanup after a cancellation (dropping a
+  // scratch database) must not be cancelled itself.
+  void set_cancelled(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
 
  private:
   PGconn* conn_;
@@ -98,6 +106,12 @@ class Reporter;
 // `status` (error by default: the check could not look) and returns null.
 std::unique_ptr<Connection> connect_or_report(const ConnParams& params, Reporter& r,
                                               sdk::Status status = sdk::Status::error);
+
+// When the password went to a server that was not verified (sslmode disable, allow, prefer or
+// require over TCP to anything but loopback): one sentence saying so, else "".
+std::string password_exposure(Connection& conn);
+// The same, noted in the details of `r`'s report and logged.
+void note_password_exposure(Connection& conn, Reporter& r);
 
 // "'name'" with single quotes doubled, for SQL text (remediation statements).
 std::string sql_literal(const std::string& value);

@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "process.hpp"
 #include "reporter.hpp"
+#include "safe_open.hpp"
 #include "schema.hpp"
 #include "versions.hpp"
 
@@ -16,7 +17,8 @@ namespace {
 struct Tool {
   std::string name, path, resolved, version_text;
   std::optional<int> version;
-  std::string problem;  // why it could not be used
+  std::string problem;   // why it could not be used
+  bool refused = false;  // not run: someone other than root can change it
   bool wrapper = false;
 
   nlohmann::json json() const {
@@ -25,6 +27,7 @@ struct Tool {
     if (version) j["major"] = major_name(*version);
     if (wrapper) j["debian_pg_wrapper"] = true;
     if (!problem.empty()) j["problem"] = problem;
+    if (refused) j["refused_untrusted"] = true;
     return j;
   }
 };
@@ -46,6 +49,11 @@ Tool probe(const std::string& program, Reporter& r) {
   o.cancelled = [](void* arg) { return static_cast<Reporter*>(arg)->cancelled(); };
   o.cancelled_arg = &r;
   auto res = support::run_process({t.path, "--version"}, o);
+  if (res.refused_untrusted) {
+    t.refused = true;
+    t.problem = t.path + " was not run: " + res.start_error.substr(res.start_error.find(':') + 2);
+    return t;
+  }
   t.version_text = res.out;
   while (!t.version_text.empty() && t.version_text.back() == '\n') t.version_text.pop_back();
   if (!res.ok()) {
@@ -60,12 +68,16 @@ Tool probe(const std::string& program, Reporter& r) {
 // Every PostgreSQL client installed the Debian way, newest first.
 std::vector<std::pair<int, std::string>> installed_pg_dumps() {
   std::vector<std::pair<int, std::string>> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    auto p = e.path() / "bin" / "pg_dump";
-    if (!std::filesystem::exists(p, ec)) continue;
-    auto v = parse_version_text(e.path().filename().string() + ".0");
-    if (v) out.emplace_back(*v, p.string());
+  support::SafeOpened base =
+      support::open_untrusted("/usr/lib/postgresql", support::Expect::directory);
+  std::vector<support::DirEntry> entries;
+  if (!base || support::list_directory(base.fd.get(), entries) != 0) return out;
+  for (const auto& e : entries) {
+    if (!S_ISDIR(e.st.st_mode)) continue;
+    std::string p = "/usr/lib/postgresql/" + e.name + "/bin/pg_dump";
+    if (support::find_program(p).empty()) continue;
+    auto v = parse_version_text(e.name + ".0");
+    if (v) out.emplace_back(*v, p);
   }
   std::sort(out.begin(), out.end(), std::greater<>());
   return out;
@@ -106,6 +118,18 @@ void run(const nlohmann::json& params, Reporter& r) {
                              "lacks it) and call its pg_dump by full path"
                        : "A suitable one is installed: " + suitable + "; call it by full path";
 
+  for (auto [t, label] : {std::pair{&dump, "pg_dump"}, std::pair{&restore, "pg_restore"}}) {
+    if (!t->refused) continue;
+    r.fail(std::string(label) + " " + t->path + " can be changed by someone other than root",
+           t->problem +
+               ". The backup job runs it too, with the database's credentials. Make it "
+               "root's alone (`chown root:root " +
+               t->path + " && chmod go-w " + t->path +
+               "`, and the same for the directories above it), or use a client root installed" +
+               (suitable.empty() ? std::string(".") : " (" + suitable + ")."),
+           details);
+    return;
+  }
   if (!dump.problem.empty()) {
     r.fail("pg_dump is unusable: " + dump.problem,
            use_suitable + ", or fix the `pg_dump` parameter.", details);
@@ -168,7 +192,9 @@ CheckDef dump_compat_check() {
           "pg_dump cannot dump a server newer than itself, and pg_restore may not read an "
           "archive written by a newer pg_dump. Runs both with --version, reports which binary "
           "PATH resolves to (and when it is Debian's pg_wrapper), compares the majors with the "
-          "server's and, when they do not fit, names an installed client that does.",
+          "server's and, when they do not fit, names an installed client that does. As root, a "
+          "tool that anyone but root can change is not run (that would run their code as "
+          "root): the check fails, naming who can change it.",
           object(props).dump(), guarded(run)};
 }
 

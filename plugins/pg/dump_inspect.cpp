@@ -1,10 +1,15 @@
 #include "dump_inspect.hpp"
 
+#include "script_guard.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -29,26 +34,7 @@ std::string_view format_name(DumpFormat f) {
 
 namespace {
 
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
-
-ArchivePtr open_raw(const std::filesystem::path& path, std::string& error) {
-  ArchivePtr a(archive_read_new(), &archive_read_free);
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_raw(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    error = archive_error_string(a.get()) ? archive_error_string(a.get()) : "cannot open";
-    return ArchivePtr(nullptr, &archive_read_free);
-  }
-  archive_entry* entry = nullptr;
-  int rc = archive_read_next_header(a.get(), &entry);
-  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-    error = rc == ARCHIVE_EOF
-                ? "the file is empty"
-                : (archive_error_string(a.get()) ? archive_error_string(a.get()) : "unreadable");
-    return ArchivePtr(nullptr, &archive_read_free);
-  }
-  return a;
-}
+constexpr size_t kBlock = 1 << 18;
 
 std::string compression_of(const unsigned char* b, size_t n) {
   if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return "gzip";
@@ -104,53 +90,111 @@ std::string qualified_name(std::string_view s) {
 
 }  // namespace
 
-DetectedFormat detect_format(const std::filesystem::path& path) {
+DumpReader::DumpReader(int fd) : fd_(fd), block_(kBlock) {
+  archive* a = archive_read_new();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_raw(a);
+  if (archive_read_open(a, this, nullptr, &DumpReader::next_block, nullptr) != ARCHIVE_OK) {
+    error_ = archive_error_string(a) ? archive_error_string(a) : "cannot be read";
+    archive_read_free(a);
+    return;
+  }
+  archive_entry* entry = nullptr;
+  int rc = archive_read_next_header(a, &entry);
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+    error_ = rc == ARCHIVE_EOF ? "the file is empty"
+                               : (archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    archive_read_free(a);
+    return;
+  }
+  archive_ = a;
+}
+
+DumpReader::~DumpReader() {
+  if (archive_) archive_read_free(archive_);
+}
+
+long DumpReader::next_block(archive* a, void* self, const void** block) {
+  auto* r = static_cast<DumpReader*>(self);
+  ssize_t n;
+  do {
+    n = ::pread(r->fd_, r->block_.data(), r->block_.size(), static_cast<off_t>(r->offset_));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    archive_set_error(a, errno, "%s", std::strerror(errno));
+    return -1;
+  }
+  r->offset_ += n;
+  *block = r->block_.data();
+  return n;
+}
+
+long DumpReader::read(char* buf, size_t n) {
+  if (!archive_) return -1;
+  la_ssize_t got = archive_read_data(archive_, buf, n);
+  if (got < 0)
+    error_ = archive_error_string(archive_) ? archive_error_string(archive_) : "read error";
+  return got < 0 ? -1 : static_cast<long>(got);
+}
+
+DetectedFormat detect_format(const DumpSource& dump) {
   DetectedFormat d;
-  std::error_code ec;
-  auto st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) {
-    d.problem = "does not exist";
-    return d;
-  }
-  if (std::filesystem::is_directory(st)) {
-    if (std::filesystem::exists(path / "toc.dat", ec))
+  if (dump.is_directory()) {
+    support::SafeOpened toc =
+        support::open_untrusted_at(dump.fd.get(), dump.path, "toc.dat", support::Expect::regular);
+    if (toc) {
       d.format = DumpFormat::directory;
-    else
+      // pg_restore opens the files itself: pg_dump writes regular files only, and a link or a
+      // FIFO in there would be followed, or block it.
+      std::vector<support::DirEntry> entries;
+      if (int err = support::list_directory(dump.fd.get(), entries); err != 0)
+        d.problem = std::string("is a directory that cannot be listed: ") + std::strerror(err);
+      for (const auto& e : entries)
+        if (!S_ISREG(e.st.st_mode) && d.foreign.empty())
+          d.foreign = e.name + ", a " + support::file_type_word(e.st.st_mode);
+    } else if (toc.refusal == support::Refusal::missing)
       d.problem = "is a directory without toc.dat (not a directory-format dump)";
-    return d;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    d.problem = std::string("cannot be opened: ") + std::strerror(errno);
+    else
+      d.problem = "is a directory whose toc.dat cannot be read: " + toc.message;
     return d;
   }
   unsigned char head[512] = {};
-  in.read(reinterpret_cast<char*>(head), sizeof head);
-  size_t n = static_cast<size_t>(in.gcount());
+  ssize_t n = ::pread(dump.fd.get(), head, sizeof head, 0);
+  if (n < 0) {
+    d.problem = std::string("cannot be read: ") + std::strerror(errno);
+    return d;
+  }
   if (n == 0) {
     d.problem = "is empty";
     return d;
   }
-  d.compression = compression_of(head, n);
+  d.compression = compression_of(head, static_cast<size_t>(n));
   if (d.compression.empty()) {
-    d.format = format_of(head, n);
+    d.format = format_of(head, static_cast<size_t>(n));
     return d;
   }
   // Compressed: look at what is inside.
-  std::string error;
-  ArchivePtr a = open_raw(path, error);
-  if (!a) {
-    d.damaged = error;
+  DumpReader reader(dump.fd.get());
+  if (!reader.ok()) {
+    d.damaged = reader.error();
     return d;
   }
   unsigned char inner[512] = {};
-  la_ssize_t got = archive_read_data(a.get(), inner, sizeof inner);
+  long got = reader.read(reinterpret_cast<char*>(inner), sizeof inner);
   if (got <= 0) {
     // libarchive decompresses in large blocks: a short, cut-off stream fails right here.
-    d.damaged = archive_error_string(a.get()) ? archive_error_string(a.get()) : "no data";
+    d.damaged = got < 0 ? reader.error() : "no data";
     return d;
   }
   d.format = format_of(inner, static_cast<size_t>(got));
+  return d;
+}
+
+DetectedFormat detect_format(const std::filesystem::path& path) {
+  OpenedDump opened = open_dump(path.string());
+  if (opened.dump) return detect_format(*opened.dump);
+  DetectedFormat d;
+  d.problem = opened.refusal == support::Refusal::missing ? "does not exist" : opened.message;
   return d;
 }
 
@@ -204,115 +248,120 @@ TocInfo parse_toc_listing(std::string_view listing) {
   return t;
 }
 
-PlainScan scan_plain(const std::filesystem::path& path, const std::function<bool()>& cancelled) {
-  PlainScan s;
-  std::string error;
-  ArchivePtr a = open_raw(path, error);
-  if (!a) {
-    s.error = error;
-    return s;
-  }
-  std::string carry;
+namespace {
+
+// The facts a plain dump states about itself, from its lines: pg_dump's header and trailer
+// comments, CREATE TABLE and COPY/INSERT lines. (What psql would run is the guard's business.)
+struct PlainFacts {
+  PlainScan& s;
   bool in_copy = false;
-  auto line = [&](std::string_view l) {
+
+  void line(std::string_view l) {
     if (in_copy) {
-      if (l == "\\.") in_copy = false;
+      if (l == "\\." || l == "\\.\r") in_copy = false;
       return;
     }
-    if (l.empty()) return;
-    switch (l[0]) {
-      case '-':
-        if (l == "-- PostgreSQL database dump complete")
-          s.complete = true;
-        else if (l == "-- PostgreSQL database cluster dump complete")
-          s.complete = s.cluster_dump = true;
-        else if (l.starts_with("-- Dumped from database version "))
-          s.dumped_from = std::string(l.substr(32));
-        else if (l.starts_with("-- Dumped by pg_dump version "))
-          s.dumped_by = std::string(l.substr(29));
-        else if (l == "-- PostgreSQL database cluster dump")
-          s.cluster_dump = true;
-        break;
-      case 'C':
-        if (l.starts_with("COPY ")) {
-          s.table_data.insert(qualified_name(l.substr(5)));
-          in_copy = l.ends_with("FROM stdin;");
-        } else if (l.starts_with("CREATE TABLE ")) {
-          s.tables.insert(qualified_name(l.substr(13)));
-        } else if (l.starts_with("CREATE UNLOGGED TABLE ")) {
-          s.tables.insert(qualified_name(l.substr(22)));
-        } else if (l.starts_with("CREATE DATABASE ")) {
-          s.has_create_database = true;
-        }
-        break;
-      case 'I':
-        // --inserts dumps carry their data as INSERT statements.
-        if (l.starts_with("INSERT INTO ")) s.table_data.insert(qualified_name(l.substr(12)));
-        break;
-      case '\\':
-        if (l.starts_with("\\connect")) s.has_connect = true;
-        break;
-      default:
-        break;
-    }
-  };
-  std::vector<char> buf(1 << 18);
-  size_t chunks = 0;
-  while (true) {
-    la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-    if (n == 0) break;
-    if (n < 0) {
-      s.error = archive_error_string(a.get()) ? archive_error_string(a.get()) : "read error";
-      break;
-    }
-    s.bytes += static_cast<unsigned long long>(n);
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    if (l.starts_with("-- "))
+      comment(l);
+    else if (l.starts_with("COPY ")) {
+      s.table_data.insert(qualified_name(l.substr(5)));
+      in_copy = l.ends_with("FROM stdin;");
+    } else if (l.starts_with("CREATE TABLE "))
+      s.tables.insert(qualified_name(l.substr(13)));
+    else if (l.starts_with("CREATE UNLOGGED TABLE "))
+      s.tables.insert(qualified_name(l.substr(22)));
+    else if (l.starts_with("INSERT INTO "))  // --inserts dumps carry their data this way
+      s.table_data.insert(qualified_name(l.substr(12)));
+  }
+
+  void comment(std::string_view l) {
+    if (l == "-- PostgreSQL database dump complete")
+      s.complete = true;
+    else if (l == "-- PostgreSQL database cluster dump complete")
+      s.complete = s.cluster_dump = true;
+    else if (l.starts_with("-- Dumped from database version "))
+      s.dumped_from = std::string(l.substr(32));
+    else if (l.starts_with("-- Dumped by pg_dump version "))
+      s.dumped_by = std::string(l.substr(29));
+    else if (l == "-- PostgreSQL database cluster dump")
+      s.cluster_dump = true;
+  }
+};
+
+// Splits chunks into lines for PlainFacts; very long lines (COPY data) only matter for their
+// first bytes.
+struct LineSplitter {
+  PlainFacts& facts;
+  std::string carry;
+
+  void take(std::string_view chunk) {
     size_t pos = 0;
     while (pos < chunk.size()) {
       size_t nl = chunk.find('\n', pos);
       if (nl == std::string_view::npos) {
-        carry.append(chunk.substr(pos));
-        break;
+        if (carry.size() < (1 << 10)) carry.append(chunk.substr(pos, (1 << 10) - carry.size()));
+        return;
       }
       if (!carry.empty()) {
-        carry.append(chunk.substr(pos, nl - pos));
-        line(carry);
+        carry.append(chunk.substr(pos, std::min<size_t>(nl - pos, 1 << 10)));
+        facts.line(carry);
         carry.clear();
       } else {
-        line(chunk.substr(pos, nl - pos));
+        facts.line(chunk.substr(pos, nl - pos));
       }
       pos = nl + 1;
     }
-    // Very long lines (COPY data) only matter for their first bytes.
-    if (carry.size() > (1 << 20)) carry.resize(1 << 10);
-    if ((++chunks & 63) == 0 && cancelled && cancelled()) {
+  }
+  void finish() {
+    if (!carry.empty()) facts.line(carry);
+  }
+};
+
+}  // namespace
+
+PlainScan scan_plain(const DumpSource& dump, const std::function<bool()>& cancelled) {
+  PlainScan s;
+  DumpReader reader(dump.fd.get());
+  if (!reader.ok()) {
+    s.error = reader.error();
+    return s;
+  }
+  PlainFacts facts{s};
+  LineSplitter lines{facts, {}};
+  ScriptGuard guard(ScriptGuard::Mode::scan);
+  std::string ignored;  // the scan hands nothing on
+  std::vector<char> buf(kBlock);
+  for (size_t chunks = 1;; ++chunks) {
+    long n = reader.read(buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      s.error = reader.error();
+      break;
+    }
+    s.bytes += static_cast<unsigned long long>(n);
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    lines.take(chunk);
+    guard.take(chunk, ignored);
+    if ((chunks & 63) == 0 && cancelled && cancelled()) {
       s.cancelled = true;
       break;
     }
   }
-  if (!carry.empty()) line(carry);
+  lines.finish();
+  if (s.error.empty() && !s.cancelled) guard.finish(ignored);
+  s.has_connect = guard.has_connect();
+  s.has_restrict = guard.has_restrict();
+  s.cluster_statement = guard.cluster_statement();
+  if (guard.stop_kind() != ScriptGuard::StopKind::none) s.psql_command = guard.stop();
   return s;
 }
 
-std::string decompress_to(const std::filesystem::path& src, const std::filesystem::path& dst,
-                          const std::function<bool()>& cancelled) {
-  std::string error;
-  ArchivePtr a = open_raw(src, error);
-  if (!a) return error;
-  std::ofstream out(dst, std::ios::binary | std::ios::trunc);
-  if (!out) return "cannot write " + dst.string();
-  std::vector<char> buf(1 << 18);
-  size_t chunks = 0;
-  while (true) {
-    la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-    if (n == 0) break;
-    if (n < 0) return archive_error_string(a.get()) ? archive_error_string(a.get()) : "read error";
-    out.write(buf.data(), n);
-    if (!out) return "cannot write " + dst.string();
-    if ((++chunks & 63) == 0 && cancelled && cancelled()) return "cancelled";
-  }
-  out.close();
-  return out ? "" : "cannot write " + dst.string();
+PlainScan scan_plain(const std::filesystem::path& path, const std::function<bool()>& cancelled) {
+  OpenedDump opened = open_dump(path.string());
+  if (opened.dump && !opened.dump->is_directory()) return scan_plain(*opened.dump, cancelled);
+  PlainScan s;
+  s.error = opened.dump ? path.string() + " is a directory" : opened.message;
+  return s;
 }
 
 std::string unquote_ident(std::string_view s) {

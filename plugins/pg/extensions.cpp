@@ -90,6 +90,10 @@ void run(const nlohmann::json& params, Reporter& r) {
     report_connect_failure(r, tc.failure, sdk::Status::error, "Restore target");
     return;
   }
+  if (std::string why = password_exposure(*tc.conn); !why.empty()) {
+    r.note("target_password_exposure", why + "; use sslmode verify-full with sslrootcert");
+    r.info("note (restore target): " + why);
+  }
   std::vector<std::string> wanted;
   for (const auto& e : exts) wanted.push_back(e.name);
   QueryResult avail = tc.conn->query(

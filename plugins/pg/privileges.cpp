@@ -45,6 +45,7 @@ void run(const nlohmann::json& params, Reporter& r) {
     return;
   }
   Connection& conn = *c.conn;
+  note_password_exposure(conn, r);
 
   QueryResult info = conn.query(
       "SELECT r.rolname, quote_ident(r.rolname) AS ident, r.rolsuper, r.rolbypassrls, "

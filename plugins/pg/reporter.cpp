@@ -47,7 +47,11 @@ nlohmann::json Reporter::scrub_json(const nlohmann::json& value) const {
 
 void Reporter::report(sdk::Status status, std::string_view summary, std::string_view remediation,
                       const nlohmann::json& details) {
-  ctx_.report(status, scrub(summary), scrub(remediation), scrub_json(details));
+  nlohmann::json all = details;
+  if (all.is_object())
+    for (const auto& [key, value] : notes_.items())
+      if (!all.contains(key)) all[key] = value;
+  ctx_.report(status, scrub(summary), scrub(remediation), scrub_json(all));
 }
 void Reporter::ok(std::string_view summary, const nlohmann::json& details) {
   report(sdk::Status::ok, summary, {}, details);
@@ -73,6 +77,9 @@ void Reporter::metric(std::string_view name, double value, std::string_view unit
 }
 void Reporter::info(std::string_view message) {
   ctx_.info(scrub(message));
+}
+void Reporter::note(const std::string& key, nlohmann::json value) {
+  notes_[key] = std::move(value);
 }
 
 }  // namespace backup_doctor::pg

@@ -30,6 +30,8 @@ class Reporter {
   void metric(std::string_view name, double value, std::string_view unit,
               const nlohmann::json& labels = nlohmann::json::object());
   void info(std::string_view message);
+  // Added to the details of whatever this check reports (unless the details set `key`).
+  void note(const std::string& key, nlohmann::json value);
 
   std::string scrub(std::string_view text) const;
   nlohmann::json scrub_json(const nlohmann::json& value) const;
@@ -44,6 +46,7 @@ class Reporter {
  private:
   sdk::Context& ctx_;
   std::vector<std::string> secrets_;
+  nlohmann::json notes_ = nlohmann::json::object();
   mutable std::mutex mutex_;
 };
 

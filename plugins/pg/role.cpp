@@ -30,6 +30,7 @@ void run(const nlohmann::json& params, Reporter& r) {
     return;
   }
   Connection& conn = *c.conn;
+  note_password_exposure(conn, r);
 
   QueryResult q = conn.query(
       "SELECT r.rolname, quote_ident(r.rolname) AS ident, r.rolcanlogin, r.rolsuper, "

@@ -227,6 +227,23 @@ void run(const nlohmann::json& params, Reporter& r) {
     ArchiveScan scan = scan_archive_dir(dir, seg_size);
     nlohmann::json arch = {
         {"path", dir}, {"files", scan.files}, {"segments", scan.segments.size()}};
+    if (!scan.not_files.empty()) {
+      nlohmann::json shown = nlohmann::json::array();
+      for (size_t i = 0; i < scan.not_files.size() && i < max_items; ++i)
+        shown.push_back(scan.not_files[i]);
+      arch["not_regular_files"] = shown;
+      findings.push_back(
+          {sdk::Status::warn,
+           "WAL archive " + dir + " has " + std::to_string(scan.not_files.size()) + " entr" +
+               (scan.not_files.size() == 1 ? "y" : "ies") +
+               " named like segments that are not regular files, first " + scan.not_files[0],
+           "archive_command writes regular files; these were made by something else and were "
+           "not counted as archived (a restore_command copying them would copy a link or block "
+           "on a FIFO). Look at them (`ls -la " +
+               dir +
+               "`), remove what is not a segment, and "
+               "copy real segments in their place if the server still has them in pg_wal."});
+    }
     if (!scan.error.empty()) {
       arch["error"] = scan.error;
       findings.push_back({sdk::Status::fail,

@@ -1,7 +1,13 @@
 #include "wal_segments.hpp"
 
+#include "safe_open.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <system_error>
 
 namespace backup_doctor::pg {
@@ -62,22 +68,28 @@ std::vector<WalRange> find_gaps(const std::set<uint64_t>& present, uint64_t from
 
 ArchiveScan scan_archive_dir(const std::filesystem::path& dir, uint64_t segment_size) {
   ArchiveScan scan;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec);
-  if (ec) {
-    scan.error = ec.message();
+  // Listed with lstat facts through a descriptor opened without following links: a segment
+  // that is not a regular file (a link, a FIFO) does not count as archived.
+  support::SafeOpened d = support::open_untrusted(dir.string(), support::Expect::directory);
+  if (!d) {
+    scan.error = d.message;
+    return scan;
+  }
+  std::vector<support::DirEntry> entries;
+  if (int err = support::list_directory(d.fd.get(), entries); err != 0) {
+    scan.error = std::strerror(err);
     return scan;
   }
   uint64_t newest = 0;
   bool any = false;
-  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      scan.error = ec.message();
-      break;
-    }
-    std::string name = it->path().filename().string();
+  for (const auto& e : entries) {
+    const std::string& name = e.name;
     ++scan.files;
     if (auto w = parse_wal_name(name, segment_size)) {
+      if (!S_ISREG(e.st.st_mode)) {
+        scan.not_files.push_back(name + " (" + support::file_type_word(e.st.st_mode) + ")");
+        continue;
+      }
       scan.segments.insert(w->segno);
       if (!any || w->segno > newest || (w->segno == newest && w->timeline > scan.newest_timeline)) {
         newest = w->segno;
@@ -87,7 +99,7 @@ ArchiveScan scan_archive_dir(const std::filesystem::path& dir, uint64_t segment_
       continue;
     }
     // Base backup labels: 000000010000000000000002.00000028.backup
-    if (name.size() > 24 && name.ends_with(".backup") && hex24(name)) {
+    if (name.size() > 24 && name.ends_with(".backup") && hex24(name) && S_ISREG(e.st.st_mode)) {
       auto w = parse_wal_name(name.substr(0, 24), segment_size);
       if (w && (!scan.newest_backup_start || w->segno >= *scan.newest_backup_start)) {
         scan.newest_backup_start = w->segno;
@@ -95,6 +107,7 @@ ArchiveScan scan_archive_dir(const std::filesystem::path& dir, uint64_t segment_
       }
     }
   }
+  std::sort(scan.not_files.begin(), scan.not_files.end());
   return scan;
 }
 

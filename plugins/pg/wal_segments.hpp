@@ -37,7 +37,9 @@ struct ArchiveScan {
   std::optional<uint64_t> newest_backup_start;  // segment of the newest *.backup label
   std::string newest_backup_label;
   size_t files = 0;
-  std::string error;  // the directory could not be read
+  // Entries named like segments that are not regular files (links, FIFOs): not counted.
+  std::vector<std::string> not_files;
+  std::string error;  // the directory could not be read (or was a link another user made)
 };
 
 ArchiveScan scan_archive_dir(const std::filesystem::path& dir, uint64_t segment_size);

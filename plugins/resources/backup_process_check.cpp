@@ -161,7 +161,9 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
     const auto& p = t.info;
     int pid = p.stat.pid;
     std::string pid_text = std::to_string(pid);
-    std::string who = p.stat.comm + " (pid " + pid_text + ")";
+    // Names and command lines are the process's own words: shown only with secrets masked.
+    const std::string name = display_name(p.stat.comm);
+    std::string who = name + " (pid " + pid_text + ")";
     double runtime = std::max(0.0, uptime - static_cast<double>(p.stat.start_ticks) / ticks);
     auto now = read_process(proc, pid);
     bool finished = !now || now->stat.start_ticks != p.stat.start_ticks;  // gone or pid reused
@@ -170,15 +172,16 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
 
     json entry = {
         {"pid", pid},
-        {"name", p.stat.comm},
-        {"matched", t.matched},
+        {"name", name},
+        {"matched", display_name(t.matched)},
         {"cmdline", display_cmdline(p.argv)},
         {"user", user_name(p.uid)},
         {"runtime_seconds", runtime},
         {"state", finished ? std::string("exited") : std::string(1, state)},
         {"nice", nice},
         {"cpu_seconds", static_cast<double>(p.stat.utime_ticks + p.stat.stime_ticks) / ticks}};
-    json labels = {{"pid", pid_text}, {"name", p.stat.comm}};
+    if (p.argv_truncated) entry["cmdline_truncated"] = true;
+    json labels = {{"pid", pid_text}, {"name", name}};
     ctx.metric("backup_process_runtime", runtime, "seconds", labels);
     ctx.metric("backup_process_nice", static_cast<double>(nice), "", labels);
 
@@ -225,7 +228,7 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
     std::string runtime_text =
         format_duration(std::chrono::milliseconds(static_cast<long long>(runtime * 1000)));
     auto item = [&](const std::string& extra) {
-      return p.stat.comm + " (pid " + pid_text + ", running " + runtime_text +
+      return name + " (pid " + pid_text + ", running " + runtime_text +
              (extra.empty() ? "" : ", " + extra) + ")";
     };
     bool is_pg = p.stat.comm.rfind("pg_", 0) == 0;
@@ -316,7 +319,10 @@ CheckSpec backup_process_check() {
           "class (ioprio_get(2); `ionice -c 3` puts a backup in the idle class). It reads "
           "/proc/PID/io twice `sample` apart: a backup that moved no byte in that time (neither "
           "storage I/O nor read/write calls) may be hung; stopped processes and processes stuck "
-          "in state D without progress fail.",
+          "in state D without progress fail.\n\nCommand lines and names are shown with secrets "
+          "masked (--password=, PGPASSWORD=, conninfo password=, URL user:password@, "
+          "mysqldump -pSECRET, sshpass -p, curl -u user:pass, Authorization headers, ..., also "
+          "inside sh -c strings); only the first 64 KiB of a command line are read.",
           with_duration_patterns(kSchema), &run};
 }
 

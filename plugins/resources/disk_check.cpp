@@ -1,6 +1,7 @@
 // resources.disk: free bytes, free percent and free inodes where backups are written, and
 // whether the next backup (the newest one's size times a growth margin) still fits.
 #include "checks.hpp"
+#include "safe_open.hpp"
 #include "util.hpp"
 
 #include <glob.h>
@@ -50,22 +51,29 @@ struct Newest {
   size_t matched = 0;
 };
 
+// Adds up the regular files below `dir` without following links: the directory is opened
+// through the safe-open primitive and walked with each level opened O_NOFOLLOW, so a link the
+// backup account planted (to a root-only tree) is counted as a link, not entered.
 uint64_t directory_size(const std::string& dir, size_t max_entries, bool& partial,
                         sdk::Context& ctx) {
+  auto root = support::open_untrusted(dir, support::Expect::directory);
+  if (!root) {
+    partial = true;
+    return 0;
+  }
   uint64_t total = 0;
   size_t n = 0;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    if (++n > max_entries || (n % 1024 == 0 && ctx.cancelled())) {
-      partial = true;
-      break;
-    }
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      total += static_cast<uint64_t>(st.st_size);
-  }
-  if (ec) partial = true;
+  int err = support::walk_tree(
+      root.fd.get(),
+      [&](const support::WalkEntry& e) {
+        if (S_ISREG(e.st.st_mode)) total += static_cast<uint64_t>(e.st.st_size);
+        return true;
+      },
+      [&] {
+        if (++n > max_entries || (n % 1024 == 0 && ctx.cancelled())) partial = true;
+        return partial;
+      });
+  if (err != 0) partial = true;
   return total;
 }
 
@@ -78,7 +86,8 @@ std::optional<Newest> newest_backup(const std::string& pattern, size_t max_entri
   if (rc == 0) {
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       struct stat st {};
-      if (::stat(g.gl_pathv[i], &st) != 0) continue;
+      // A link is not the backup itself (and may point at what the backup account cannot read).
+      if (::lstat(g.gl_pathv[i], &st) != 0) continue;
       if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;
       ++best.matched;
       double mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9;

@@ -1,6 +1,7 @@
 #include "processes.hpp"
 
 #include "procfs.hpp"
+#include "secret_mask.hpp"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -22,11 +23,6 @@ bool to_number(std::string_view s, T& out) {
 std::string basename_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -109,7 +105,9 @@ std::optional<ProcessInfo> read_process(const std::string& proc_root, int pid) {
     while (!c.empty() && c.back() == '\n') c.pop_back();
     if (!c.empty()) p.stat.comm = c;
   }
-  if (auto cmdline = read_file(base + "/cmdline")) {
+  // A process decides how long its command line is (megabytes, if it likes): only the start
+  // is read, which holds the program and its options.
+  if (auto cmdline = read_file(base + "/cmdline", nullptr, kMaxCmdline, &p.argv_truncated)) {
     std::string cur;
     for (char c : *cmdline) {
       if (c == '\0')
@@ -131,37 +129,17 @@ std::optional<ProcessInfo> read_process(const std::string& proc_root, int pid) {
 }
 
 std::string display_cmdline(const std::vector<std::string>& argv, size_t max_chars) {
-  static const char* secret_words[] = {"password", "passwd", "secret", "token", "key", "pass"};
   std::string out;
-  bool mask_next = false;
-  for (const auto& arg : argv) {
-    std::string shown = arg;
-    std::string l = lower(arg);
-    auto looks_secret = [&](std::string_view name) {
-      for (const char* w : secret_words)
-        if (name.find(w) != std::string_view::npos) return true;
-      return false;
-    };
-    if (mask_next) {
-      shown = "***";
-      mask_next = false;
-    } else if (auto eq = l.find('='); eq != std::string::npos && looks_secret(l.substr(0, eq))) {
-      shown = arg.substr(0, eq + 1) + "***";
-    } else if (l.rfind("--", 0) == 0 && looks_secret(l)) {
-      mask_next = true;  // "--password VALUE"
-    }
-    // scheme://user:password@host
-    auto scheme = shown.find("://");
-    if (scheme != std::string::npos) {
-      auto at = shown.find('@', scheme + 3);
-      auto colon = shown.find(':', scheme + 3);
-      if (at != std::string::npos && colon != std::string::npos && colon < at)
-        shown = shown.substr(0, colon + 1) + "***" + shown.substr(at);
-    }
-    out += (out.empty() ? "" : " ") + shown;
+  for (const auto& arg : secret_mask::mask_argv(argv)) {
+    if (out.size() > max_chars) break;
+    out += (out.empty() ? "" : " ") + arg;
   }
   if (out.size() > max_chars) out = out.substr(0, max_chars) + "...";
   return out;
+}
+
+std::string display_name(const std::string& name) {
+  return secret_mask::mask_text(name);
 }
 
 bool process_matches(const ProcessInfo& p, const std::vector<std::string>& patterns,

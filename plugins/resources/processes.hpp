@@ -32,17 +32,26 @@ std::optional<ProcIo> parse_proc_io(std::string_view text);
 struct ProcessInfo {
   ProcStat stat;
   std::vector<std::string> argv;
+  bool argv_truncated = false;  // the command line was longer than kMaxCmdline
   int uid = -1;
 };
+
+// How much of a command line is read.
+constexpr size_t kMaxCmdline = 64 * 1024;
 
 // Numeric entries of `proc_root`, ascending.
 std::vector<int> list_pids(const std::string& proc_root);
 // Nothing when the process is gone or unreadable.
 std::optional<ProcessInfo> read_process(const std::string& proc_root, int pid);
 
-// The command line for display, with values that look like secrets masked
-// (--password=..., URL user:password@, key=..., token=...).
+// The command line for display, with secrets masked (secret_mask.hpp: --password=...,
+// mysqldump -pSECRET, sshpass -p, curl -u user:pass, URL user:password@, conninfo password=...),
+// cut after `max_chars`.
 std::string display_cmdline(const std::vector<std::string>& argv, size_t max_chars = 300);
+
+// A process or program name for display (comm, or argv[0] faked with exec -a), masked the same
+// way.
+std::string display_name(const std::string& name);
 
 // Does the process match one of the names (shell globs)? Matched against comm, the basename of
 // argv[0], and for an interpreter (sh, bash, python3, perl...) the basename of its script.

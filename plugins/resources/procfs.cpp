@@ -2,8 +2,10 @@
 
 #include <backup_doctor/sdk.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -16,20 +18,49 @@ namespace backup_doctor::resources {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> read_file(const std::string& path, int* err) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (err) *err = errno ? errno : ENOENT;
+std::optional<std::string> read_file(const std::string& path, int* err, size_t max_bytes,
+                                     bool* truncated) {
+  auto fail = [&](int e) -> std::optional<std::string> {
+    if (err) *err = e;
     return std::nullopt;
+  };
+  // The type is checked before anything is opened for reading: a FIFO or a device in a tree
+  // given as proc_root/sys_root is never opened. The last component is never a link.
+  int path_fd = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (path_fd < 0) return fail(errno);
+  struct stat st {};
+  if (::fstat(path_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    ::close(path_fd);
+    return fail(e);
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    if (err) *err = errno ? errno : EIO;
-    return std::nullopt;
+  std::string proc = "/proc/self/fd/" + std::to_string(path_fd);
+  int fd = ::open(proc.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int open_errno = errno;
+  ::close(path_fd);
+  if (fd < 0) return fail(open_errno);
+  std::string out;
+  char buf[16384];
+  bool more = false;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(e);
+    }
+    if (n == 0) break;
+    size_t room = max_bytes - out.size();
+    out.append(buf, std::min(room, static_cast<size_t>(n)));
+    if (static_cast<size_t>(n) > room || out.size() >= max_bytes) {
+      more = static_cast<size_t>(n) > room || ::read(fd, buf, 1) > 0;
+      break;
+    }
   }
-  return buf.str();
+  ::close(fd);
+  if (truncated) *truncated = more;
+  return out;
 }
 
 namespace {

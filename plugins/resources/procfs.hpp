@@ -12,8 +12,14 @@
 
 namespace backup_doctor::resources {
 
-// The whole file, or nothing; `err` gets errno when it cannot be read.
-std::optional<std::string> read_file(const std::string& path, int* err = nullptr);
+// Proc and sys files are small; a bound keeps a hostile one (or a fixture tree) from mattering.
+constexpr size_t kMaxProcFile = 1 << 20;
+
+// At most `max_bytes` of a regular file (`truncated` tells whether there was more), or nothing;
+// `err` gets errno when it cannot be read. The last component is never followed when it is a
+// link, and a FIFO or a device is never opened.
+std::optional<std::string> read_file(const std::string& path, int* err = nullptr,
+                                     size_t max_bytes = kMaxProcFile, bool* truncated = nullptr);
 
 // One PSI file (/proc/pressure/{cpu,memory,io}):
 //   some avg10=0.12 avg60=0.05 avg300=0.01 total=123456

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace backup_doctor::rsync {
@@ -28,6 +29,29 @@ struct Record {
   int error;
   size_t index;
 };
+
+// Opens a file for reading the way rsync would, without following a link as the last
+// component and without ever opening a FIFO or a device (the type is checked on an O_PATH
+// descriptor first, and only a regular file is reopened for reading, through that very
+// descriptor). Returns 0, or the errno that a real run would hit. Gone, a link or not a regular
+// file: 0, since rsync does not read those as files. No allocation: runs in a forked child.
+int probe_read(const char* path) {
+  int pfd = ::open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (pfd < 0) return errno == ENOENT || errno == ELOOP ? 0 : errno;
+  struct stat st {};
+  int err = 0;
+  if (::fstat(pfd, &st) == 0 && S_ISREG(st.st_mode)) {
+    char proc[64];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    int fd = ::open(proc, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      err = errno;
+    else
+      ::close(fd);
+  }
+  ::close(pfd);
+  return err;
+}
 
 }  // namespace
 
@@ -68,22 +92,10 @@ ProbeResult probe_access(const std::optional<support::UserIds>& user,
       }
     }
     for (size_t i = 0; i < read_files.size(); ++i) {
-      struct stat st {};
-      if (lstat(read_files[i].c_str(), &st) != 0) {
-        // Gone since the dry run listed it, or a parent directory is closed to the user.
-        if (errno != ENOENT) {
-          Record r{'R', errno, i};
-          write_all(fds[1], reinterpret_cast<const char*>(&r), sizeof r);
-        }
-        continue;
-      }
-      if (!S_ISREG(st.st_mode)) continue;  // never open devices or FIFOs
-      int fd = open(read_files[i].c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-      if (fd < 0) {
-        Record r{'R', errno, i};
+      int err = probe_read(read_files[i].c_str());
+      if (err != 0) {
+        Record r{'R', err, i};
         write_all(fds[1], reinterpret_cast<const char*>(&r), sizeof r);
-      } else {
-        close(fd);
       }
     }
     for (size_t i = 0; i < write_dirs.size(); ++i) {

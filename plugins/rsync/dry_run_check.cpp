@@ -5,16 +5,20 @@
 #include "common.hpp"
 #include "exit_codes.hpp"
 #include "job_args.hpp"
+#include "local_tree.hpp"
 #include "location.hpp"
+#include "private_file.hpp"
 #include "rsync_output.hpp"
 #include "ssh_diagnosis.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 namespace backup_doctor::rsync {
 namespace {
@@ -37,9 +41,9 @@ std::string schema() {
     "destination": {"type": "string", "minLength": 1,
       "description": "The job's destination argument: a local path, `[user@]host:path` or an rsync daemon URL."},
     "args": {"type": "array", "items": {"type": "string"}, "default": ["-a"],
-      "description": "The job's own rsync options, one per element (e.g. [\"-aHAX\", \"--delete\", \"-e\", \"ssh -i /etc/backup/id_ed25519\"]). Options that would write even in a dry run (--log-file, --write-batch) or change the output (--quiet, --out-format, --info, --progress) are left out and listed in details. Default [\"-a\"]."},
+      "description": "The job's own rsync options, one per element (e.g. [\"-aHAX\", \"--delete\", \"-e\", \"ssh -i /etc/backup/id_ed25519\"]). Options that would write even in a dry run (--log-file, --write-batch) or change the output (--quiet, --out-format, --info, --progress) are left out and listed in details, also as remote options (-M). Refused, with the reason: options the check does not know, a remote shell other than ssh or ssh options that run a command, write or fork (ProxyCommand, -E, -f, ControlMaster...), a --rsync-path with shell syntax, and, when the dry run runs as root (no run_as), options that follow links (-L, -k, -K) or read files or per-directory filter files that another account can change (--files-from, --exclude-from, merge filters, -F, -C). Default [\"-a\"]."},
     "rsync": {"type": "string", "minLength": 1, "default": "rsync",
-      "description": "The rsync program (name on PATH or absolute path). Default \"rsync\"."},
+      "description": "The rsync program (name on PATH or absolute path). As root without run_as, a program that anyone but root can change is refused. Default \"rsync\"."},
     "run_as": {"type": "string", "minLength": 1,
       "description": "Run the dry run (and the access probe) as this user, the account the real job uses. Default: the user backup-doctor runs as, which as root can read everything and so hides permission problems."},
     "timeout": {"type": "string", "pattern": "@duration@", "default": "10m",
@@ -49,7 +53,7 @@ std::string schema() {
     "probe_max_files": {"type": "integer", "minimum": 0, "default": 100000,
       "description": "Probe at most this many files. Default 100000."},
     "daemon_password": {"type": "string",
-      "description": "Password for an rsync daemon destination (passed as RSYNC_PASSWORD, never shown). Use {\"secret\": {\"env\": \"NAME\"}}."},
+      "description": "Password for an rsync daemon source or destination, handed to rsync in a file only the rsync process's user can read (--password-file; never in its environment or command line, never shown). Use {\"secret\": {\"env\": \"NAME\"}}."},
     "warn_transfer_files": {"type": "integer", "minimum": 0,
       "description": "Warn when more than this many files would be transferred: the last sync is far behind. No default (no warning)."},
     "warn_transfer_bytes": {"type": "integer", "minimum": 0,
@@ -108,20 +112,96 @@ json path_group(const std::vector<std::string>& paths, size_t max) {
   return {{"paths", capped(paths, max)}, {"count", paths.size()}};
 }
 
+const char* kSetRunAs =
+    "Set run_as to the account the job runs as: the dry run then reads and follows only what "
+    "that account may (and finds the permission problems root would hide).";
+
+// As root, rsync opens the top-level paths itself: a link the backup account made there would
+// send it into directories that account cannot read, and list them.
+std::vector<OptionRefusal> root_path_refusals(const std::vector<std::string>& sources,
+                                              const std::string& destination, const JobArgs& job) {
+  std::vector<OptionRefusal> out;
+  auto check = [&](const std::string& what, const std::string& path, bool follow) {
+    if (parse_location(path).kind != Location::Kind::local) return;
+    if (std::string risk = tree_risk(path, follow); !risk.empty())
+      out.push_back({what + " " + path, "as root, rsync would open it, but " + risk,
+                     "Point the job at the real directory, or: " + std::string(kSetRunAs)});
+  };
+  for (const auto& s : sources) check("source", s, !s.empty() && s.back() == '/');
+  check("destination", destination, true);
+  for (const auto& d : job.local_dirs)
+    check("comparison directory (--compare-dest, --copy-dest, --link-dest)", d, true);
+  return out;
+}
+
+void report_refusals(sdk::Context& ctx, const std::vector<OptionRefusal>& refused,
+                     const std::string& user_name) {
+  const OptionRefusal& first = refused.front();
+  std::string summary = "The dry run does not accept " + first.option + ": " + first.why;
+  if (refused.size() > 1)
+    summary += " (and " + std::to_string(refused.size() - 1) + " more refused)";
+  std::string remediation;
+  json list = json::array();
+  for (const auto& r : refused) {
+    list.push_back({{"option", r.option}, {"reason", r.why}, {"fix", r.fix}});
+    std::string line = (refused.size() > 1 ? r.option + ": " : std::string()) + r.fix;
+    if (remediation.find(line) == std::string::npos)
+      remediation += (remediation.empty() ? "" : "\n") + line;
+  }
+  ctx.report(Status::error, summary, remediation,
+             {{"refused", list}, {"run_as", user_name}, {"ran", false}});
+}
+
+void report_start_failure(sdk::Context& ctx, const support::ProcessResult& r, json details) {
+  if (r.refused_untrusted) {
+    ctx.report(Status::error, "Refused to run " + r.program + ": " + r.start_error,
+               "Point 'rsync' at a program only root can change (the system's rsync, e.g. "
+               "/usr/bin/rsync), or set run_as so that the dry run runs as the job's account.",
+               details);
+    return;
+  }
+  ctx.report(Status::error, "Could not run rsync: " + r.start_error,
+             "Install rsync (`apt-get install rsync`) or set the 'rsync' parameter to its path.",
+             details);
+}
+
+bool talks_to_daemon(const std::vector<std::string>& sources, const std::string& destination) {
+  if (parse_location(destination).kind == Location::Kind::daemon) return true;
+  return std::any_of(sources.begin(), sources.end(), [](const std::string& s) {
+    return parse_location(s).kind == Location::Kind::daemon;
+  });
+}
+
 void run(const json& params, sdk::Context& ctx) {
   const auto sources = string_list(params, "source");
   const std::string destination = params.at("destination").get<std::string>();
-  const auto job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}));
   const std::string program = params.value("rsync", std::string("rsync"));
   const auto run_as = user_param(params, "run_as");
+  const bool as_root = !run_as && geteuid() == 0;
+  const bool daemon = talks_to_daemon(sources, destination);
+  const bool own_password = params.contains("daemon_password") && daemon;
+  const auto job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}),
+                                   {as_root, own_password});
   const auto timeout = duration_param(params, "timeout", "10m");
   const bool probe = params.value("probe_access", true);
   const size_t probe_max = params.value("probe_max_files", size_t{100000});
   const size_t max_items = params.value("max_items", size_t{20});
   const std::string user_name = run_as ? run_as->name : current_user().name;
 
+  std::vector<OptionRefusal> refused = job.refused;
+  if (as_root)
+    for (auto& r : root_path_refusals(sources, destination, job)) refused.push_back(r);
+  if (!refused.empty()) {
+    report_refusals(ctx, refused, user_name);
+    return;
+  }
+  std::optional<PrivateFile> password;
+  if (own_password)
+    password.emplace("rsync-password", params["daemon_password"].get<std::string>() + "\n", run_as);
+
   std::vector<std::string> argv{program};
   argv.insert(argv.end(), job.args.begin(), job.args.end());
+  if (password) argv.push_back("--password-file=" + password->path());
   // After the job's options so they win: --no-h keeps --stats numbers plain.
   for (const char* a : {"--dry-run", "--itemize-changes", "--stats", "--no-h", "--"})
     argv.emplace_back(a);
@@ -133,8 +213,6 @@ void run(const json& params, sdk::Context& ctx) {
   opts.as_user = run_as;
   opts.cwd = "/";
   opts.env["LC_ALL"] = "C";  // rsync's messages and numbers in the form we parse
-  if (params.contains("daemon_password"))
-    opts.env["RSYNC_PASSWORD"] = params["daemon_password"].get<std::string>();
   opts.cancelled = &context_cancelled;
   opts.cancelled_arg = &ctx;
 
@@ -144,13 +222,12 @@ void run(const json& params, sdk::Context& ctx) {
     return s;
   }());
   auto r = support::run_process(argv, opts);
+  password.reset();  // rsync has read it
 
   json details = {{"command", argv}, {"run_as", user_name}};
   if (!job.ignored.empty()) details["ignored_args"] = job.ignored;
   if (!r.started) {
-    ctx.report(Status::error, "Could not run rsync: " + r.start_error,
-               "Install rsync (`apt-get install rsync`) or set the 'rsync' parameter to its path.",
-               details);
+    report_start_failure(ctx, r, details);
     return;
   }
   if (r.cancelled) throw sdk::CheckError("cancelled");
@@ -437,7 +514,15 @@ CheckSpec dry_run_check() {
           "unreadable files and an unwritable destination. Unless disabled, the check then opens "
           "every file the run would send (read-only, nothing is read) and asks for write access "
           "to the local destination, as the job's user, and reports the code the real run "
-          "would end with.",
+          "would end with.\n\nrsync runs some options even in a dry run, so every job option is "
+          "classified: options that write (--log-file, --write-batch) or change the output are "
+          "left out and listed, also as remote options (-M); options the check does not know, "
+          "a remote shell other than plain ssh, ssh options that run a command, write or fork, "
+          "and a --rsync-path with shell syntax are refused with the reason. Run as root "
+          "without run_as, options that follow links or read files (or per-directory filter "
+          "files) that another account can change are refused too, and so are sources and "
+          "destinations reached through a link another account made. The daemon password "
+          "reaches rsync in a private file (--password-file), never in its environment.",
           schema(), &run};
 }
 

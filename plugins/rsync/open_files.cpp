@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 namespace backup_doctor::rsync {
@@ -19,11 +18,22 @@ bool all_digits(const char* s) {
   return true;
 }
 
-std::string read_small(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// At most `max` bytes of a /proc file, relative to an open /proc/<pid> directory; never
+// follows a link. Proc files are small, but a bound keeps a hostile one from mattering.
+std::string read_small_at(int dir, const char* name, size_t max = 4096) {
+  int fd = ::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out(max, '\0');
+  size_t have = 0;
+  while (have < max) {
+    ssize_t n = ::read(fd, out.data() + have, max - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(have);
+  return out;
 }
 
 bool is_under(const std::string& path, const std::string& root) {
@@ -45,47 +55,67 @@ int fdinfo_access_mode(const std::string& fdinfo) {
   return -1;
 }
 
+// The files of one process under `roots` that it holds open for writing.
+namespace {
+
+void scan_process(int pid_dir, pid_t pid, const std::vector<std::string>& roots,
+                  OpenFileScan& scan) {
+  int fd_dir = ::openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd_dir < 0) {
+    if (errno == EACCES || errno == EPERM) ++scan.processes_unreadable;
+    return;  // ENOENT: the process ended meanwhile
+  }
+  DIR* fds = ::fdopendir(fd_dir);
+  if (fds == nullptr) {
+    ::close(fd_dir);
+    return;
+  }
+  ++scan.processes_scanned;
+  std::string comm;
+  while (dirent* f = ::readdir(fds)) {
+    if (!all_digits(f->d_name)) continue;
+    char target[4096];
+    ssize_t n = ::readlinkat(fd_dir, f->d_name, target, sizeof target - 1);
+    if (n <= 0 || target[0] != '/') continue;  // sockets, pipes, anon inodes
+    std::string path(target, static_cast<size_t>(n));
+    if (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) continue;
+    bool wanted = false;
+    for (const auto& r : roots)
+      if (is_under(path, r)) wanted = true;
+    if (!wanted) continue;
+    std::string info_name = std::string("fdinfo/") + f->d_name;
+    int mode = fdinfo_access_mode(read_small_at(pid_dir, info_name.c_str()));
+    if (mode != O_WRONLY && mode != O_RDWR) continue;
+    if (comm.empty()) {
+      comm = read_small_at(pid_dir, "comm", 64);
+      while (!comm.empty() && (comm.back() == '\n' || comm.back() == ' ')) comm.pop_back();
+    }
+    scan.files.push_back(OpenFile{pid, comm, path, std::atoi(f->d_name), mode == O_RDWR});
+  }
+  ::closedir(fds);
+}
+
+}  // namespace
+
 OpenFileScan scan_open_files(const std::vector<std::string>& roots, bool (*stop)(void*),
                              void* stop_arg, const std::string& proc_root) {
   OpenFileScan scan;
-  DIR* proc = opendir(proc_root.c_str());
-  if (proc == nullptr) return scan;
-  while (dirent* p = readdir(proc)) {
+  int proc_fd = ::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) return scan;
+  DIR* proc = ::fdopendir(proc_fd);
+  if (proc == nullptr) {
+    ::close(proc_fd);
+    return scan;
+  }
+  while (dirent* p = ::readdir(proc)) {
     if (!all_digits(p->d_name)) continue;
     if (stop != nullptr && (scan.processes_scanned & 63) == 0 && stop(stop_arg)) break;
-    std::string base = proc_root + "/" + p->d_name;
-    DIR* fds = opendir((base + "/fd").c_str());
-    if (fds == nullptr) {
-      if (errno == EACCES || errno == EPERM) ++scan.processes_unreadable;
-      continue;  // ENOENT: the process ended meanwhile
-    }
-    ++scan.processes_scanned;
-    std::string comm;
-    while (dirent* f = readdir(fds)) {
-      if (!all_digits(f->d_name)) continue;
-      char target[4096];
-      std::string link = base + "/fd/" + f->d_name;
-      ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-      if (n <= 0 || target[0] != '/') continue;  // sockets, pipes, anon inodes
-      target[n] = '\0';
-      std::string path(target, static_cast<size_t>(n));
-      if (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) continue;
-      bool wanted = false;
-      for (const auto& r : roots)
-        if (is_under(path, r)) wanted = true;
-      if (!wanted) continue;
-      int mode = fdinfo_access_mode(read_small(base + "/fdinfo/" + f->d_name));
-      if (mode != O_WRONLY && mode != O_RDWR) continue;
-      if (comm.empty()) {
-        comm = read_small(base + "/comm");
-        while (!comm.empty() && (comm.back() == '\n' || comm.back() == ' ')) comm.pop_back();
-      }
-      scan.files.push_back(OpenFile{static_cast<pid_t>(std::atol(p->d_name)), comm, path,
-                                    std::atoi(f->d_name), mode == O_RDWR});
-    }
-    closedir(fds);
+    int pid_dir = ::openat(proc_fd, p->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (pid_dir < 0) continue;
+    scan_process(pid_dir, static_cast<pid_t>(std::atol(p->d_name)), roots, scan);
+    ::close(pid_dir);
   }
-  closedir(proc);
+  ::closedir(proc);
   return scan;
 }
 

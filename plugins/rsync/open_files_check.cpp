@@ -1,6 +1,7 @@
 // rsync.open_files: files under the source that a process holds open for writing; a copy made
 // now would catch them half-written.
 #include "common.hpp"
+#include "local_tree.hpp"
 #include "open_files.hpp"
 
 #include <unistd.h>
@@ -36,14 +37,24 @@ const char* kSchema = R"({
 void run(const json& params, sdk::Context& ctx) {
   std::vector<std::string> roots;
   json missing = json::array();
+  json refused = json::array();
   for (const auto& s : string_list(params, "source")) {
-    std::error_code ec;
-    fs::path canon = fs::canonical(s, ec);
-    if (ec) {
+    OpenedTree tree = open_tree(s);
+    if (tree)
+      roots.push_back(tree.real_path);
+    else if (tree.missing)
       missing.push_back(s);
-      continue;
-    }
-    roots.push_back(canon.string());
+    else
+      refused.push_back({{"path", s}, {"reason", tree.refusal}});
+  }
+  if (roots.empty() && !refused.empty()) {
+    ctx.report(Status::error,
+               "Source " + refused[0]["path"].get<std::string>() +
+                   " was not scanned: " + refused[0]["reason"].get<std::string>(),
+               "Point the check (and the job) at the real directory: a link another account "
+               "made is not followed, since it could point at files that account cannot read.",
+               {{"refused_sources", refused}, {"missing_sources", missing}});
+    return;
   }
   if (roots.empty()) {
     ctx.report(Status::error, "None of the source paths exist: " + missing.dump(),
@@ -71,6 +82,7 @@ void run(const json& params, sdk::Context& ctx) {
                   {"processes_scanned", scan.processes_scanned},
                   {"open_for_writing_count", found.size()}};
   if (!missing.empty()) details["missing_sources"] = missing;
+  if (!refused.empty()) details["refused_sources"] = refused;
   if (ignored) details["ignored_count"] = ignored;
   if (scan.processes_unreadable) details["processes_not_inspected"] = scan.processes_unreadable;
   json list = json::array();
@@ -87,11 +99,21 @@ void run(const json& params, sdk::Context& ctx) {
                             ? " (" + std::to_string(scan.processes_unreadable) +
                                   " processes could not be inspected: run as root)"
                             : "";
+  if (!refused.empty())
+    partial += " (" + refused[0]["path"].get<std::string>() +
+               " was not scanned: " + refused[0]["reason"].get<std::string>() + ")";
   if (found.empty()) {
-    ctx.ok("No process holds files under " + roots.front() +
-               (roots.size() > 1 ? " (and " + std::to_string(roots.size() - 1) + " more)" : "") +
-               " open for writing" + partial,
-           details);
+    std::string summary =
+        "No process holds files under " + roots.front() +
+        (roots.size() > 1 ? " (and " + std::to_string(roots.size() - 1) + " more)" : "") +
+        " open for writing" + partial;
+    if (refused.empty())
+      ctx.ok(summary, details);
+    else
+      ctx.warn(summary,
+               "Point the check (and the job) at the real directory: a link another account "
+               "made is not followed, since it could point at files that account cannot read.",
+               details);
     return;
   }
   // Group by process for the message: "postgres (pid 812): 3 files".
@@ -130,7 +152,9 @@ CheckSpec open_files_check() {
           "/proc/<pid>/fdinfo). rsync copies such files as they are at that instant, so a "
           "database file or an archive being written ends up inconsistent in the backup. Each "
           "one is reported with the process name, pid and path. Needs root to see other users' "
-          "processes; otherwise the number of processes not inspected is reported.",
+          "processes; otherwise the number of processes not inspected is reported. A source "
+          "that is (or passes through) a symbolic link another account made is not followed "
+          "and not scanned.",
           kSchema, &run};
 }
 

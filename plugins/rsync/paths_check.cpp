@@ -257,9 +257,18 @@ void run(const json& params, sdk::Context& ctx) {
   }
 
   // Room on the destination filesystem.
+  TreeSize src_size;
   if (check_space && source_ok && dst_loc.kind == Location::Kind::local) {
-    TreeSize src_size = measure_tree(source, &ctx);
+    src_size = measure_tree(source, &ctx);
     if (src_size.cancelled) throw sdk::CheckError("cancelled while measuring " + source);
+    if (!src_size.opened) {
+      f.add(Status::warn, "Source " + source + " was not measured: " + src_size.refusal,
+            "A link another account made is not followed, since it could point at files that "
+            "account cannot read; point the job (and this check) at the real directory.");
+      details["space"] = {{"measured", false}, {"reason", src_size.refusal}};
+    }
+  }
+  if (src_size.opened) {
     ctx.metric("source_size", static_cast<double>(src_size.bytes), "bytes");
     ctx.metric("source_files", static_cast<double>(src_size.files), "count");
     std::string where = dest_ok ? destination : existing_ancestor(destination);
@@ -273,6 +282,7 @@ void run(const json& params, sdk::Context& ctx) {
     if (incremental && dest_ok) {
       TreeSize dst_size = measure_tree(destination, &ctx);
       if (dst_size.cancelled) throw sdk::CheckError("cancelled while measuring " + destination);
+      if (!dst_size.opened) space["destination_not_measured"] = dst_size.refusal;
       space["destination_bytes"] = dst_size.bytes;
       needed = (src_size.bytes > dst_size.bytes ? src_size.bytes - dst_size.bytes : 0) +
                src_size.largest;
@@ -326,8 +336,10 @@ CheckSpec paths_check() {
           "and can be written and entered by that user. Access is tested for real, as that user, "
           "in a child process (root would pass every test), and a directory on the way that the "
           "user cannot enter is named. Then the source tree is measured and compared with the "
-          "free space of the destination filesystem plus a margin.\n\nA destination inside the "
-          "source is reported as a warning, because every run would copy the backup again.",
+          "free space of the destination filesystem plus a margin (without following links; a "
+          "source that is a link another account made is not measured).\n\nA destination "
+          "inside the source is reported as a warning, because every run would copy the backup "
+          "again.",
           kSchema, &run};
 }
 

@@ -3,7 +3,10 @@
 // remote rsync without writing anything there.
 #include "common.hpp"
 #include "location.hpp"
+#include "private_file.hpp"
+#include "remote_shell.hpp"
 #include "rsync_output.hpp"
+#include "safe_open.hpp"
 #include "ssh_diagnosis.hpp"
 #include "user_access.hpp"
 
@@ -92,6 +95,34 @@ std::map<std::string, std::string> markers(const std::string& out) {
   return m;
 }
 
+// A file ssh reads (key, certificate, known_hosts). As root, ssh would follow a link there
+// wherever it points (root's own key): the file is opened safely here instead, and when another
+// account could still swap it before ssh reads it, ssh gets a private copy of what was checked.
+struct SshFile {
+  std::string path;  // what to hand to ssh
+  std::string refusal;
+  std::optional<PrivateFile> copy;
+};
+
+void prepare_ssh_file(const std::string& given, const std::string& copy_name,
+                      const std::optional<support::UserIds>& run_as, SshFile& out) {
+  out.path = given;
+  if (run_as || geteuid() != 0) return;  // ssh reads it with that account's rights only
+  auto opened = support::open_untrusted(given, support::Expect::regular);
+  if (opened.refusal == support::Refusal::missing) return;
+  if (!opened) {
+    out.refusal = opened.message;
+    return;
+  }
+  if (support::untrusted_path_reason(given).empty()) return;
+  std::string content;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(opened.fd.get(), buf, sizeof buf)) > 0 && content.size() < (1 << 20);)
+    content.append(buf, static_cast<size_t>(n));
+  out.copy.emplace(copy_name, content, std::nullopt);
+  out.path = out.copy->path();
+}
+
 std::vector<std::string> words(const std::string& s) {
   std::istringstream in(s);
   std::vector<std::string> w;
@@ -132,6 +163,38 @@ void run(const json& params, sdk::Context& ctx) {
                   {"path", loc.path},
                   {"port", port.empty() ? json(nullptr) : json(std::stoi(port))},
                   {"local_user", local_user.name}};
+
+  // As root, what ssh reads must not be a link another account made; a configuration file that
+  // another account can change could run any command through ssh as root.
+  SshFile key, cert, hosts;
+  if (!identity.empty()) {
+    prepare_ssh_file(identity, "id", run_as, key);
+    if (key.copy) prepare_ssh_file(identity + "-cert.pub", "id-cert.pub", run_as, cert);
+  }
+  if (!known_hosts.empty()) prepare_ssh_file(known_hosts, "known_hosts", run_as, hosts);
+  if (!key.refusal.empty() || !hosts.refusal.empty()) {
+    bool is_key = !key.refusal.empty();
+    details["failure"] = "untrusted_ssh_file";
+    ctx.fail(std::string(is_key ? "Identity file " + identity : "known_hosts file " + known_hosts) +
+                 " was not used: " + (is_key ? key.refusal : hosts.refusal),
+             "ssh runs as root here and would read whatever such a link points to (root's own "
+             "key). Put the file itself there, or set run_as to the job's account so that ssh "
+             "reads it with that account's rights.",
+             details);
+    return;
+  }
+  if (params.contains("ssh_config_file") && !run_as) {
+    const std::string config = params["ssh_config_file"].get<std::string>();
+    if (std::string risk = root_read_risk(config); !risk.empty()) {
+      details["failure"] = "untrusted_ssh_file";
+      ctx.fail("ssh_config_file " + config + " was not used: " + risk,
+               "An ssh configuration can run commands (ProxyCommand, LocalCommand, Match exec), "
+               "and ssh runs as root here: keep the file where only root can change it, or set "
+               "run_as to the job's account.",
+               details);
+      return;
+    }
+  }
 
   // The key itself, before ssh hides the problem behind "Permission denied".
   if (!identity.empty()) {
@@ -176,8 +239,8 @@ void run(const json& params, sdk::Context& ctx) {
     argv.push_back(params["ssh_config_file"].get<std::string>());
   }
   if (!port.empty()) argv.insert(argv.end(), {"-p", port});
-  if (!identity.empty()) argv.insert(argv.end(), {"-i", identity, "-o", "IdentitiesOnly=yes"});
-  if (!known_hosts.empty()) argv.insert(argv.end(), {"-o", "UserKnownHostsFile=" + known_hosts});
+  if (!identity.empty()) argv.insert(argv.end(), {"-i", key.path, "-o", "IdentitiesOnly=yes"});
+  if (!known_hosts.empty()) argv.insert(argv.end(), {"-o", "UserKnownHostsFile=" + hosts.path});
   for (const auto& o : params.value("ssh_options", std::vector<std::string>{}))
     argv.insert(argv.end(), {"-o", o});
   argv.insert(argv.end(), {"--", target, "/bin/sh -s"});
@@ -193,8 +256,15 @@ void run(const json& params, sdk::Context& ctx) {
   details["command"] = argv;
   auto r = support::run_process(argv, opts);
   if (!r.started) {
-    ctx.report(Status::error, "Could not run ssh: " + r.start_error,
-               "Install the ssh client (`apt-get install openssh-client`) or set 'ssh'.", details);
+    ctx.report(Status::error,
+               (r.refused_untrusted ? "Refused to run " + r.program + ": "
+                                    : std::string("Could not run ssh: ")) +
+                   r.start_error,
+               r.refused_untrusted
+                   ? "Point 'ssh' at a program only root can change (the system's ssh), or set "
+                     "run_as so that ssh runs as the job's account."
+                   : "Install the ssh client (`apt-get install openssh-client`) or set 'ssh'.",
+               details);
     return;
   }
   if (r.cancelled) throw sdk::CheckError("cancelled");
@@ -410,7 +480,11 @@ CheckSpec remote_check() {
           "remote path is a directory the remote user can write to (`test -d` / `test -w`, "
           "nothing is created), that rsync is on the remote PATH and which version it is, and "
           "how much space is free there. A key restricted to a forced command (rrsync) is "
-          "reported as a warning because the probe cannot run.",
+          "reported as a warning because the probe cannot run.\n\nAs root without run_as, a "
+          "key or known_hosts file that is a link (to root's own key), a FIFO or a device is "
+          "refused before ssh starts; the backup account's own files reach ssh as a private "
+          "copy of what was checked. An ssh_config_file (which can run commands) and the ssh "
+          "program must be ones only root can change.",
           schema(), &run};
 }
 

@@ -1,6 +1,8 @@
 #include "tree_size.hpp"
 
-#include <dirent.h>
+#include "local_tree.hpp"
+
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -8,15 +10,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <vector>
 
 namespace backup_doctor::rsync {
 namespace {
 
 // Filesystems whose "files" are not data a backup copies (and whose sizes are fictional).
-bool pseudo_filesystem(const std::string& dir) {
+bool pseudo_filesystem(int dir) {
   struct statfs fs {};
-  if (statfs(dir.c_str(), &fs) != 0) return false;
+  if (fstatfs(dir, &fs) != 0) return false;
   switch (static_cast<unsigned long>(fs.f_type)) {
     case PROC_SUPER_MAGIC:
     case SYSFS_MAGIC:
@@ -33,45 +36,61 @@ bool pseudo_filesystem(const std::string& dir) {
   }
 }
 
+constexpr int kMaxDepth = 256;
+
+class Walker {
+ public:
+  Walker(TreeSize& size, sdk::Context* ctx) : size_(size), ctx_(ctx) {}
+
+  // Adds up the entries of the open directory `dir`, then descends into its subdirectories.
+  void walk(int dir, dev_t dev, int depth) {
+    std::vector<support::DirEntry> entries;
+    if (support::list_directory(dir, entries) != 0) ++size_.unreadable_dirs;
+    for (const auto& e : entries) {
+      if ((++visited_ & 1023) == 0 && ctx_ != nullptr && ctx_->cancelled()) size_.cancelled = true;
+      if (size_.cancelled) return;
+      if (S_ISREG(e.st.st_mode)) {
+        auto bytes = static_cast<uint64_t>(e.st.st_size);
+        size_.bytes += bytes;
+        ++size_.files;
+        size_.largest = std::max(size_.largest, bytes);
+      } else if (S_ISDIR(e.st.st_mode) && depth < kMaxDepth) {
+        descend(dir, e, dev, depth);
+      }
+    }
+  }
+
+ private:
+  void descend(int dir, const support::DirEntry& e, dev_t dev, int depth) {
+    support::UniqueFd sub(
+        ::openat(dir, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!sub || ::fstat(sub.get(), &st) != 0 || st.st_ino != e.st.st_ino) {
+      ++size_.unreadable_dirs;
+      return;
+    }
+    if (st.st_dev != dev && pseudo_filesystem(sub.get())) return;
+    walk(sub.get(), st.st_dev, depth + 1);
+  }
+
+  TreeSize& size_;
+  sdk::Context* ctx_;
+  uint64_t visited_ = 0;
+};
+
 }  // namespace
 
 TreeSize measure_tree(const std::string& root, sdk::Context* ctx) {
   TreeSize size;
-  struct stat root_st {};
-  if (lstat(root.c_str(), &root_st) != 0) return size;
-  // Iterative depth-first walk: (path, device of the directory).
-  std::vector<std::pair<std::string, dev_t>> stack{{root, root_st.st_dev}};
-  uint64_t visited = 0;
-  while (!stack.empty()) {
-    auto [dir, dev] = std::move(stack.back());
-    stack.pop_back();
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) {
-      ++size.unreadable_dirs;
-      continue;
-    }
-    while (dirent* e = readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      if ((++visited & 1023) == 0 && ctx != nullptr && ctx->cancelled()) {
-        size.cancelled = true;
-        closedir(d);
-        return size;
-      }
-      std::string path = dir + (dir.empty() || dir.back() == '/' ? "" : "/") + e->d_name;
-      struct stat st {};
-      if (lstat(path.c_str(), &st) != 0) continue;
-      if (S_ISREG(st.st_mode)) {
-        size.bytes += static_cast<uint64_t>(st.st_size);
-        ++size.files;
-        if (static_cast<uint64_t>(st.st_size) > size.largest)
-          size.largest = static_cast<uint64_t>(st.st_size);
-      } else if (S_ISDIR(st.st_mode)) {
-        if (st.st_dev != dev && pseudo_filesystem(path)) continue;
-        stack.emplace_back(std::move(path), st.st_dev);
-      }
-    }
-    closedir(d);
+  OpenedTree tree = open_tree(root);
+  if (!tree) {
+    size.refusal = tree.refusal;
+    return size;
   }
+  size.opened = true;
+  struct stat st {};
+  if (::fstat(tree.fd.get(), &st) != 0) return size;
+  Walker(size, ctx).walk(tree.fd.get(), st.st_dev, 1);
   return size;
 }
 

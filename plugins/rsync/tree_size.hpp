@@ -14,10 +14,14 @@ struct TreeSize {
   uint64_t largest = 0;  // largest single file (rsync needs room for its temporary copy)
   uint64_t unreadable_dirs = 0;
   bool cancelled = false;
+  bool opened = false;
+  std::string refusal;  // why `root` was not walked (a link another account made, missing...)
 };
 
-// Walks `root` without following symlinks, skipping pseudo filesystems (/proc, /sys, ...)
-// mounted below it. Polls ctx->cancelled() when ctx is given.
+// Walks `root` (opened with open_tree: a link another account made is not followed) with each
+// subdirectory opened O_NOFOLLOW relative to its parent, so a directory swapped for a link is
+// never entered; skips pseudo filesystems (/proc, /sys, ...) mounted below it. Polls
+// ctx->cancelled() when ctx is given.
 TreeSize measure_tree(const std::string& root, sdk::Context* ctx);
 
 struct FreeSpace {

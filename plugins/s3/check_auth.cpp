@@ -65,7 +65,7 @@ CheckDefinition auth_check() {
   d.schema = make_schema(p, {});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx, false);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     auto max_skew = duration_param(params, "max_clock_skew", "5m");
 
     const auto& res = conn.resolution;
@@ -96,6 +96,7 @@ CheckDefinition auth_check() {
       throw sdk::CheckError("use_sts is true but no sts_endpoint is known for a custom endpoint");
     if (!use_sts && conn.bucket.empty())
       throw sdk::CheckError("nothing to test: give a bucket, or an STS endpoint (sts_endpoint)");
+    if (use_sts) out.note_endpoint(sts, true);
 
     std::optional<int64_t> skew;
     auto note_skew = [&](const Response& r) {

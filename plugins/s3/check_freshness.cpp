@@ -46,7 +46,7 @@ CheckDefinition freshness_check() {
   d.schema = make_schema(p, {"bucket"});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     auto max_age = duration_param(params, "max_age", "25h");
     std::string prefix = params.value("prefix", "");
     std::string suffix = params.value("suffix", "");

@@ -42,7 +42,7 @@ CheckDefinition multipart_leftovers_check() {
   d.schema = make_schema(p, {"bucket"});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     std::string prefix = params.value("prefix", "");
     auto older_than = duration_param(params, "older_than", "24h");
     size_t max_items = params.value("max_items", 20);

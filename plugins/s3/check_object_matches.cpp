@@ -5,6 +5,7 @@
 #include "connection.hpp"
 #include "diagnosis.hpp"
 #include "etag.hpp"
+#include "safe_open.hpp"
 #include "util.hpp"
 
 #include <backup_doctor/duration.hpp>
@@ -52,7 +53,9 @@ CheckDefinition object_matches_check() {
   p["local_path"] = {
       {"type", "string"},
       {"minLength", 1},
-      {"description", "The local backup file the object should be a copy of (read only)."}};
+      {"description",
+       "The local backup file the object should be a copy of (read only; a link, a FIFO or a "
+       "device in its place is refused)."}};
   p["part_size"] = size_schema(
       "Part size the upload used (the AWS CLI's s3.multipart_chunksize), integer bytes or "
       "\"16MiB\". Default: asked from the store (HEAD partNumber=1), else found by trying common "
@@ -86,11 +89,16 @@ CheckDefinition object_matches_check() {
   d.schema = make_schema(p, {"bucket", "local_path"});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     std::string local = params.at("local_path").get<std::string>();
-    struct stat st {};
-    if (::stat(local.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      throw sdk::CheckError("local_path " + local + " is not a readable regular file");
+    // The local backup is the backup account's file: opened once through the safe-open
+    // primitive (a link to a root-only file, a FIFO or a device in its place is refused, never
+    // compared with what that account uploaded) and read through that descriptor.
+    auto local_file = support::open_untrusted(local, support::Expect::regular);
+    if (!local_file)
+      throw sdk::CheckError("local_path " + local + " was not read: " + local_file.message +
+                            "; name the backup file itself");
+    const struct stat st = local_file.st;
     std::optional<uint64_t> part_size_param;
     if (params.contains("part_size")) {
       part_size_param = parse_size(params["part_size"]);
@@ -202,7 +210,7 @@ CheckDefinition object_matches_check() {
         } else {
           LocalEtags local_etags;
           try {
-            local_etags = compute_local_etags(local, parts == 0, candidates,
+            local_etags = compute_local_etags(local_file.fd.get(), local, parts == 0, candidates,
                                               [&ctx] { return ctx.cancelled(); });
           } catch (const std::exception& e) {
             throw sdk::CheckError(e.what());

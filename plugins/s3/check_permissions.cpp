@@ -85,7 +85,7 @@ CheckDefinition permissions_check() {
   d.schema = make_schema(p, {"bucket"});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     std::string prefix = params.value("prefix", "");
     bool write = params.value("write_probe", false);
     std::string scratch = params.value("scratch_prefix", "backup-doctor-probe/");

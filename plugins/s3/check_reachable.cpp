@@ -170,7 +170,7 @@ CheckDefinition reachable_check() {
     // Only the addressing and timeouts matter here; credentials are neither needed nor read.
     json addressing = params;
     Connection conn = connect(addressing, ctx, false);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     auto slow = duration_param(params, "slow_threshold", "3s");
     const ClientConfig& cfg = conn.client->config();
     std::string url = conn.client->url_for(conn.bucket, "", {});

@@ -52,8 +52,8 @@ CheckDefinition redundancy_check() {
     Connection primary = connect(params, ctx);
     const json& sec_params = params.at("secondary");
     Connection secondary = connect(params, ctx, true, sec_params);
-    Reporter out(ctx, primary.secrets());
-    out.add_secrets(secondary.secrets());
+    Reporter out(ctx, primary);
+    out.add_connection(secondary);
     std::string prefix = params.value("prefix", "");
     std::string suffix = params.value("suffix", "");
     std::string sec_prefix = sec_params.value("prefix", prefix);

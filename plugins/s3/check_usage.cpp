@@ -53,7 +53,7 @@ CheckDefinition usage_check() {
   d.schema = make_schema(p, {"bucket"});
   d.run = [](const json& params, sdk::Context& ctx) {
     Connection conn = connect(params, ctx);
-    Reporter out(ctx, conn.secrets());
+    Reporter out(ctx, conn);
     std::string prefix = params.value("prefix", "");
     std::optional<uint64_t> quota;
     if (params.contains("quota")) {

@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
+#include "safe_open.hpp"
 #include "util.hpp"
+
+#include <unistd.h>
 
 #include <backup_doctor/duration.hpp>
 
@@ -23,7 +26,9 @@ json connection_properties() {
       {"type", "string"},
       {"description",
        "Base URL of the S3 API, e.g. \"https://minio.internal:9000\" for an S3-compatible store. "
-       "Default: AWS, https://s3.<region>.amazonaws.com."}};
+       "Plain http:// to another host is reported in every result (session token, requests "
+       "and answers travel in clear; a signed check that would pass warns). Default: AWS, "
+       "https://s3.<region>.amazonaws.com."}};
   p["region"] = {{"type", "string"},
                  {"description",
                   "Signing region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region "
@@ -53,11 +58,15 @@ json connection_properties() {
                    "its credential_process are used. Default: AWS_PROFILE, else \"default\"."}};
   p["credentials_file"] = {{"type", "string"},
                            {"description",
-                            "Shared credentials file. Default: AWS_SHARED_CREDENTIALS_FILE, else "
-                            "~/.aws/credentials."}};
+                            "Shared credentials file (never read through a link another "
+                            "account made, nor as a FIFO). Default: AWS_SHARED_CREDENTIALS_FILE, "
+                            "else ~/.aws/credentials."}};
   p["config_file"] = {
       {"type", "string"},
-      {"description", "AWS config file. Default: AWS_CONFIG_FILE, else ~/.aws/config."}};
+      {"description",
+       "AWS config file. As root, a credential_process in it (or in the credentials file) runs "
+       "only when nobody but root can change that file. Default: AWS_CONFIG_FILE, else "
+       "~/.aws/config."}};
   p["timeout"] = duration_schema(
       "Limit for each HTTP request, from connect to last byte, and for the profile's "
       "credential_process.",
@@ -73,8 +82,8 @@ json connection_properties() {
                        "exponential backoff and jitter. Default: 3."}};
   p["ca_bundle"] = {{"type", "string"},
                     {"description",
-                     "PEM file of CA certificates to trust for a private endpoint. Default: the "
-                     "system store."}};
+                     "PEM file of CA certificates to trust for a private endpoint; as root, "
+                     "one only root can change. Default: the system store."}};
   return p;
 }
 
@@ -172,7 +181,16 @@ Connection connect(const json& params, sdk::Context& ctx, bool require_credentia
   cfg.connect_timeout = duration_param(merged, "connect_timeout", "10s");
   if (cfg.connect_timeout > cfg.timeout) cfg.connect_timeout = cfg.timeout;
   cfg.max_retries = merged.value("max_retries", 3);
-  if (auto ca = get_string("ca_bundle")) cfg.ca_bundle = *ca;
+  if (auto ca = get_string("ca_bundle")) {
+    // The CA bundle decides which servers the check believes: as root, only one that nobody
+    // else can change (another account could otherwise vouch for its own server).
+    if (::geteuid() == 0)
+      if (std::string why = support::untrusted_path_reason(*ca); !why.empty())
+        throw sdk::CheckError("ca_bundle " + *ca + " was not used: " + why +
+                              "; whoever can change it decides which servers this check (run "
+                              "as root) trusts. Keep the CA file where only root can change it");
+    cfg.ca_bundle = *ca;
+  }
   cfg.credentials = c.resolution.credentials;
   cfg.cancelled = [&ctx] { return ctx.cancelled(); };
 

@@ -1,15 +1,18 @@
 #include "credentials.hpp"
 
 #include "process.hpp"
+#include "safe_open.hpp"
 #include "util.hpp"
 
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/text.hpp>
 
+#include <unistd.h>
 #include <wordexp.h>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace backup_doctor::s3 {
 
@@ -45,10 +48,51 @@ std::string first_line(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+constexpr size_t kMaxIniBytes = 1 << 20;
+constexpr int kMaxLinkHops = 8;
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Opens an AWS config or credentials file through the safe-open primitive. The file itself may
+// be a link only when a trusted owner made it where nobody else can change it (root's own
+// ~/.aws/credentials pointing into /etc); a link the backup account planted, a FIFO or a device
+// is refused. Nothing (and no error) when there is no file.
+std::optional<std::string> read_config_text(const std::string& path, int hops = 0) {
+  auto f = support::open_untrusted(path, support::Expect::regular);
+  if (f.refusal == support::Refusal::missing) return std::nullopt;
+  if (f.refusal == support::Refusal::symlink && hops < kMaxLinkHops &&
+      support::trusted_owner(f.st.st_uid)) {
+    auto dir = support::open_untrusted(parent_of(path), support::Expect::directory);
+    if (dir && support::untrusted_writer(dir.st).empty()) {
+      std::string target = f.link_target;
+      if (target.empty() || target[0] != '/') target = parent_of(path) + "/" + target;
+      return read_config_text(target, hops + 1);
+    }
+  }
+  if (!f)
+    throw sdk::CheckError(f.message +
+                          "; an AWS config or credentials file must be the file "
+                          "itself: put it there, or name the real file");
+  std::string text;
+  char buf[8192];
+  for (ssize_t n; text.size() < kMaxIniBytes && (n = ::read(f.fd.get(), buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
+  return text;
+}
+
+}  // namespace
+
 std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std::string& path) {
   std::map<std::string, std::map<std::string, std::string>> out;
-  std::ifstream in(path);
-  if (!in) return out;
+  auto text = read_config_text(path);
+  if (!text) return out;
+  std::istringstream in(*text);
   std::string line, section;
   bool in_section = false;
   while (std::getline(in, line)) {
@@ -72,6 +116,24 @@ std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std
   return out;
 }
 
+namespace {
+
+// What the program printed is secret: every string in its JSON, and every longer line of it,
+// is masked in what its error output may repeat.
+std::string scrub_output_from(const std::string& text, const std::string& out) {
+  std::vector<std::string> secrets;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_object())
+    for (const auto& [k, v] : j.items())
+      if (v.is_string()) secrets.push_back(v.get<std::string>());
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (trim(line).size() >= 8) secrets.push_back(trim(line));
+  return scrub(text, secrets);
+}
+
+}  // namespace
+
 Credentials run_credential_process(const std::string& command, const std::string& where,
                                    std::chrono::milliseconds timeout) {
   using sdk::CheckError;
@@ -93,12 +155,20 @@ Credentials run_credential_process(const std::string& command, const std::string
   options.timeout = timeout;
   options.max_output = 64 * 1024;
   auto result = support::run_process(argv, options);
+  if (result.refused_untrusted)
+    throw CheckError(where + ": credential_process " + result.program +
+                     " was not run: " + result.start_error +
+                     ". Name a program only root can change (owned by root, in directories only "
+                     "root can write), or give the check its keys another way");
   std::string fix = "Run it by hand (`" + command +
                     "`) as the user backup-doctor runs as; it must print the AWS credential JSON "
                     "(Version 1) and exit 0.";
   if (!result.ok())
     throw CheckError(where + ": credential_process " + result.describe() +
-                     (result.err.empty() ? "" : " (" + first_line(result.err) + ")") + ". " + fix);
+                     (result.err.empty()
+                          ? ""
+                          : " (" + scrub_output_from(first_line(result.err), result.out) + ")") +
+                     ". " + fix);
   // The output holds the secret key: only its shape may appear in a message, never its text.
   nlohmann::json j = nlohmann::json::parse(result.out, nullptr, false);
   if (!j.is_object())
@@ -129,6 +199,24 @@ Credentials run_credential_process(const std::string& command, const std::string
   }
   return c;
 }
+
+namespace {
+
+// As root, the file that names a credential_process decides what runs as root: only a file
+// nobody but root can change may do that.
+void refuse_untrusted_command_file(const std::string& file, const std::string& where) {
+  if (::geteuid() != 0) return;
+  std::string why = support::untrusted_path_reason(file);
+  if (why.empty()) return;
+  throw sdk::CheckError(where + ": credential_process was not run: " + why +
+                        ", and the command it names would run as root, so whoever can change "
+                        "the file could run code as root. Make the file and its directories "
+                        "root's and not writable by others (`chown root: " +
+                        sdk::shell_quote(file) + " && chmod 600 " + sdk::shell_quote(file) +
+                        "`), or give the check its keys another way");
+}
+
+}  // namespace
 
 CredentialResolution resolve_credentials(const CredentialQuery& q) {
   using sdk::CheckError;
@@ -223,16 +311,19 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
     auto it = keys.find("credential_process");
     return it == keys.end() ? std::string() : it->second;
   };
-  std::string command, where;
+  std::string command, where, command_file;
   if (auto it = creds.find(profile); it != creds.end() && !process_in(it->second).empty()) {
     command = process_in(it->second);
+    command_file = credentials_file;
     where = credentials_file + " [" + profile + "]";
   } else if (config_it != config.end() && !process_in(config_it->second).empty()) {
     command = process_in(config_it->second);
+    command_file = config_file;
     where = config_file + " [" + config_section + "]";
   }
   if (!command.empty()) {
     r.searched.push_back("credential_process of " + where);
+    refuse_untrusted_command_file(command_file, where);
     r.credentials = run_credential_process(command, where, q.process_timeout);
     return r;
   }

@@ -282,9 +282,66 @@ std::string Reporter::clean(const std::string& text) const {
   return scrub(text, secrets_);
 }
 
+std::string plaintext_endpoint(const std::string& url) {
+  if (url.rfind("http://", 0) != 0) return {};
+  std::string host = url.substr(7, url.find_first_of("/?#", 7) - 7);
+  if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  if (!host.empty() && host.front() == '[')
+    host = host.substr(1, host.find(']') - 1);
+  else if (auto colon = host.rfind(':'); colon != std::string::npos)
+    host = host.substr(0, colon);
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+  return loopback ? std::string() : url.substr(0, url.find_first_of("/?#", 7));
+}
+
+void Reporter::add_connection(const Connection& conn) {
+  add_secrets(conn.secrets());
+  note_endpoint(conn.client->config().endpoint, conn.client->config().credentials.has_value());
+}
+
+void Reporter::note_endpoint(const std::string& url, bool signed_requests) {
+  std::string endpoint = plaintext_endpoint(url);
+  if (endpoint.empty()) return;
+  if (std::find(plaintext_.begin(), plaintext_.end(), endpoint) == plaintext_.end())
+    plaintext_.push_back(endpoint);
+  plaintext_signed_ = plaintext_signed_ || signed_requests;
+}
+
 void Reporter::report(Status status, const std::string& summary, const std::string& remediation,
                       json details) {
-  ctx_.report(status, clean(summary), clean(remediation), scrub_json(details, secrets_));
+  if (plaintext_.empty()) {
+    ctx_.report(status, clean(summary), clean(remediation), scrub_json(details, secrets_));
+    return;
+  }
+  std::string where = plaintext_.front();
+  for (size_t i = 1; i < plaintext_.size(); ++i) where += ", " + plaintext_[i];
+  std::string risk =
+      plaintext_signed_
+          ? "requests to " + where +
+                " go over plain http: the session token and every request and answer travel "
+                "in clear (the signature keeps the secret key itself off the wire but can be "
+                "replayed for minutes), and anyone on the path can change the answers this "
+                "check relies on"
+          : "requests to " + where +
+                " go over plain http: anyone on the path can read and change the answers this "
+                "check relies on";
+  std::string fix =
+      "Use an https:// endpoint (most S3-compatible stores serve TLS; give a "
+      "private CA as ca_bundle), or keep plain http to a store on this host only.";
+  details["plaintext_endpoints"] = plaintext_;
+  details["transport_warning"] = risk;
+  std::string text = summary;
+  std::string todo = remediation;
+  if (status == Status::ok && plaintext_signed_) {
+    status = Status::warn;
+    text += "; but " + risk;
+    todo = fix;
+  } else {
+    text += " (over plain http to " + where + ")";
+    todo += (todo.empty() ? "" : "\n") + std::string("Also: ") + risk + ". " + fix;
+  }
+  ctx_.report(status, clean(text), clean(todo), scrub_json(details, secrets_));
 }
 
 void Reporter::metric(const std::string& name, double value, const std::string& unit,

@@ -41,14 +41,25 @@ std::optional<int64_t> clock_skew_seconds(const Response& response);
 // run (error).
 Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth_failures_fail);
 
-// Sends results with every string scrubbed of the connection's secrets.
+// "http://s3.internal:9000" when `url` is plain http to a host that is not loopback, else "".
+std::string plaintext_endpoint(const std::string& url);
+
+// Sends results with every string scrubbed of the connection's secrets, and says so when a
+// request went over plain http to another host: the session token, the request and the answer
+// travel in clear there and the answer can be forged, so a signed check that would be ok is a
+// warning (an unsigned one keeps its status and gets the note).
 class Reporter {
  public:
   Reporter(sdk::Context& ctx, std::vector<std::string> secrets)
       : ctx_(ctx), secrets_(std::move(secrets)) {}
+  Reporter(sdk::Context& ctx, const Connection& conn) : ctx_(ctx) { add_connection(conn); }
   void add_secrets(const std::vector<std::string>& more) {
     secrets_.insert(secrets_.end(), more.begin(), more.end());
   }
+  void add_connection(const Connection& conn);
+  // Another endpoint the check sends requests to (an STS endpoint); `signed_requests`: with
+  // credentials.
+  void note_endpoint(const std::string& url, bool signed_requests);
   void report(Status status, const std::string& summary, const std::string& remediation,
               nlohmann::json details);
   void metric(const std::string& name, double value, const std::string& unit,
@@ -59,6 +70,8 @@ class Reporter {
  private:
   sdk::Context& ctx_;
   std::vector<std::string> secrets_;
+  std::vector<std::string> plaintext_;  // endpoints reached over plain http
+  bool plaintext_signed_ = false;
 };
 
 // Runs `body` and turns the exceptions of the s3 layer into results: RequestFailed through

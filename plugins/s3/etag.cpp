@@ -78,15 +78,11 @@ struct Candidate {
 
 }  // namespace
 
-LocalEtags compute_local_etags(const std::string& path, bool want_md5,
+LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
                                const std::vector<uint64_t>& part_sizes,
                                const std::function<bool()>& cancelled) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  if (::lseek(fd, 0, SEEK_SET) != 0)
+    throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
 #ifdef POSIX_FADV_SEQUENTIAL
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif

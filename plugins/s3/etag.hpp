@@ -17,9 +17,10 @@ struct LocalEtags {
   std::map<uint64_t, std::string> multipart;  // part size -> "hex-N"
 };
 
-// Reads `path` once. Throws std::runtime_error when it cannot be read. `cancelled` is polled
-// between chunks.
-LocalEtags compute_local_etags(const std::string& path, bool want_md5,
+// Reads the open file `fd` once from its start (`path` names it in messages; open it with
+// support::open_untrusted). Throws std::runtime_error when it cannot be read. `cancelled` is
+// polled between chunks.
+LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
                                const std::vector<uint64_t>& part_sizes,
                                const std::function<bool()>& cancelled = {});
 

@@ -4,11 +4,16 @@
 #include "selinuxfs.hpp"
 #include "util.hpp"
 
+#include "safe_open.hpp"
+
+#include <fcntl.h>
 #include <selinux/label.h>
 #include <selinux/selinux.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -71,6 +76,16 @@ std::string policy_context(selabel_handle* h, const std::string& path, mode_t mo
   return out;
 }
 
+constexpr int kMaxDepth = 256;
+
+// Where an open directory really is (links resolved), for the policy lookup.
+std::string descriptor_path(int fd, const std::string& fallback) {
+  char buf[4096];
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : fallback;
+}
+
 struct Mismatch {
   std::string path;
   std::string top;  // the configured path it was found under
@@ -118,10 +133,13 @@ void run(const json& params, sdk::Context& ctx) {
   bool truncated = false;
   std::map<std::string, size_t> per_top;
 
-  auto check_one = [&](const std::string& path, const std::string& top, const struct stat& st) {
+  json refused = json::array();
+  // `label_path` names the entry through its parent's descriptor (/proc/self/fd/N/name).
+  auto check_one = [&](const std::string& path, const std::string& label_path,
+                       const std::string& top, const struct stat& st) {
     ++checked;
     int err = 0;
-    std::string actual = actual_context(path, &err);
+    std::string actual = actual_context(label_path, &err);
     if (actual.empty() && err != ENODATA && err != ENOTSUP && err != 0) {
       if (unreadable.size() < max_items)
         unreadable.push_back({{"path", path}, {"error", errno_text(err)}});
@@ -152,30 +170,51 @@ void run(const json& params, sdk::Context& ctx) {
     mismatches.push_back(std::move(m));
   };
 
+  // Every entry is labelled through its parent directory's descriptor and every directory is
+  // opened O_NOFOLLOW relative to its parent: a component swapped for a link during the walk
+  // is never followed. A configured path that is itself a link is checked as a link, the way
+  // restorecon labels it.
+  std::function<void(int, const std::string&, const support::DirEntry&, const std::string&, int)>
+      visit = [&](int dir, const std::string& dir_path, const support::DirEntry& e,
+                  const std::string& top, int depth) {
+        if (depth > 0 && (checked >= max_files || (checked % 1024 == 0 && ctx.cancelled()))) {
+          truncated = true;
+          return;
+        }
+        std::string path = dir_path == "/" ? "/" + e.name : dir_path + "/" + e.name;
+        check_one(path, "/proc/self/fd/" + std::to_string(dir) + "/" + e.name, top, e.st);
+        if (!recursive || !S_ISDIR(e.st.st_mode) || depth >= kMaxDepth) return;
+        auto sub = support::open_untrusted_at(dir, dir_path, e.name, support::Expect::directory);
+        std::vector<support::DirEntry> entries;
+        int err = sub ? support::list_directory(sub.fd.get(), entries) : 0;
+        if ((!sub || err != 0) && unreadable.size() < max_items)
+          unreadable.push_back({{"path", path}, {"error", sub ? errno_text(err) : sub.message}});
+        for (const auto& child : entries) {
+          if (truncated) return;
+          visit(sub.fd.get(), path, child, top, depth + 1);
+        }
+      };
+
   for (const auto& given : paths) {
     if (truncated) break;
     std::error_code ec;
-    fs::path abs = fs::absolute(given, ec);
-    fs::path real = fs::canonical(abs, ec);
-    std::string top = ec ? abs.lexically_normal().string() : real.string();
+    fs::path abs = fs::absolute(given, ec).lexically_normal();
+    if (!abs.has_filename() && abs != abs.root_path()) abs = abs.parent_path();
+    std::string name = abs.filename().string();
+    auto parent = support::open_untrusted(abs.parent_path().string(), support::Expect::directory);
     struct stat st {};
-    if (::lstat(top.c_str(), &st) != 0) {
-      missing.push_back({{"path", given}, {"error", errno_text(errno)}});
+    if (!parent && parent.refusal != support::Refusal::missing) {
+      refused.push_back({{"path", given}, {"reason", parent.message}});
       continue;
     }
-    check_one(top, top, st);
-    if (!recursive || !S_ISDIR(st.st_mode)) continue;
-    fs::recursive_directory_iterator it(top, fs::directory_options::skip_permission_denied, ec),
-        end;
-    for (; !ec && it != end; it.increment(ec)) {
-      if (checked >= max_files || (checked % 1024 == 0 && ctx.cancelled())) {
-        truncated = true;
-        break;
-      }
-      struct stat est {};
-      if (::lstat(it->path().c_str(), &est) != 0) continue;
-      check_one(it->path().string(), top, est);
+    if (!parent || name.empty() ||
+        ::fstatat(parent.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      missing.push_back({{"path", given}, {"error", errno_text(parent ? errno : ENOENT)}});
+      continue;
     }
+    std::string real_parent = descriptor_path(parent.fd.get(), abs.parent_path().string());
+    std::string top = real_parent == "/" ? "/" + name : real_parent + "/" + name;
+    visit(parent.fd.get(), real_parent, support::DirEntry{name, st}, top, 0);
   }
 
   ctx.metric("selinux_files_checked", static_cast<double>(checked), "count");
@@ -196,13 +235,14 @@ void run(const json& params, sdk::Context& ctx) {
                   {"unlabeled", unlabeled},
                   {"no_policy_rule", no_rule},
                   {"missing", missing},
+                  {"refused", refused},
                   {"unreadable", unreadable},
                   {"truncated", truncated},
                   {"file_contexts", handle.h ? json(fc) : json(nullptr)},
                   {"expected_type", expected_type.empty() ? json(nullptr) : json(expected_type)}};
   if (!fc_error.empty() && !handle.h) details["file_contexts_error"] = fc_error;
 
-  if (mismatches.empty() && missing.empty()) {
+  if (mismatches.empty() && missing.empty() && refused.empty()) {
     std::string s = std::to_string(checked) + " entr" + (checked == 1 ? "y" : "ies") +
                     " carry the expected SELinux type" +
                     (expected_type.empty() ? "" : " " + expected_type);
@@ -248,6 +288,11 @@ void run(const json& params, sdk::Context& ctx) {
   for (const auto& m : missing)
     remediation += (remediation.empty() ? "" : "\n") + m["path"].get<std::string>() +
                    " does not exist: create it, or fix the path in the checklist.";
+  for (const auto& r : refused)
+    remediation += (remediation.empty() ? "" : "\n") + r["path"].get<std::string>() +
+                   " was not checked (" + r["reason"].get<std::string>() +
+                   "): name the real directory in paths, not a way through a link another "
+                   "account controls.";
 
   std::string summary;
   if (!mismatches.empty()) {
@@ -260,6 +305,9 @@ void run(const json& params, sdk::Context& ctx) {
   if (!missing.empty())
     summary += (summary.empty() ? "" : "; ") + std::to_string(missing.size()) + " path" +
                (missing.size() == 1 ? "" : "s") + " missing";
+  if (!refused.empty())
+    summary += (summary.empty() ? "" : "; ") + refused[0]["path"].get<std::string>() +
+               " not checked: " + refused[0]["reason"].get<std::string>();
   ctx.fail(summary, remediation, details);
 }
 
@@ -273,7 +321,10 @@ CheckSpec contexts_check() {
           "Mislabeled backup directories are a classic cause of \"permission denied\" for "
           "confined services such as PostgreSQL or rsync. Mismatches come with the exact "
           "restorecon (and, when the policy lacks a rule, semanage fcontext) command. Skipped "
-          "when SELinux is not enabled.",
+          "when SELinux is not enabled.\n\nLinks are never followed: a configured path that is "
+          "a link is checked as the link (as restorecon labels it), a link further up that "
+          "another account made is refused, and the walk opens each directory relative to its "
+          "parent, so a directory swapped for a link is never entered.",
           kSchema, &run};
 }
 

@@ -7,18 +7,21 @@
 #include "selinuxfs.hpp"
 #include "util.hpp"
 
+#include "safe_open.hpp"
+
 #include <archive.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -107,82 +110,141 @@ bool compressed(const std::string& path) {
   return false;
 }
 
-// Calls `line` for every line; false from it stops. Compressed files go through libarchive.
-void for_each_line(const std::string& path, const std::function<bool(std::string_view)>& line) {
+// Audit records are at most ~9 KB (MAX_AUDIT_MESSAGE_LENGTH); a longer line is no record, and
+// a file that never ends its line must not fill the memory.
+constexpr size_t kMaxLine = 64 * 1024;
+constexpr size_t kChunk = 64 * 1024;
+
+using LineFn = std::function<bool(std::string_view)>;
+
+// Cuts a byte stream into lines of at most kMaxLine bytes; a longer line is skipped whole and
+// counted.
+class LineSplitter {
+ public:
+  // False when `line` asked to stop.
+  bool feed(std::string_view chunk, const LineFn& line) {
+    size_t start = 0;
+    for (size_t nl; (nl = chunk.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+      std::string_view part = chunk.substr(start, nl - start);
+      if (skipping_) {
+        skipping_ = false;
+      } else if (pending_.size() + part.size() > kMaxLine) {
+        ++overlong_;
+        pending_.clear();
+      } else {
+        pending_.append(part);
+        bool more = line(pending_);
+        pending_.clear();
+        if (!more) return false;
+      }
+    }
+    std::string_view rest = chunk.substr(start);
+    if (skipping_ || rest.empty()) return true;
+    if (pending_.size() + rest.size() > kMaxLine) {
+      ++overlong_;
+      skipping_ = true;
+      pending_.clear();
+    } else {
+      pending_.append(rest);
+    }
+    return true;
+  }
+  void finish(const LineFn& line) {
+    if (!skipping_ && !pending_.empty()) line(pending_);
+    pending_.clear();
+  }
+  size_t overlong() const { return overlong_; }
+
+ private:
+  std::string pending_;
+  bool skipping_ = false;
+  size_t overlong_ = 0;
+};
+
+struct ReadResult {
+  size_t overlong_lines = 0;
+  bool cancelled = false;
+};
+
+// Calls `line` for every line of the open log; false from it stops. Compressed files go through
+// libarchive, on the same descriptor. Cancellation is polled per chunk, so a file without a
+// single newline cannot keep the check past its time.
+ReadResult for_each_line(const std::string& path, int fd, sdk::Context& ctx, const LineFn& line) {
+  ReadResult result;
+  LineSplitter split;
+  std::vector<char> buf(kChunk);
   if (!compressed(path)) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw sdk::CheckError("cannot read " + path + ": " + errno_text(errno));
-    for (std::string text; std::getline(in, text);)
-      if (!line(text)) return;
-    return;
+    for (;;) {
+      if (ctx.cancelled()) return {split.overlong(), true};
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw sdk::CheckError("cannot read " + path + ": " + errno_text(errno));
+      if (n == 0) break;
+      if (!split.feed(std::string_view(buf.data(), static_cast<size_t>(n)), line))
+        return {split.overlong(), false};
+    }
+    split.finish(line);
+    return {split.overlong(), false};
   }
   std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
   archive_read_support_filter_all(a.get());
   archive_read_support_format_raw(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) != ARCHIVE_OK)
+  if (archive_read_open_fd(a.get(), fd, kChunk) != ARCHIVE_OK)
     throw sdk::CheckError("cannot read " + path + ": " + archive_error_string(a.get()));
   archive_entry* entry = nullptr;
   int rc = archive_read_next_header(a.get(), &entry);
-  if (rc == ARCHIVE_EOF) return;
+  if (rc == ARCHIVE_EOF) return result;
   if (rc != ARCHIVE_OK)
     throw sdk::CheckError("cannot decompress " + path + ": " + archive_error_string(a.get()));
-  std::string pending;
-  char buf[64 * 1024];
   for (;;) {
-    la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+    if (ctx.cancelled()) return {split.overlong(), true};
+    la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
     if (n < 0)
       throw sdk::CheckError("cannot decompress " + path + ": " + archive_error_string(a.get()));
     if (n == 0) break;
-    pending.append(buf, static_cast<size_t>(n));
-    size_t start = 0;
-    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
-      if (!line(std::string_view(pending).substr(start, nl - start))) return;
-    pending.erase(0, start);
+    if (!split.feed(std::string_view(buf.data(), static_cast<size_t>(n)), line))
+      return {split.overlong(), false};
   }
-  if (!pending.empty()) line(pending);
+  split.finish(line);
+  return {split.overlong(), false};
 }
 
-// audit.log, then audit.log.1, audit.log.2 ... (also .N.gz and logrotate's -YYYYMMDD), newest
-// first.
-std::vector<LogFile> log_files(const std::string& log, bool rotated, size_t max_rotated) {
-  std::vector<LogFile> files;
-  auto add = [&](const std::string& p, int order) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    files.push_back({p, order, static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9});
-  };
-  add(log, 0);
-  if (!rotated) return files;
-  fs::path lp(log);
-  std::string base = lp.filename().string();
-  std::error_code ec;
-  std::vector<LogFile> old;
-  for (const auto& e :
-       fs::directory_iterator(lp.parent_path().empty() ? "." : lp.parent_path(), ec)) {
-    std::string name = e.path().filename().string();
-    if (name.size() <= base.size() + 1 || name.compare(0, base.size(), base) != 0) continue;
-    char sep = name[base.size()];
-    if (sep != '.' && sep != '-') continue;
-    std::string rest = name.substr(base.size() + 1);
-    for (const char* ext : {".gz", ".xz", ".zst", ".bz2"}) {
-      size_t l = std::strlen(ext);
-      if (rest.size() > l && rest.compare(rest.size() - l, l, ext) == 0)
-        rest.resize(rest.size() - l);
-    }
-    if (rest.empty() || rest.find_first_not_of("0123456789") != std::string::npos) continue;
-    struct stat st {};
-    if (::stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    old.push_back(
-        {e.path().string(), 1, static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9});
+double mtime_of(const struct stat& st) {
+  return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+}
+
+// "audit.log.3", "audit.log.2.gz", "audit.log-20240101": a rotated predecessor of `base`.
+bool rotated_name(const std::string& name, const std::string& base) {
+  if (name.size() <= base.size() + 1 || name.compare(0, base.size(), base) != 0) return false;
+  char sep = name[base.size()];
+  if (sep != '.' && sep != '-') return false;
+  std::string rest = name.substr(base.size() + 1);
+  for (const char* ext : {".gz", ".xz", ".zst", ".bz2"}) {
+    size_t l = std::strlen(ext);
+    if (rest.size() > l && rest.compare(rest.size() - l, l, ext) == 0) rest.resize(rest.size() - l);
   }
+  return !rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// audit.log's rotated predecessors, newest first: the entries of its directory as lstat sees
+// them, regular files only (a link or a FIFO planted there is never a log).
+std::vector<LogFile> rotated_logs(const std::string& log, size_t max_rotated) {
+  fs::path lp(log);
+  std::string dir = lp.parent_path().empty() ? "." : lp.parent_path().string();
+  std::string base = lp.filename().string();
+  std::vector<LogFile> old;
+  auto d = support::open_untrusted(dir, support::Expect::directory);
+  std::vector<support::DirEntry> entries;
+  if (!d || support::list_directory(d.fd.get(), entries) != 0) return old;
+  for (const auto& e : entries)
+    if (S_ISREG(e.st.st_mode) && rotated_name(e.name, base))
+      old.push_back({(fs::path(dir) / e.name).string(), 1, mtime_of(e.st)});
   // Newest first by modification time: works for numbered and dated names alike.
   std::sort(old.begin(), old.end(),
             [](const LogFile& a, const LogFile& b) { return a.mtime > b.mtime; });
-  for (size_t i = 0; i < old.size() && i < max_rotated; ++i) {
-    old[i].order = static_cast<int>(i + 1);
-    files.push_back(old[i]);
-  }
-  return files;
+  if (old.size() > max_rotated) old.resize(max_rotated);
+  for (size_t i = 0; i < old.size(); ++i) old[i].order = static_cast<int>(i + 1);
+  return old;
 }
 
 std::string basename_of(const std::string& p) {
@@ -234,6 +296,41 @@ std::string join(const std::set<std::string>& items, size_t max) {
   return out;
 }
 
+// Opens the live audit log through the safe-open primitive, or reports why not. A link (to a
+// root-only file), a FIFO (which would block) or a device planted in its place is refused.
+std::optional<support::SafeOpened> open_live_log(const std::string& log, const std::string& root,
+                                                 sdk::Context& ctx) {
+  auto opened = support::open_untrusted(log, support::Expect::regular);
+  if (opened) return opened;
+  if (opened.refusal != support::Refusal::missing && opened.refusal != support::Refusal::denied) {
+    ctx.report(sdk::Status::error, "the audit log " + log + " was not read: " + opened.message,
+               "Point audit_log at the log file itself (log_file in /etc/audit/auditd.conf). A "
+               "symbolic link, a FIFO or a device there is neither followed nor read: in a "
+               "directory another account can write, it could lead to a file that account "
+               "cannot read, or block the check.",
+               {{"audit_log", log}, {"refused", opened.message}});
+    return std::nullopt;
+  }
+  int err = opened.error;
+  SelinuxState state = read_selinux_state(root);
+  json details = {
+      {"audit_log", log}, {"error", errno_text(err)}, {"selinux_enabled", state.enabled}};
+  if (!state.enabled && opened.refusal == support::Refusal::missing) {
+    ctx.skip("SELinux is not enabled on this host and there is no audit log at " + log, details);
+    return std::nullopt;
+  }
+  ctx.report(sdk::Status::error, "cannot read the audit log " + log + ": " + errno_text(err),
+             opened.refusal == support::Refusal::missing
+                 ? "Without auditd the kernel sends AVC denials to the kernel log: start auditd "
+                   "(`systemctl enable --now auditd`) or point audit_log at the file your "
+                   "audit daemon writes (log_file in /etc/audit/auditd.conf); meanwhile "
+                   "`journalctl -k -g avc` shows recent denials."
+                 : "Run backup-doctor as root (the audit log is readable by root only), or "
+                   "point audit_log at a readable copy.",
+             details);
+  return std::nullopt;
+}
+
 void run(const json& params, sdk::Context& ctx) {
   std::string log = string_param(params, "audit_log", "/var/log/audit/audit.log");
   bool rotated = bool_param(params, "include_rotated", true);
@@ -250,35 +347,15 @@ void run(const json& params, sdk::Context& ctx) {
                  {"start", iso_time(start)},
                  {"start_timestamp", start}};
 
-  struct stat log_st {};
-  if (::stat(log.c_str(), &log_st) != 0) {
-    int err = errno;
-    SelinuxState state = read_selinux_state(root);
-    json details = {
-        {"audit_log", log}, {"error", errno_text(err)}, {"selinux_enabled", state.enabled}};
-    if (!state.enabled && err == ENOENT) {
-      ctx.skip("SELinux is not enabled on this host and there is no audit log at " + log, details);
-      return;
-    }
-    ctx.report(sdk::Status::error, "cannot read the audit log " + log + ": " + errno_text(err),
-               err == ENOENT
-                   ? "Without auditd the kernel sends AVC denials to the kernel log: start auditd "
-                     "(`systemctl enable --now auditd`) or point audit_log at the file your "
-                     "audit daemon writes (log_file in /etc/audit/auditd.conf); meanwhile "
-                     "`journalctl -k -g avc` shows recent denials."
-                   : "Run backup-doctor as root (the audit log is readable by root only), or "
-                     "point audit_log at a readable copy.",
-               details);
-    return;
-  }
-
-  if (!S_ISREG(log_st.st_mode))
-    throw sdk::CheckError(log + " is not a regular file; audit_log must name the log file itself");
-  auto files = log_files(log, rotated, max_rotated);
+  auto live = open_live_log(log, root, ctx);
+  if (!live) return;
+  std::vector<LogFile> files{{log, 0, mtime_of(live->st)}};
+  if (rotated)
+    for (auto& f : rotated_logs(log, max_rotated)) files.push_back(std::move(f));
   json files_json = json::array();
   std::vector<Denial> denials;
   std::unordered_map<EventKey, std::vector<size_t>, EventKeyHash> by_event;
-  size_t lines = 0, records = 0, malformed = 0, denials_before = 0, granted = 0;
+  size_t lines = 0, records = 0, malformed = 0, overlong = 0, denials_before = 0, granted = 0;
   json malformed_examples = json::array();
   bool cancelled = false;
   const ParseOptions lazy{true};
@@ -293,8 +370,15 @@ void run(const json& params, sdk::Context& ctx) {
       files_json.push_back(fj);
       continue;
     }
+    support::SafeOpened opened =
+        f.order == 0 ? std::move(*live) : support::open_untrusted(f.path, support::Expect::regular);
+    if (!opened) {
+      fj["skipped"] = opened.message;  // swapped for a link or a FIFO since it was listed
+      files_json.push_back(fj);
+      continue;
+    }
     size_t file_lines = 0, file_malformed = 0, file_in_window = 0;
-    for_each_line(f.path, [&](std::string_view text) {
+    ReadResult read = for_each_line(f.path, opened.fd.get(), ctx, [&](std::string_view text) {
       ++file_lines;
       if (file_lines % 8192 == 0 && ctx.cancelled()) {
         cancelled = true;
@@ -356,8 +440,11 @@ void run(const json& params, sdk::Context& ctx) {
       }
       return true;
     });
+    if (read.cancelled) cancelled = true;
+    overlong += read.overlong_lines;
+    if (read.overlong_lines > 0) fj["overlong_lines"] = read.overlong_lines;
     malformed += file_malformed;
-    lines += file_lines;
+    lines += file_lines + read.overlong_lines;
     fj["lines"] = file_lines;
     fj["records_in_window"] = file_in_window;
     fj["malformed_lines"] = file_malformed;
@@ -479,18 +566,24 @@ void run(const json& params, sdk::Context& ctx) {
                   {"groups", groups_json},
                   {"group_count", groups.size()},
                   {"malformed_lines", malformed},
-                  {"malformed_examples", malformed_examples}};
+                  {"malformed_examples", malformed_examples},
+                  {"overlong_lines", overlong},
+                  {"max_line_bytes", kMaxLine}};
+  const std::string overlong_text =
+      overlong == 0 ? std::string()
+                    : "; " + std::to_string(overlong) + " line" + (overlong == 1 ? "" : "s") +
+                          " longer than 64 KiB (no audit record is) cut and skipped";
   if (matched > 0) details["last_denial"] = iso_time(newest);
 
   std::string scope = match_all ? std::string("any program") : "backup programs/paths";
   std::string window_text = "since " + iso_time(start);
   if (matched == 0) {
-    if (records == 0 && malformed > 0) {
-      ctx.warn(
-          "none of the " + std::to_string(malformed) + " lines of " + log + " is an audit record",
-          "Check that audit_log points at auditd's log (log_file in "
-          "/etc/audit/auditd.conf); the details list the first lines that did not parse.",
-          details);
+    if (records == 0 && malformed + overlong > 0) {
+      ctx.warn("none of the " + std::to_string(malformed + overlong) + " lines of " + log +
+                   " is an audit record" + overlong_text,
+               "Check that audit_log points at auditd's log (log_file in "
+               "/etc/audit/auditd.conf); the details list the first lines that did not parse.",
+               details);
       return;
     }
     std::string s = "no AVC denial of " + scope + " " + window_text;
@@ -500,7 +593,7 @@ void run(const json& params, sdk::Context& ctx) {
     if (malformed > 0)
       s += "; " + std::to_string(malformed) + " malformed line" + (malformed == 1 ? "" : "s") +
            " skipped";
-    ctx.ok(s, details);
+    ctx.ok(s + overlong_text, details);
     return;
   }
 
@@ -516,6 +609,7 @@ void run(const json& params, sdk::Context& ctx) {
   if (malformed > 0)
     summary += "; " + std::to_string(malformed) + " malformed line" + (malformed == 1 ? "" : "s") +
                " skipped";
+  summary += overlong_text;
 
   std::string remediation;
   size_t shown = 0;
@@ -561,8 +655,11 @@ CheckSpec denials_check() {
           "permission with counts and the newest time. Each group gets a hint: a relabel with "
           "semanage fcontext and restorecon when the target carries a generic type such as "
           "default_t, otherwise the allow rule to review. Denials logged in permissive mode "
-          "warn; enforced ones fail. Lines that are not audit records are counted, never fatal. "
-          "Works without SELinux on the host running the check when the log is given.",
+          "warn; enforced ones fail. Lines that are not audit records are counted, never fatal; "
+          "lines longer than 64 KiB (no audit record is) are cut and counted, so memory stays "
+          "small whatever the file holds. A link, a FIFO or a device in place of the log is "
+          "refused, and only regular files count as rotated logs. Works without SELinux on the "
+          "host running the check when the log is given.",
           with_duration_patterns(kSchema), &run};
 }
 

@@ -18,7 +18,6 @@ inline support::ProcessResult run_bd(std::vector<std::string> args,
   o.timeout = timeout;
   o.env = std::move(env);
   o.env.emplace("NO_COLOR", "1");
-  o.unset_env = {"BACKUP_DOCTOR_PLUGIN_PATH"};
   return support::run_process(args, o);
 }
 

@@ -1,6 +1,7 @@
 // JUnit XML for CI: one testsuite for the checklist, one testcase per check. fail becomes
 // <failure>, error <error>, skipped <skipped>; warn passes with the warning in <system-out>.
 #include "reporters/reporter.hpp"
+#include "reporters/safe_text.hpp"
 
 #include <unistd.h>
 #include <cstdio>
@@ -9,38 +10,7 @@ namespace backup_doctor {
 namespace {
 
 std::string xml_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\n':
-      case '\t':
-      case '\r':
-        out += static_cast<char>(c);
-        break;
-      default:
-        if (c < 0x20)
-          out += ' ';  // not allowed in XML 1.0
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out;
+  return xml_text(s);
 }
 
 std::string secs(double d) {

@@ -1,19 +1,19 @@
 // Nagios plugin output: a status line with perfdata, then one line per problem (long output).
 // The exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is the run's own.
 #include "reporters/reporter.hpp"
+#include "reporters/safe_text.hpp"
 
 #include <cstdio>
 
 namespace backup_doctor {
 namespace {
 
-// '|' starts perfdata in Nagios output; a line break would end the status line.
-std::string plain(std::string s) {
+// '|' starts perfdata in Nagios output; a line break would end the status line; control
+// characters would reach the terminal or web page that shows it.
+std::string plain(const std::string& text) {
+  std::string s = printable(text);
   for (char& c : s)
-    if (c == '|')
-      c = '/';
-    else if (c == '\n')
-      c = ' ';
+    if (c == '|') c = '/';
   return s;
 }
 

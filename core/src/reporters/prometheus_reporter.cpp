@@ -2,6 +2,7 @@
 // last-run timestamp, duration and overall status; plus every metric the checks emitted,
 // as backup_doctor_<name>_<unit>{check="<id>", ...}.
 #include "reporters/reporter.hpp"
+#include "reporters/safe_text.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -11,9 +12,11 @@
 namespace backup_doctor {
 namespace {
 
-std::string label_value(const std::string& s) {
+// The text format's escapes, on valid UTF-8 (a scraper rejects the whole file otherwise), with
+// control characters shown as escapes.
+std::string label_value(const std::string& text) {
   std::string out;
-  for (char c : s) {
+  for (char c : printable(text, true)) {
     if (c == '\\')
       out += "\\\\";
     else if (c == '"')

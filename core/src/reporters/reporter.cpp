@@ -56,7 +56,10 @@ std::string write_file_atomically(const std::filesystem::path& file, const std::
     }
     off += static_cast<size_t>(n);
   }
-  fchmod(fd, 0644);
+  // mkstemp made it 0600; give it what any new file gets under the operator's umask.
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
   if (fsync(fd) != 0 || close(fd) != 0) {
     unlink(tmp.c_str());
     return "cannot write " + tmp + ": " + std::strerror(errno);

@@ -1,5 +1,6 @@
 // The report for people: problems first, each with what to do under it, then a one-line total.
 #include "reporters/reporter.hpp"
+#include "reporters/safe_text.hpp"
 
 #include <backup_doctor/duration.hpp>
 
@@ -70,28 +71,33 @@ std::string render_text(const RunReport& report, const RenderOptions& options) {
     return options.color ? "\033[1m" + text + "\033[0m" : text;
   };
   size_t id_width = 0;
-  for (const auto& r : report.results) id_width = std::max(id_width, r.id.size());
+  for (const auto& r : report.results) id_width = std::max(id_width, printable(r.id).size());
 
+  // Every string from a check or a checklist is shown through printable(): a control sequence
+  // in a log line or file name must not reach the terminal.
   std::string out;
-  out += bold("backup-doctor: " + report.checklist_name) +
-         (report.profile.empty() ? "" : " (profile " + report.profile + ")") + "\n\n";
+  out += bold("backup-doctor: " + printable(report.checklist_name)) +
+         (report.profile.empty() ? "" : " (profile " + printable(report.profile) + ")") + "\n\n";
   // Grouped: what needs action first, then what was skipped, then what is fine.
   for (Status group : {Status::fail, Status::error, Status::warn, Status::skipped, Status::ok}) {
     for (const auto& r : report.results) {
       if (r.status != group) continue;
       std::string tag = label(r.status);
       tag.resize(5, ' ');
-      std::string id = r.id;
+      std::string id = printable(r.id);
       id.resize(id_width, ' ');
-      out += paint(r.status, tag) + " " + bold(id) + "  " + r.summary;
+      out += paint(r.status, tag) + " " + bold(id) + "  " + printable(r.summary);
       if (r.status != Status::ok && r.status != Status::skipped && r.severity != Severity::critical)
         out += "  [" + std::string(to_string(r.severity)) + "]";
       out += "\n";
       std::string pad(6 + id_width + 2, ' ');
       if (!r.remediation.empty() && r.status != Status::ok && r.status != Status::skipped)
-        out += indented(r.remediation, pad + "  ", pad + "-> ");
+        out += indented(printable(r.remediation, true), pad + "  ", pad + "-> ");
       if (options.verbose && r.status != Status::ok && !r.details.empty())
-        out += indented(r.details.dump(2), pad + "   ", pad + "   ");
+        out += indented(
+            printable(r.details.dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
+                      true),
+            pad + "   ", pad + "   ");
     }
   }
   Status overall = report.overall();

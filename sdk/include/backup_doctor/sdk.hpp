@@ -62,7 +62,9 @@ class Context {
   // operator should do about exactly what was found.
   void report(Status status, std::string_view summary, std::string_view remediation = {},
               const nlohmann::json& details = nlohmann::json::object()) {
-    std::string details_text = details.is_null() ? std::string() : details.dump();
+    // Details often quote what a check read (a log line, a file name): bytes that are not
+    // UTF-8 become U+FFFD rather than an exception that would lose the finding.
+    std::string details_text = details.is_null() ? std::string() : dump_text(details);
     host_->report(call_, static_cast<bd_status>(status), to_bd(summary), to_bd(remediation),
                   to_bd(details_text));
     reported_ = true;
@@ -85,7 +87,7 @@ class Context {
   // A metric attached to the result (exported to Prometheus as backup_doctor_<name>_<unit>).
   void metric(std::string_view name, double value, std::string_view unit = {},
               const nlohmann::json& labels = nlohmann::json::object()) {
-    std::string labels_text = labels.empty() ? std::string() : labels.dump();
+    std::string labels_text = labels.empty() ? std::string() : dump_text(labels);
     host_->metric(call_, to_bd(name), value, to_bd(unit), to_bd(labels_text));
   }
 
@@ -102,6 +104,10 @@ class Context {
   bd_call* call() const { return call_; }
 
  private:
+  static std::string dump_text(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
   const bd_host_api* host_;
   bd_call* call_;
   bool reported_ = false;

@@ -434,3 +434,50 @@ TEST_CASE("the zlib engine gives the same verdicts as ISA-L") {
   CHECK(b.status == Status::fail);
   CHECK(b.details["damage"]["kind"] == "truncated");
 }
+
+TEST_CASE("only regular files are candidates: a newer link or FIFO is never chosen or opened") {
+  Fixture f;
+  std::string dir = f.dir.path().string();
+  fs::create_directories(f.dir / "backups");
+  sh("tar -czf backups/files_1.tar.gz src && mkfifo backups/files_3.tar.gz", dir);
+  fs::create_symlink(f.plain, f.dir / "backups/files_2.tar.gz");  // even root's own link
+  set_mtime(f.dir / "backups/files_1.tar.gz", 1700000000);
+  auto r = run("archive.verify", {{"path", (f.dir / "backups").string()}});
+  CHECK(r.details["archive"] == (f.dir / "backups/files_1.tar.gz").string());
+  CHECK(r.details["chosen_from"]["candidates"] == 1);
+  CHECK(r.details["chosen_from"]["not_regular_files"].size() == 2);
+  CHECK(r.status == Status::warn);  // the FIFO is newer than the archive verified
+  CHECK(r.summary.find("FIFO") != std::string::npos);
+  CHECK(r.remediation.find("files_3.tar.gz") != std::string::npos);
+
+  // Given directly, the link and the FIFO fail at once, naming what they are.
+  auto link = run("archive.verify", {{"path", (f.dir / "backups/files_2.tar.gz").string()}});
+  CHECK(link.status == Status::fail);
+  CHECK(link.summary.find("symbolic link to " + f.plain.string()) != std::string::npos);
+  CHECK(link.remediation.find("pattern") != std::string::npos);
+  auto fifo = run("archive.verify", {{"path", (f.dir / "backups/files_3.tar.gz").string()}});
+  CHECK(fifo.status == Status::fail);
+  CHECK(fifo.summary.find("FIFO") != std::string::npos);
+  CHECK(fifo.details["type"] == "FIFO (named pipe)");
+
+  // Only links and FIFOs match: nothing to verify, and the summary says why.
+  auto none = run("archive.verify",
+                  {{"path", (f.dir / "backups").string()}, {"pattern", "files_[23].tar.gz"}});
+  CHECK(none.status == Status::fail);
+  CHECK(none.summary.find("not considered") != std::string::npos);
+}
+
+TEST_CASE("a checksum file that is a link is not read, and not suggested to be written through") {
+  Fixture f;
+  auto archive = f.gzip("backup.tar.gz");
+  sh("sha256sum backup.tar.gz > real.sha256", f.dir.path().string());
+  fs::create_symlink(f.dir / "real.sha256", f.dir / "backup.tar.gz.sha256");
+  auto r = run("archive.verify", {{"path", archive.string()}});
+  CHECK(r.status == Status::fail);
+  CHECK(r.summary.find("checksum file " + (f.dir / "backup.tar.gz.sha256").string() +
+                       " is a symbolic link") != std::string::npos);
+  CHECK(r.details["checksum"]["problem"].get<std::string>().find("symbolic link") !=
+        std::string::npos);
+  CHECK(r.remediation.find("remove it") != std::string::npos);
+  CHECK(r.remediation.find("Once it is gone") != std::string::npos);
+}

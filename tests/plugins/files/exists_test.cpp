@@ -69,3 +69,14 @@ TEST_CASE("files.exists: bad type parameter is an error") {
   CHECK(r.rc == BD_RC_ERROR);
   CHECK(contains(r.error, "type"));
 }
+
+TEST_CASE("files.exists: a link root made where only root can change it is followed") {
+  TempDir t;
+  std::filesystem::create_directories(t / "srv/backups");
+  t.write("srv/backups/a.sql.gz", "data");
+  std::filesystem::create_symlink(t / "srv/backups", t / "backups");
+  auto r = run("files.exists", {{"path", (t / "backups").string()}, {"type", "dir"}});
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["entries"] == 1);
+  CHECK(r.details["resolved_path"] == (t / "srv/backups").string());
+}

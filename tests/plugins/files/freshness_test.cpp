@@ -162,3 +162,22 @@ TEST_CASE("files.freshness: a modification time in the future warns about the cl
   CHECK(r.status == Status::warn);
   CHECK(contains(r.summary, "in the future"));
 }
+
+TEST_CASE("files.freshness: links are never backups; a directory of links says so") {
+  TempDir t;
+  plant(t, "database", 3, 1000, 3 * kDay);
+  auto fresh = t.write("fresh.sql.gz", std::string(1000, 'y'));
+  std::filesystem::create_symlink(fresh, t / "database/latest.sql.gz");
+  json p = {{"path", (t / "database").string()}, {"pattern", "*.sql.gz"}, {"max_age", "25h"}};
+  auto r = run("files.freshness", p);
+  CHECK(r.status == Status::fail);  // the newest real dump is 3 days old
+  CHECK(contains(r.summary, "trixtech_day100.sql.gz"));
+  REQUIRE(r.details["symlinks_not_followed"].size() == 1);
+  CHECK(r.details["symlinks_not_followed"][0]["target"] == fresh.string());
+
+  p["pattern"] = "latest*";
+  auto only = run("files.freshness", p);
+  CHECK(only.status == Status::fail);
+  CHECK(contains(only.summary, "1 symbolic link(s) match, not followed"));
+  CHECK(contains(only.remediation, "Only symbolic links match"));
+}

@@ -203,3 +203,36 @@ TEST_CASE("files.log_scan: the log is opened read-only and left untouched") {
   auto dir = run("files.log_scan", {{"path", t.path().string()}});
   CHECK(dir.status == Status::error);
 }
+
+TEST_CASE("files.log_scan: a log that is a link, FIFO or directory is not read; globs stay safe") {
+  TempDir t;
+  auto real = t.write("elsewhere/db.log", "ERROR: the real log\n");
+  std::filesystem::create_directories(t / "log");
+  std::filesystem::create_symlink(real, t / "log/db_backup.log");  // root's own link, even so
+  auto r = run("files.log_scan", {{"path", (t / "log/db_backup.log").string()}});
+  CHECK(r.status == Status::error);
+  CHECK(contains(r.summary, "symbolic link to " + real.string()));
+  CHECK(contains(r.remediation, real.string()));
+  CHECK(r.details["hit_count"] == 0);
+
+  // A glob: the regular log is scanned and its errors listed; the link makes it an error.
+  t.write("log/files_backup.log", "fail: rsync exited 23\n");
+  REQUIRE(mkfifo((t / "log/upload.log").c_str(), 0644) == 0);
+  t.write("log/.hidden.log", "error in a hidden file\n");
+  auto g = run("files.log_scan", {{"path", (t / "log").string() + "/*.log"}});
+  CHECK(g.status == Status::error);
+  CHECK(g.details["hit_count"] == 1);
+  CHECK(g.details["files"].size() == 1);  // files_backup.log; not the hidden one, as glob(3)
+  CHECK(g.details["not_read"].size() == 2);
+  CHECK(contains(g.summary, "2 of 3 logs not scanned"));
+  CHECK(contains(g.summary, "in the others: 1 error line"));
+
+  // A glob through a link in the middle is not followed; real directories are.
+  t.write("jobs/db/x.log", "all fine\n");
+  std::filesystem::create_directories(t / "jobs");
+  std::filesystem::create_symlink(t / "elsewhere", t / "jobs/linked");
+  auto m = run("files.log_scan", {{"path", (t / "jobs").string() + "/*/*.log"}});
+  CHECK(m.status == Status::error);
+  CHECK(m.details["files"].size() == 1);
+  CHECK(contains(m.summary, (t / "jobs/linked").string()));
+}

@@ -99,3 +99,16 @@ TEST_CASE("files.tools: checked as the backup user") {
   auto nouser = run("files.tools", {{"tools", {"tar"}}, {"user", "no-such-user-bd"}});
   CHECK(nouser.status == Status::fail);
 }
+
+TEST_CASE("files.tools: empty and relative search_path entries are not searched, and said so") {
+  auto r = run("files.tools", {{"tools", {"tar"}}, {"search_path", "bin::/usr/bin:/bin"}});
+  CHECK(r.status == Status::warn);
+  CHECK(contains(r.summary, "(bin, (empty))"));
+  CHECK(contains(r.remediation, "working directory"));
+  CHECK(contains(r.details["tools"][0]["path"].get<std::string>(), "/bin/tar"));
+
+  backup_doctor::files::FilesPlugin plugin;
+  auto rel = backup_doctor::testing::run_check(plugin, "files.tools", {{"tools", {"./tar"}}});
+  CHECK(rel.rc == BD_RC_ERROR);
+  CHECK(contains(rel.error, "relative path"));
+}

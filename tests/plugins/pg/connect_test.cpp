@@ -1,8 +1,12 @@
 #include "pg_fixture.hpp"
 #include "support/child.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <chrono>
 #include <cstdlib>
@@ -94,6 +98,9 @@ TEST_CASE("pg.connect honours connect_timeout against a listener that never answ
 TEST_CASE("pg.connect tells connection failures apart") {
   PgServer& s = main_server();
   std::string db = "trixtech";
+  // Files libpq reads as root must be where only root can change them (not in s.dir(), which
+  // the postgres account owns).
+  backup_doctor::test::TempDir own("bd-pg-conf");
 
   SUBCASE("success over TCP reports version, latency, SSL and the role's attributes") {
     auto r = run("pg.connect", s.tcp(kBackupUser, kBackupPw, db));
@@ -113,7 +120,7 @@ TEST_CASE("pg.connect tells connection failures apart") {
     CHECK(r.details["ssl"] == false);
   }
   SUBCASE("the password can come from a password file, as libpq reads it") {
-    auto pass = s.dir() / "test.pgpass";
+    auto pass = own / "test.pgpass";
     std::ofstream(pass) << "127.0.0.1:" << s.port() << ":" << db << ":" << kBackupUser << ":"
                         << kBackupPw << "\n";
     std::filesystem::permissions(
@@ -165,10 +172,26 @@ TEST_CASE("pg.connect tells connection failures apart") {
   }
   SUBCASE("no password supplied") {
     auto params = s.tcp(kBackupUser, "", db);
-    params["passfile"] = (s.dir() / "no-such-pgpass").string();
+    params["passfile"] = (own / "no-such-pgpass").string();
     auto r = run("pg.connect", params);
     CHECK(kind(r) == "no_password");
     CHECK(r.remediation.find(".pgpass") != std::string::npos);
+  }
+  SUBCASE("a password or key file another account could change or create is refused") {
+    for (const char* key : {"passfile", "sslkey", "sslrootcert"}) {
+      CAPTURE(key);
+      auto params = s.tcp(kBackupUser, "", db);
+      params[key] = (s.dir() / "pgpass").string();  // not there yet: postgres could make it
+      auto r = run("pg.connect", params);
+      CHECK(r.status == Status::error);
+      CHECK(r.summary.find(std::string("`") + key + "` " + (s.dir() / "pgpass").string() +
+                           " is not safe to read as root") == 0);
+      CHECK(r.summary.find("owned by postgres") != std::string::npos);
+      CHECK(r.remediation.find("FIFO") != std::string::npos);
+    }
+    auto fine = s.tcp(kBackupUser, kBackupPw, db);
+    fine["passfile"] = own.write("pgpass", "# none\n").string();
+    CHECK(run("pg.connect", fine).status == Status::ok);
   }
   SUBCASE("role does not exist: 28000") {
     auto r = run("pg.connect", s.tcp("nobody_here", "x-pw-123", db));
@@ -224,8 +247,66 @@ TEST_CASE("pg.connect tells connection failures apart") {
   SUBCASE("certificate verification failure") {
     auto params = s.tcp(kBackupUser, kBackupPw, db);
     params["sslmode"] = "verify-full";
-    params["sslrootcert"] = (s.dir() / "no-such-ca.crt").string();
+    params["sslrootcert"] = (own / "no-such-ca.crt").string();
     auto r = run("pg.connect", params);
     CHECK(kind(r) == "ssl_error");
   }
+}
+
+namespace {
+
+// An IPv4 address of this host that is not loopback (eth0's), or "".
+std::string non_loopback_address() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+      continue;
+    char buf[INET_ADDRSTRLEN];
+    auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if (inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf)) found = buf;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("a password sent to a server that is not verified is said so") {
+  std::string address = non_loopback_address();
+  REQUIRE_MESSAGE(!address.empty(), "this test needs a non-loopback IPv4 address");
+  ServerOptions o;
+  o.tag = "remote";
+  o.ssl = true;
+  o.conf = {"listen_addresses = '127.0.0.1, " + address + "'"};
+  o.hba = "local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\n";
+  PgServer s(o);
+  s.exec("CREATE ROLE far_user LOGIN PASSWORD 'Far-Pw-5521'");
+  auto params = s.tcp("far_user", "Far-Pw-5521", "postgres");
+  params["host"] = address;
+
+  // sslmode prefer (libpq's default): SSL is used here, but nothing proves who answered.
+  auto r = run("pg.connect", params);
+  CHECK(r.status == Status::warn);
+  CHECK(r.summary.find(", but sslmode prefer does not verify the server") != std::string::npos);
+  CHECK(r.summary.find("(" + address + ")") != std::string::npos);
+  CHECK(r.remediation.find("verify-full") != std::string::npos);
+  CHECK(r.details["ssl"] == true);
+  params["sslmode"] = "disable";
+  CHECK(run("pg.connect", params).summary.find("without encryption") != std::string::npos);
+  params["sslmode"] = "require";
+  CHECK(run("pg.connect", params).summary.find("encrypts but does not verify") !=
+        std::string::npos);
+  // Other checks keep their own result and carry the note.
+  params.erase("sslmode");
+  auto role = run("pg.role", params);
+  CHECK(role.status == Status::ok);
+  CHECK(role.details["password_exposure"].get<std::string>().find("does not verify") !=
+        std::string::npos);
+  CHECK(all_text(role).find("Far-Pw-5521") == std::string::npos);
+  // Loopback, or a unix socket, is not at risk.
+  auto local = s.tcp("far_user", "Far-Pw-5521", "postgres");
+  CHECK(run("pg.connect", local).status == Status::ok);
+  CHECK(!run("pg.role", local).details.contains("password_exposure"));
 }

@@ -56,7 +56,9 @@ TEST_CASE("dump inspection on real pg_dump output") {
     PlainScan cut_gz = scan_plain(d.truncated_gz, {});
     CHECK(!cut_gz.error.empty());
     PlainScan created = scan_plain(d.with_create, {});
-    CHECK(created.has_create_database);
+    REQUIRE(created.cluster_statement.has_value());
+    CHECK(created.cluster_statement->what == "CREATE DATABASE");
     CHECK(created.has_connect);
+    CHECK(!created.psql_command);
   }
 }

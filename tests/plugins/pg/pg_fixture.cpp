@@ -1,5 +1,7 @@
 #include "pg_fixture.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -183,6 +185,14 @@ const Dumps& dumps() {
     pg_dump({"-Fp", "-Z", "6"}, d.plain_gz);
     pg_dump({"-Ft"}, d.tar);
     pg_dump({"-Fd"}, d.directory);
+    // As a backup job running as postgres would leave it (0700, its own): pg_restore reads a
+    // directory dump by name, as the check's `run_as` account.
+    auto pg = support::lookup_user("postgres");
+    auto chown_to_postgres = [&](const fs::path& p) {
+      if (chown(p.c_str(), pg->uid, pg->gid) != 0) throw std::runtime_error("chown failed");
+    };
+    chown_to_postgres(d.directory);
+    for (const auto& e : fs::directory_iterator(d.directory)) chown_to_postgres(e.path());
     pg_dump({"-Fc", "--schema-only"}, d.schema_only);
     pg_dump({"-Fp", "--create"}, d.with_create);
 

@@ -1,6 +1,10 @@
 #include "wal_segments.hpp"
 
+#include "process.hpp"
 #include "support/temp_dir.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -49,4 +53,24 @@ TEST_CASE("scan_archive_dir reads segments, compressed ones and backup labels") 
   CHECK(*scan.newest_backup_start == 3);
   CHECK(scan.newest_timeline == 1);
   CHECK(!scan_archive_dir(dir / "missing", kDefaultWalSegmentSize).error.empty());
+}
+
+TEST_CASE("scan_archive_dir counts only regular files and never follows a link") {
+  backup_doctor::test::TempDir dir("bd-pg-wal");
+  dir.write("000000010000000000000002", "x");
+  // A segment that is a link (to a root-only file, say) or a FIFO is not archived.
+  std::filesystem::create_symlink("/etc/shadow", dir / "000000010000000000000003");
+  REQUIRE(mkfifo((dir / "000000010000000000000004").c_str(), 0644) == 0);
+  auto scan = scan_archive_dir(dir.path(), kDefaultWalSegmentSize);
+  CHECK(scan.error.empty());
+  CHECK(scan.segments == std::set<uint64_t>{2});
+  CHECK(scan.not_files == std::vector<std::string>{"000000010000000000000003 (symbolic link)",
+                                                   "000000010000000000000004 (FIFO (named pipe))"});
+  // The archive directory given as a link another user made is not listed.
+  backup_doctor::test::TempDir base("bd-pg-wal-link");
+  std::filesystem::create_symlink(dir.path(), base / "archive");
+  auto pg = backup_doctor::support::lookup_user("postgres");
+  REQUIRE(lchown((base / "archive").c_str(), pg->uid, pg->gid) == 0);
+  auto linked = scan_archive_dir(base / "archive" / ".", kDefaultWalSegmentSize);
+  CHECK(linked.error.find("symbolic link") != std::string::npos);
 }

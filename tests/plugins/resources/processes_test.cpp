@@ -47,6 +47,50 @@ TEST_CASE("display_cmdline masks secrets") {
   CHECK(display_cmdline({"x", std::string(500, 'a')}, 50).size() == 53u);
 }
 
+TEST_CASE("display_cmdline masks the secrets of the usual tools, however they are written") {
+  using V = std::vector<std::string>;
+  auto shown = [](const V& argv) { return display_cmdline(argv, 100000); };
+  CHECK(shown({"mysqldump", "-uroot", "-pS3cr3t", "db"}) == "mysqldump -uroot -p*** db");
+  CHECK(shown({"mysqldump", "-p", "db"}) == "mysqldump -p db");  // -p alone prompts
+  CHECK(shown({"mariadb-dump", "--password=S3cr3t"}) == "mariadb-dump --password=***");
+  CHECK(shown({"sshpass", "-p", "S3cr3t", "ssh", "h"}) == "sshpass -p *** ssh h");
+  CHECK(shown({"sshpass", "-pS3cr3t", "rsync"}) == "sshpass -p*** rsync");
+  CHECK(shown({"curl", "-u", "backup:S3cr3t", "https://h"}) == "curl -u backup:*** https://h");
+  CHECK(shown({"curl", "--user=backup:S3cr3t"}) == "curl --user=backup:***");
+  CHECK(shown({"curl", "-H", "Authorization: Bearer S3cr3t"}) == "curl -H Authorization: ***");
+  CHECK(shown({"pg_dump", "host=db password=S3cr3t dbname=x"}) ==
+        "pg_dump host=db password=*** dbname=x");
+  CHECK(shown({"pg_dump", "host=db password='S3 cr3t' dbname=x"}) ==
+        "pg_dump host=db password=*** dbname=x");
+  CHECK(shown({"psql", "postgresql://u:S3cr3t@db/x?sslmode=require&password=S4"}) ==
+        "psql postgresql://u:***@db/x?sslmode=require&password=***");
+  CHECK(shown({"env", "PGPASSWORD=S3cr3t", "MYSQL_PWD=S4", "pg_dump"}) ==
+        "env PGPASSWORD=*** MYSQL_PWD=*** pg_dump");
+  CHECK(shown({"aws", "--secret-access-key", "S3cr3t", "--token=S4"}) ==
+        "aws --secret-access-key *** --token=***");
+  CHECK(shown({"mount", "-o", "username=u,password=S3cr3t,vers=3"}) ==
+        "mount -o username=u,password=***,vers=3");
+  CHECK(shown({"redis-cli", "-a", "S3cr3t"}) == "redis-cli -a ***");
+  CHECK(shown({"smbclient", "-U", "u%S3cr3t"}) == "smbclient -U u%***");
+  CHECK(shown({"ldapsearch", "-w", "S3cr3t"}) == "ldapsearch -w ***");
+  CHECK(shown({"openssl", "enc", "-pass", "pass:S3cr3t"}) == "openssl enc -pass ***");
+  // Whole commands in one argument (sh -c, a faked argv[0]), quotes respected.
+  CHECK(shown({"sh", "-c", "mysqldump -uroot -pS3cr3t db | curl -u a:S4 -T - ftp://h"}) ==
+        "sh -c mysqldump -uroot -p*** db | curl -u a:*** -T - ftp://h");
+  CHECK(shown({"mysqldump -pS3cr3t --all-databases"}) == "mysqldump -p*** --all-databases");
+  CHECK(shown({"bash", "-c", "su -c \"mysqldump -pS3cr3t\" postgres"}) ==
+        "bash -c su -c \"mysqldump -p***\" postgres");
+  // Not secrets: ports, files, prompts.
+  CHECK(shown({"pg_dump", "-p", "5432", "--password-file=/etc/pw", "--no-password"}) ==
+        "pg_dump -p 5432 --password-file=/etc/pw --no-password");
+  CHECK(shown({"rsync", "-avp", "--port=873"}) == "rsync -avp --port=873");
+}
+
+TEST_CASE("display_name masks a faked program name") {
+  CHECK(display_name("mysqldump -pS3cr3t") == "mysqldump -p***");
+  CHECK(display_name("pg_dump") == "pg_dump");
+}
+
 TEST_CASE("process_matches comm, program file name and interpreted scripts") {
   ProcessInfo p;
   p.stat.comm = "pg_dump";

@@ -5,8 +5,38 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "support/temp_dir.hpp"
+
+#include <cerrno>
+#include <filesystem>
+
 using namespace backup_doctor::resources;
 using backup_doctor::resources::test::FakeHost;
+
+TEST_CASE("read_file is bounded, never follows a final link, never opens a FIFO") {
+  backup_doctor::test::TempDir dir("bd-res-read");
+  auto big = dir.write("big", std::string(10000, 'x'));
+  bool truncated = false;
+  auto part = read_file(big.string(), nullptr, 4096, &truncated);
+  REQUIRE(part);
+  CHECK(part->size() == 4096);
+  CHECK(truncated);
+  auto whole = read_file(big.string(), nullptr, 10000, &truncated);
+  REQUIRE(whole);
+  CHECK(whole->size() == 10000);
+  CHECK_FALSE(truncated);
+  auto link = dir.path() / "link";
+  std::filesystem::create_symlink(big, link);
+  int err = 0;
+  CHECK_FALSE(read_file(link.string(), &err));
+  CHECK(err == ELOOP);
+  auto fifo = dir.path() / "fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(read_file(fifo.string(), &err));  // returns at once, nothing opened for reading
+  CHECK(err == EINVAL);
+  // Real proc files, through the /proc/self link, as the checks read them.
+  CHECK(read_file("/proc/self/stat"));
+}
 
 TEST_CASE("parse_psi reads some and full lines") {
   auto psi = parse_psi(

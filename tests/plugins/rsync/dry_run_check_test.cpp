@@ -1,3 +1,4 @@
+#include "access_probe.hpp"
 #include "fixtures.hpp"
 #include "rsync_plugin.hpp"
 
@@ -28,6 +29,13 @@ struct DryRunFixture {
     box.write("src/sub/c.txt", std::string(3000, 'c'));
     chmod_to(src / "sub", 0755);
     chown_to(dst, user);
+  }
+  // An "ssh" that connects nowhere and never answers (the remote shell must be ssh).
+  std::string stalled_ssh(int seconds) const {
+    fs::path ssh = box.write("bin/ssh", "#!/bin/sh\nsleep " + std::to_string(seconds) + "\n");
+    chmod_to(box.path() / "bin", 0755);
+    chmod_to(ssh, 0755);
+    return ssh.string();
   }
   json params() const {
     return {{"source", src.string() + "/"},
@@ -101,14 +109,25 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: missing source is a partial tra
   CHECK(r.remediation.find("do not exist") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: an unknown option is a syntax error (1)") {
+TEST_CASE_FIXTURE(DryRunFixture,
+                  "rsync.dry_run: an option the check does not know is refused, rsync not run") {
   json p = params();
   p["args"] = {"-a", "--no-such-option"};
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  CHECK(r.status == Status::error);
+  CHECK(r.details["ran"] == false);
+  CHECK(r.details["refused"][0]["option"] == "--no-such-option");
+  CHECK(r.summary.find("does not accept --no-such-option") != std::string::npos);
+  CHECK(r.remediation.find("rsync --help") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: a syntax error rsync itself finds is code 1") {
+  json p = params();
+  p["args"] = {"-a", "--max-size=lots"};
   auto r = run_check(plugin, "rsync.dry_run", p);
   CHECK(r.status == Status::fail);
   CHECK(r.details["exit_code"] == 1);
   CHECK(r.details["exit_code_name"] == "syntax_error");
-  CHECK(r.summary.find("--no-such-option") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(DryRunFixture,
@@ -228,7 +247,7 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: files vanishing during the run 
 TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: stalled remote side hits rsync's --timeout (30)") {
   json p = params();
   // A "remote shell" that never answers: rsync's own --timeout ends it with code 30.
-  p["args"] = {"-a", "--timeout=1", "-e", "sh -c \"sleep 4\""};
+  p["args"] = {"-a", "--timeout=1", "-e", stalled_ssh(4)};
   p["destination"] = "somehost:/backup/";
   auto r = run_check(plugin, "rsync.dry_run", p);
   CHECK(r.status == Status::fail);
@@ -239,7 +258,7 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: stalled remote side hits rsync'
 
 TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: the check's own timeout") {
   json p = params();
-  p["args"] = {"-a", "-e", "sh -c \"sleep 10\""};
+  p["args"] = {"-a", "-e", stalled_ssh(10)};
   p["destination"] = "somehost:/backup/";
   p["timeout"] = "1s";
   auto r = run_check(plugin, "rsync.dry_run", p);
@@ -305,4 +324,121 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: missing rsync program is an err
   auto r = run_check(plugin, "rsync.dry_run", p);
   CHECK(r.status == Status::error);
   CHECK(r.remediation.find("apt-get install rsync") != std::string::npos);
+}
+
+namespace {
+
+// A real rsync daemon on loopback whose module needs a user and a password.
+class RsyncDaemon {
+ public:
+  RsyncDaemon(const Sandbox& box, const std::string& password) {
+    port_ = free_port();
+    fs::path module = box.dir("daemon-module", 0777);
+    fs::path secrets = box.write("rsyncd.secrets", "backupper:" + password + "\n");
+    chmod_to(secrets, 0600);
+    fs::path conf = box.write("rsyncd.conf",
+                              "use chroot = no\nuid = root\ngid = root\n"
+                              "[backup]\npath = " +
+                                  module.string() +
+                                  "\nread only = false\nauth users = backupper\n"
+                                  "secrets file = " +
+                                  secrets.string() + "\n");
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      execl("/usr/bin/rsync", "rsync", "--daemon", "--no-detach", "--address=127.0.0.1",
+            ("--port=" + std::to_string(port_)).c_str(), ("--config=" + conf.string()).c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      int s = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(port_));
+      bool up = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      close(s);
+      if (up) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("rsync daemon did not come up");
+  }
+  ~RsyncDaemon() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string url() const {
+    return "rsync://backupper@127.0.0.1:" + std::to_string(port_) + "/backup/";
+  }
+
+ private:
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(DryRunFixture,
+                  "rsync.dry_run: the daemon password logs in through a private password file") {
+  RsyncDaemon daemon(box, "daemon-pass-4711");
+  json p = params();
+  p["destination"] = daemon.url();
+  p["daemon_password"] = "daemon-pass-4711";
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  INFO(r.summary, "\n", r.details.dump(2));
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["would_transfer_files"] == 3);
+  std::string command = r.details["command"].dump();
+  CHECK(command.find("daemon-pass-4711") == std::string::npos);
+  CHECK(command.find("--password-file=") != std::string::npos);
+  // As root too (the file is then root's).
+  p.erase("run_as");
+  CHECK(run_check(plugin, "rsync.dry_run", p).status == Status::ok);
+  // A wrong password is the daemon's refusal (code 5), not a hang at a password prompt.
+  p["daemon_password"] = "wrong";
+  auto wrong = run_check(plugin, "rsync.dry_run", p);
+  CHECK(wrong.status == Status::fail);
+  CHECK(wrong.details["exit_code"] == 5);
+}
+
+TEST_CASE_FIXTURE(DryRunFixture,
+                  "rsync.dry_run: as root, a job option reading the account's file is refused") {
+  fs::path list = box.write("files.txt", "a.txt\n");
+  chown_to(list, user);
+  chown_to(box.path(), user);  // the account could swap the list for a link
+  json p = params();
+  p.erase("run_as");
+  p["args"] = {"-a", "--files-from=" + list.string()};
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  chown_to(box.path(), UserIds{"root", 0, 0, "/root"});
+  CHECK(r.status == Status::error);
+  CHECK(r.summary.find("--files-from=" + list.string()) != std::string::npos);
+  CHECK(r.summary.find("backup-doctor-test") != std::string::npos);
+  CHECK(r.remediation.find("run_as") != std::string::npos);
+  // With run_as, rsync reads it with the account's rights: fine.
+  p["run_as"] = user.name;
+  CHECK(run_check(plugin, "rsync.dry_run", p).status == Status::ok);
+}
+
+TEST_CASE("rsync access probe: a FIFO, a device or a link in the list is never opened") {
+  Sandbox box;
+  UserIds user = test_user();
+  fs::path fifo = box.path() / "fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0666) == 0);
+  fs::path secret = box.write("secret", "root only");
+  chmod_to(secret, 0600);
+  fs::path link = box.path() / "link";
+  fs::create_symlink(secret, link);
+  fs::path unreadable = box.write("unreadable", "x");
+  chmod_to(unreadable, 0600);
+  auto started = std::chrono::steady_clock::now();
+  auto r = backup_doctor::rsync::probe_access(
+      user, {fifo.string(), "/dev/zero", link.string(), unreadable.string()}, {});
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  REQUIRE(r.tested);
+  // Only the regular file counts (rsync sends a link as a link, and skips FIFOs and devices).
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].path == unreadable.string());
+  CHECK(r.failures[0].error == EACCES);
 }

@@ -72,3 +72,23 @@ TEST_CASE("rsync.open_files: missing source is an error") {
   auto r = run_check(plugin, "rsync.open_files", {{"source", "/nonexistent/bd/src"}});
   CHECK(r.status == Status::error);
 }
+
+TEST_CASE("rsync.open_files: a link root made is followed, one another account made is not") {
+  Sandbox box;
+  fs::path src = box.dir("src");
+  FileHolder writer(src / "data.db", O_RDWR, "bd-linkwriter");
+  fs::create_symlink(src, box.path() / "current");
+  RsyncPlugin plugin;
+  auto r = run_check(plugin, "rsync.open_files", {{"source", (box.path() / "current").string()}});
+  CHECK(r.status == Status::warn);
+  CHECK(r.details["open_for_writing_count"] == 1);
+
+  fs::path theirs = box.dir("theirs");
+  chown_to(theirs, test_user());
+  REQUIRE(::symlink(src.c_str(), (theirs / "current").c_str()) == 0);
+  REQUIRE(::lchown((theirs / "current").c_str(), test_user().uid, test_user().gid) == 0);
+  auto refused = run_check(plugin, "rsync.open_files", {{"source", (theirs / "current").string()}});
+  CHECK(refused.status == Status::error);
+  CHECK(refused.summary.find("was not scanned") != std::string::npos);
+  CHECK(refused.details["refused_sources"][0]["path"] == (theirs / "current").string());
+}

@@ -154,3 +154,32 @@ TEST_CASE("rsync.remote: local and daemon destinations are skipped") {
   r = run_check(plugin, "rsync.remote", {{"destination", "nas::backups"}});
   CHECK(r.status == Status::skipped);
 }
+
+TEST_CASE_FIXTURE(RemoteFixture,
+                  "rsync.remote: as root, the account's own key is used through a private copy") {
+  // The key and known_hosts live in the backup account's directory: its files, which it could
+  // swap for links between the check and ssh reading them. ssh gets a copy of what was checked.
+  Sandbox box("bd-rsync-theirs");
+  UserIds user = test_user();
+  fs::path dir = box.dir("ssh", 0700);
+  fs::copy_file(sshd.file("user_key"), dir / "id");
+  fs::copy_file(sshd.file("known_hosts"), dir / "known_hosts");
+  for (const auto& p : {dir, dir / "id", dir / "known_hosts"}) chown_to(p, user);
+  chmod_to(dir / "id", 0600);
+  json p = sshd.remote_params(sshd.remote_dir().string());
+  p["identity_file"] = (dir / "id").string();
+  p["known_hosts_file"] = (dir / "known_hosts").string();
+  auto r = run_check(plugin, "rsync.remote", p);
+  INFO(r.summary, "\n", r.details.dump(2), "\n", sshd.log());
+  CHECK(r.status == Status::ok);
+  std::string command = r.details["command"].dump();
+  CHECK(command.find((dir / "id").string()) == std::string::npos);
+  // The same files as a link: refused before ssh starts.
+  fs::create_symlink(sshd.file("user_key"), dir / "link");
+  p["identity_file"] = (dir / "link").string();
+  auto linked = run_check(plugin, "rsync.remote", p);
+  CHECK(linked.status == Status::fail);
+  CHECK(linked.details["failure"] == "untrusted_ssh_file");
+  CHECK(linked.summary.find("symbolic link") != std::string::npos);
+  CHECK(linked.remediation.find("run_as") != std::string::npos);
+}

@@ -6,6 +6,9 @@
 #include <doctest/doctest.h>
 #include <backup_doctor/sdk.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -263,5 +266,82 @@ TEST_CASE("s3 credentials: a profile's credential_process, run without a shell")
     CHECK(error_of("subst").find("without a shell") != std::string::npos);
     for (const char* profile : {"fails", "expired", "v2", "junk", "slow", "subst"})
       CHECK(error_of(profile).find("proc-secret-value") == std::string::npos);
+  }
+}
+
+TEST_CASE("s3 credentials: config files are opened safely, and only root's may run a program") {
+  backup_doctor::test::TempDir dir("bd-s3-trust");
+  const uid_t other = 999;  // backup-doctor-test (scripts/setup)
+  std::string marker = (dir.path() / "ran").string();
+  std::string tool =
+      dir.write("tool", "#!/bin/sh\ntouch " + marker +
+                            "\nprintf '%s' '{\"Version\": 1, \"AccessKeyId\": \"AKIAP\", "
+                            "\"SecretAccessKey\": \"s\"}'\n")
+          .string();
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  std::string empty = dir.write("credentials", "").string();
+  auto resolve_with = [&](const std::string& config) {
+    CredentialQuery q;
+    q.profile = "p";
+    q.config_file = config;
+    q.credentials_file = empty;
+    return resolve_credentials(q);
+  };
+  auto error_of = [&](const std::string& config) {
+    try {
+      resolve_with(config);
+    } catch (const backup_doctor::sdk::CheckError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const std::string body = "[profile p]\ncredential_process = " + tool + "\n";
+
+  SUBCASE("a config another account owns names no program that runs as root") {
+    std::string theirs = dir.write("theirs", body).string();
+    REQUIRE(::chown(theirs.c_str(), other, other) == 0);
+    std::string e = error_of(theirs);
+    CHECK(e.find("credential_process was not run") != std::string::npos);
+    CHECK(e.find("owned by backup-doctor-test") != std::string::npos);
+    CHECK(e.find("chown root:") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(marker));
+  }
+  SUBCASE("root's config in a directory another account owns can be swapped: not run either") {
+    auto sub = dir.path() / "theirs-dir";
+    std::filesystem::create_directory(sub);
+    REQUIRE(::chown(sub.c_str(), other, other) == 0);
+    std::string config = (sub / "config").string();
+    dir.write("theirs-dir/config", body);
+    CHECK(error_of(config).find("credential_process was not run") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(marker));
+  }
+  SUBCASE("root's own config runs the program; a link root made to it is followed") {
+    std::string config = dir.write("config", body).string();
+    std::filesystem::create_symlink(config, dir.path() / "link");
+    REQUIRE(resolve_with((dir.path() / "link").string()).credentials);
+    CHECK(std::filesystem::exists(marker));
+  }
+  SUBCASE("a link another account made, or a FIFO, is refused at once") {
+    std::string config = dir.write("config", body).string();
+    auto link = dir.path() / "their-link";
+    std::filesystem::create_symlink(config, link);
+    REQUIRE(::lchown(link.c_str(), other, other) == 0);
+    CHECK(error_of(link.string()).find("symbolic link") != std::string::npos);
+    auto fifo = dir.path() / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+    auto started = std::chrono::steady_clock::now();
+    CHECK(error_of(fifo.string()).find("FIFO") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  }
+  SUBCASE("a program another account can change is not run as root") {
+    std::string theirs_tool = dir.write("their-tool", "#!/bin/sh\ntouch " + marker + "\n").string();
+    std::filesystem::permissions(
+        theirs_tool, std::filesystem::perms::owner_all | std::filesystem::perms::others_exec);
+    REQUIRE(::chown(theirs_tool.c_str(), other, other) == 0);
+    std::string config =
+        dir.write("config2", "[profile p]\ncredential_process = " + theirs_tool + "\n").string();
+    std::string e = error_of(config);
+    CHECK(e.find(theirs_tool + " was not run") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(marker));
   }
 }

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 using namespace backup_doctor::selinux;
@@ -292,7 +293,8 @@ TEST_CASE("selinux.denials: a directory given as the log is an error") {
   SelinuxPlugin plugin;
   auto r = run_check(plugin, "selinux.denials", {{"audit_log", f.dir.path().string()}});
   CHECK(r.status == Status::error);
-  CHECK(r.error.find("not a regular file") != std::string::npos);
+  CHECK(r.summary.find("not a regular file") != std::string::npos);
+  CHECK(r.remediation.find("log_file in /etc/audit/auditd.conf") != std::string::npos);
 }
 
 TEST_CASE("selinux.denials: an empty audit log is ok") {
@@ -319,4 +321,54 @@ TEST_CASE("selinux.denials: max_items caps groups and rules") {
   CHECK(r.details["group_count"] == 30);
   CHECK(r.details["groups"].size() == 3);
   CHECK(r.remediation.find("(27 more in the details)") != std::string::npos);
+}
+
+TEST_CASE("selinux.denials: an overlong line is cut and counted, the records around it count") {
+  FakeSelinux f;
+  std::string log = avc(60, 1, "read", "rsync", "name=\"a\"", kRsync, kDefault, "file") +
+                    std::string(200000, 'A') + "\n" +
+                    avc(50, 2, "read", "rsync", "name=\"b\"", kRsync, kDefault, "file") +
+                    std::string(70000, 'B');  // and a last one without newline
+  f.dir.write("audit.log", log);
+  write_gzip(f.dir.path() / "audit.log.1.gz",
+             std::string(300000, 'C') + "\n" +
+                 avc(55, 3, "read", "rsync", "name=\"c\"", kRsync, kDefault, "file"));
+  SelinuxPlugin plugin;
+  auto r =
+      run_check(plugin, "selinux.denials", {{"audit_log", (f.dir.path() / "audit.log").string()}});
+  INFO(r.summary, "\n", r.details.dump(2));
+  CHECK(r.details["denials"] == 3);
+  CHECK(r.details["overlong_lines"] == 3);
+  CHECK(r.details["max_line_bytes"] == 65536);
+  CHECK(r.summary.find("3 lines longer than 64 KiB") != std::string::npos);
+}
+
+TEST_CASE("selinux.denials: a link or a FIFO in place of a log is neither followed nor opened") {
+  FakeSelinux f;
+  f.dir.write("real/audit.log",
+              avc(60, 1, "read", "rsync", "name=\"x\"", kRsync, kDefault, "file"));
+  std::filesystem::create_directories(f.dir.path() / "logs");
+  std::filesystem::create_symlink(f.dir.path() / "real/audit.log", f.dir.path() / "logs/audit.log");
+  SelinuxPlugin plugin;
+  auto linked = run_check(plugin, "selinux.denials",
+                          {{"audit_log", (f.dir.path() / "logs/audit.log").string()}});
+  CHECK(linked.status == Status::error);
+  CHECK(linked.summary.find("symbolic link") != std::string::npos);
+  CHECK(linked.remediation.find("log_file in /etc/audit/auditd.conf") != std::string::npos);
+
+  REQUIRE(mkfifo((f.dir.path() / "fifo.log").c_str(), 0600) == 0);
+  auto fifo =
+      run_check(plugin, "selinux.denials", {{"audit_log", (f.dir.path() / "fifo.log").string()}});
+  CHECK(fifo.status == Status::error);
+  CHECK(fifo.summary.find("FIFO") != std::string::npos);
+
+  // Rotated logs: a FIFO and a link next to the live log are no rotated logs.
+  f.dir.write("rot/audit.log", avc(60, 1, "read", "rsync", "name=\"x\"", kRsync, kDefault, "file"));
+  REQUIRE(mkfifo((f.dir.path() / "rot/audit.log.1").c_str(), 0600) == 0);
+  std::filesystem::create_symlink(f.dir.path() / "real/audit.log",
+                                  f.dir.path() / "rot/audit.log.2");
+  auto rotated = run_check(plugin, "selinux.denials",
+                           {{"audit_log", (f.dir.path() / "rot/audit.log").string()}});
+  CHECK(rotated.details["audit_logs"].size() == 1);
+  CHECK(rotated.details["denials"] == 1);
 }

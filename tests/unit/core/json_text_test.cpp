@@ -3,6 +3,7 @@
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 using namespace backup_doctor;
 
@@ -30,4 +31,24 @@ TEST_CASE("valid JSON parses") {
 TEST_CASE("JSON paths read like code") {
   CHECK(json_path({"checks", "3", "with", "path"}) == "checks[3].with.path");
   CHECK(json_path({}).empty());
+}
+
+TEST_CASE("a document nested too deep is refused at the place it happens, without recursion") {
+  std::string deep = "{\"a\": \n";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  auto out = parse_json_text(deep, "deep.json");
+  CHECK_FALSE(out.value);
+  CHECK(out.error.rfind("deep.json:2:64: invalid JSON: nested deeper than 64 levels", 0) == 0);
+  // Brackets inside strings do not count.
+  auto strings = parse_json_text("{\"a\": \"" + std::string(1000, '[') + "\"}", "s.json");
+  CHECK(strings.value);
+}
+
+TEST_CASE("a FIFO where a checklist should be is an error, not a hang") {
+  test::TempDir dir;
+  auto fifo = dir / "checklist.json";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::string error;
+  CHECK_FALSE(read_text_file(fifo, error));
+  CHECK(error.find("it is a FIFO (named pipe), not a regular file") != std::string::npos);
 }

@@ -140,3 +140,49 @@ TEST_CASE("a --var overriding a number or boolean variable keeps that type") {
   o.vars = {{"n", "seven"}};
   CHECK(any(make_plan(checklist(text), registry(), o, s).errors, "--var n: expected a number"));
 }
+
+TEST_CASE("a value taken from a secret's variable with ${env:...} is a secret too") {
+  setenv("BD_PLAN_DB_PW", "pw-from-env-77", 1);
+  auto cl = checklist(R"({"version": 1, "vars": {"dsn": "postgres://u:${env:BD_PLAN_DB_PW}@db"},
+    "checks": [
+      {"id": "a", "use": "fixture.echo", "with": {"password": {"secret": {"env": "BD_PLAN_DB_PW"}}}},
+      {"id": "b", "use": "fixture.echo", "with": {"path": "${env:BD_PLAN_DB_PW}"}},
+      {"id": "c", "use": "fixture.echo", "with": {"path": "${dsn}"}}
+    ]})");
+  Scrubber s;
+  auto out = make_plan(cl, registry(), {}, s);
+  unsetenv("BD_PLAN_DB_PW");
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.hidden_env == std::vector<std::string>{"BD_PLAN_DB_PW"});
+  CHECK(s.scrub("path pw-from-env-77 and postgres://u:pw-from-env-77@db") ==
+        "path [REDACTED] and postgres://u:[REDACTED]@db");
+}
+
+TEST_CASE("a profile name is a name, not a path") {
+  auto cl = checklist(kList);
+  for (std::string name : {"../evil", "/etc/passwd", ".hidden", "a/b", "-x"}) {
+    CAPTURE(name);
+    Scrubber s;
+    PlanOptions o;
+    o.profile = name;
+    auto out = make_plan(cl, registry(), o, s);
+    CHECK(any(out.errors, "is not a profile name"));
+  }
+}
+
+TEST_CASE("a plugin's own timeout longer than the check's is an error naming both") {
+  auto cl = checklist(R"({"version": 1, "checks": [
+      {"id": "slow", "use": "fixture.limits", "timeout": "30s",
+       "with": {"timeout": "5m", "server": {"connect_timeout": "45s"}}},
+      {"id": "fine", "use": "fixture.limits", "timeout": "30s",
+       "with": {"timeout": "20s", "server": {"connect_timeout": "30s"}}},
+      {"id": "default", "use": "fixture.limits"}]})");
+  Scrubber s;
+  auto out = make_plan(cl, registry(), {}, s);
+  REQUIRE(out.errors.size() == 2);
+  CHECK(any(out.errors,
+            "cl.json: check 'slow': with.timeout: 5m is longer than the check's own timeout of "
+            "30s, which would stop the check first; raise the check's \"timeout\" above it or "
+            "lower this one"));
+  CHECK(any(out.errors, "check 'slow': with.server.connect_timeout: 45s is longer"));
+}

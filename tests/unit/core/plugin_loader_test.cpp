@@ -84,3 +84,35 @@ TEST_CASE("plugin files owned by another user are refused") {
   REQUIRE(chown(copy.c_str(), 65534, 65534) == 0);
   CHECK(unsafe_plugin_file_reason(copy).find("owned by uid 65534") == 0);
 }
+
+TEST_CASE("a plugin that is a symbolic link, or in a directory others can change, is refused") {
+  test::TempDir dir;
+  auto link = dir / "backup-doctor-fixture.so";
+  std::filesystem::create_symlink(fixture("backup-doctor-fixture.so"), link);
+  auto linked = load_plugin(link);
+  CHECK_FALSE(linked.plugin);
+  CHECK(linked.refusal.find("refused: it is a symbolic link") == 0);
+
+  auto open_dir = dir / "shared";
+  std::filesystem::create_directory(open_dir);
+  chmod(open_dir.c_str(), 0777);  // anyone may swap the file, even if it is root's and 0755
+  auto copy = open_dir / "backup-doctor-fixture.so";
+  std::filesystem::copy_file(fixture("backup-doctor-fixture.so"), copy);
+  chmod(copy.c_str(), 0755);
+  auto swapped = load_plugin(copy);
+  CHECK_FALSE(swapped.plugin);
+  CHECK(swapped.refusal.find("its directory can be changed by someone else") != std::string::npos);
+}
+
+TEST_CASE("plugins loaded one after another are each their own library") {
+  // Each is loaded through /proc/self/fd/N; the descriptor stays open while it is loaded, so
+  // the next plugin cannot get the same name (the dynamic loader would hand back the first).
+  auto a = load_plugin(fixture("backup-doctor-fixture.so"));
+  auto b = load_plugin(fixture("backup-doctor-abi_v1.so"));
+  REQUIRE(a.plugin);
+  REQUIRE(b.plugin);
+  CHECK(a.plugin->name == "fixture");
+  CHECK(b.plugin->name == "abi_v1");
+  a.plugin->api->destroy(a.plugin->instance);
+  b.plugin->api->destroy(b.plugin->instance);
+}

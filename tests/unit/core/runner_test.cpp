@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 #include <unistd.h>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace backup_doctor;
@@ -61,7 +65,7 @@ TEST_CASE("crashing, aborting, hanging, throwing and exiting checks are containe
   auto t0 = std::chrono::steady_clock::now();
   auto report = run_plan(plan, {}, s);
   auto elapsed = std::chrono::steady_clock::now() - t0;
-  CHECK(elapsed < std::chrono::milliseconds(700 + 1000));
+  CHECK(elapsed < std::chrono::milliseconds(700 + 1000));  // stopped by its timeout
   CHECK(by_id(report, "crash").status == Status::error);
   CHECK(by_id(report, "crash").summary.find("signal 11") != std::string::npos);
   CHECK(by_id(report, "abort").summary.find("signal 6") != std::string::npos);
@@ -149,4 +153,72 @@ TEST_CASE("secrets are scrubbed from everything a check reports") {
   for (const auto& l : r.logs) everything += l;
   CHECK(everything.find("runner-s3cret") == std::string::npos);
   CHECK(everything.find("[REDACTED]") != std::string::npos);
+}
+
+namespace {
+// Processes whose command line contains `marker` (a sleep's unique argument).
+int processes_with(const std::string& marker) {
+  int count = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(marker) != std::string::npos) ++count;
+  }
+  return count;
+}
+}  // namespace
+
+TEST_CASE("nothing a check starts outlives it, not even a daemon in its own session") {
+  Plan plan;
+  plan.checks = {check("returns", "fixture.escape", {{"seconds", "1000.611"}}),
+                 check("hangs", "fixture.escape", {{"seconds", "1000.612"}, {"hang", true}}, {},
+                       std::chrono::milliseconds(800)),
+                 check("crashes-later", "fixture.ok")};
+  Scrubber s;
+  auto report = run_plan(plan, {}, s);
+  CHECK(by_id(report, "returns").status == Status::ok);
+  CHECK(by_id(report, "hangs").summary.find("timeout") != std::string::npos);
+  // The runner returns only after the leftovers are gone: no waiting needed here.
+  CHECK(processes_with("1000.611") == 0);
+  CHECK(processes_with("1000.612") == 0);
+}
+
+TEST_CASE("a check never sees the variables secrets come from, and gets its own TMPDIR") {
+  setenv("BD_RUNNER_TEST_SECRET", "hunter2", 1);
+  Plan plan;
+  plan.checks = {check("env", "fixture.environment", {{"name", "BD_RUNNER_TEST_SECRET"}}),
+                 check("other", "fixture.environment", {{"name", "HOME"}})};
+  plan.hidden_env = {"BD_RUNNER_TEST_SECRET"};
+  Scrubber s;
+  auto report = run_plan(plan, {}, s);
+  unsetenv("BD_RUNNER_TEST_SECRET");
+  CHECK(by_id(report, "env").details["set"] == false);
+  CHECK(by_id(report, "other").details["set"] == true);
+  std::string a = by_id(report, "env").details["tmpdir"],
+              b = by_id(report, "other").details["tmpdir"];
+  CHECK(a.find("/backup-doctor.") != std::string::npos);
+  CHECK(a != b);
+  CHECK_FALSE(std::filesystem::exists(a));  // removed when the check ended
+}
+
+TEST_CASE("a check that times out is told first (SIGTERM), cleans up, and ends by its timeout") {
+  char dir_pattern[] = "/tmp/bd-runner-XXXXXX";
+  REQUIRE(mkdtemp(dir_pattern) != nullptr);
+  std::string marker = std::string(dir_pattern) + "/cleaned";
+  Plan plan;
+  plan.checks = {
+      check("slow", "fixture.cleanup", {{"marker", marker}}, {}, std::chrono::milliseconds(2000))};
+  Scrubber s;
+  RunnerOptions o;
+  o.stop_grace = std::chrono::milliseconds(400);
+  auto t0 = std::chrono::steady_clock::now();
+  auto report = run_plan(plan, o, s);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  CHECK(elapsed >= std::chrono::milliseconds(1500));
+  CHECK(elapsed < std::chrono::milliseconds(2000 + 300));
+  CHECK(std::filesystem::exists(marker));
+  CHECK(by_id(report, "slow").summary.find("timeout") != std::string::npos);
+  std::filesystem::remove_all(dir_pattern);
 }

@@ -35,3 +35,22 @@ TEST_CASE("verbose text shows details of problems") {
   o.verbose = true;
   CHECK(render_text(test::sample_report(), o).find("\"age_seconds\": 259200") != std::string::npos);
 }
+
+TEST_CASE("control characters from a check never reach the terminal, with or without colour") {
+  auto report = test::sample_report();
+  report.results[0].summary = "error line: \x1b]0;owned\x07\x1b[2K\r\x1b[32mOK all fine";
+  report.results[0].remediation = "first line\nsecond \x1b[1mline";
+  report.results[0].details = {{"line", "\x1b[31m"}};
+  RenderOptions o;
+  o.verbose = true;
+  for (bool colour : {false, true}) {
+    o.color = colour;
+    auto text = render_text(report, o);
+    CHECK(text.find("\\x1b]0;owned\\x07\\x1b[2K\\x0d\\x1b[32mOK all fine") != std::string::npos);
+    CHECK(text.find("\x1b]") == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
+    CHECK(text.find('\r') == std::string::npos);
+    CHECK(text.find("second \\x1b[1mline") != std::string::npos);
+    if (!colour) CHECK(text.find('\x1b') == std::string::npos);
+  }
+}

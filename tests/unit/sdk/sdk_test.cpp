@@ -21,6 +21,14 @@ class Sample : public sdk::Plugin {
         [](const nlohmann::json&, sdk::Context&) { throw sdk::CheckError("bad parameter 'x'"); });
     add_check("sample.silent", "silent", "", R"({"type":"object"})",
               [](const nlohmann::json&, sdk::Context&) {});
+    add_check("sample.quotes", "quotes bytes it read", "", R"({"type":"object"})",
+              [](const nlohmann::json&, sdk::Context& ctx) {
+                std::string line =
+                    "error \x9b"
+                    "31m \xff";  // not UTF-8, as a log line can be
+                ctx.metric("lines", 1, "count", {{"line", line}});
+                ctx.fail("1 error line", "read it", {{"line", line}});
+              });
   }
 };
 
@@ -30,7 +38,7 @@ TEST_CASE("describe() is JSON naming the plugin and each check with its schema")
   bd_str text = sdk::detail::Thunks<Sample>::describe();
   auto j = nlohmann::json::parse(std::string(text.data, text.size));
   CHECK(j["name"] == "sample");
-  CHECK(j["checks"].size() == 3);
+  CHECK(j["checks"].size() == 4);
   CHECK(j["checks"][0]["params"]["type"] == "object");
   CHECK(sdk::detail::Thunks<Sample>::describe().data == text.data);  // stable until unload
 }
@@ -63,4 +71,14 @@ TEST_CASE("checks run through the thunks - exceptions and missing results become
   CHECK(silent.error.find("without reporting") != std::string::npos);
 
   CHECK(testing::run_check(plugin, "sample.nope", {}).rc == BD_RC_UNKNOWN_CHECK);
+}
+
+TEST_CASE("details and labels quoting bytes that are not UTF-8 still make a finding") {
+  Sample plugin;
+  auto r = testing::run_check(plugin, "sample.quotes", {});
+  CHECK(r.rc == BD_RC_OK);
+  CHECK(r.status == sdk::Status::fail);
+  CHECK(r.details["line"] ==
+        "error \xef\xbf\xbd"
+        "31m \xef\xbf\xbd");
 }

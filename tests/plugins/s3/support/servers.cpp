@@ -169,9 +169,6 @@ CommandResult Moto::aws(const std::vector<std::string>& args, bool check,
              {"AWS_DEFAULT_REGION", "us-east-1"},
              {"HOME", dir_},
              {"AWS_PAGER", ""}};
-  opt.unset_env = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                   "AWS_PROFILE",       "AWS_DEFAULT_PROFILE",   "AWS_REGION",
-                   "AWS_ENDPOINT_URL"};
   for (const auto& [k, v] : env) opt.env[k] = v;
   std::vector<std::string> argv = {"aws", "--endpoint-url", endpoint_};
   argv.insert(argv.end(), args.begin(), args.end());
