@@ -152,6 +152,7 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
                             [](const Tracked& t) { return t.io_before.has_value(); });
   double sampled_ms = 0;
   if (any_io) sampled_ms = static_cast<double>(hooks.wait(sample, ctx).count());
+  uptime += sampled_ms / 1000.0;  // runtimes as of the end of the sample, not its start
 
   Verdict verdict;
   json list = json::array();

@@ -75,6 +75,11 @@ demo_on_exit "kill -9 $! 2>/dev/null || true"
 "$SANDBOX/bin/rsync" 3600 </dev/null >/dev/null 2>&1 &
 demo_host_rsync=$!
 demo_on_exit "kill -9 $demo_host_rsync 2>/dev/null || true"
+# Stop it only once it is rsync: a stop between fork and exec would freeze a shell instead.
+for _ in $(seq 100); do
+  [ "$(readlink "/proc/$demo_host_rsync/exe" 2>/dev/null)" = "$SANDBOX/bin/rsync" ] && break
+  sleep 0.02
+done
 kill -STOP "$demo_host_rsync"
 
 DEMO_VARS+=(
