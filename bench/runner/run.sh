@@ -2,10 +2,12 @@
 # Benchmark: 200 cheap `files` checks through the runner vs a bash script doing the same with
 # test/stat/find/grep/tail, in the same run, on the same generated tree.
 #   bench/runner/run.sh [BUILD_DIR] [ROUNDS]
+#   BASE_BUILD=/path/to/other/build bench/runner/run.sh ...   also times another build (say, main
+#                                                            before a change) in the same rounds
 # Prints wall times (best of ROUNDS) and the ratio; docs/performance.md records the result.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)  # absolute: relative plugin dirs are ignored
 rounds=${2:-5}
 bd=$build/bin/backup-doctor
 [ -x "$bd" ] || { echo "build first: $bd missing" >&2; exit 1; }
@@ -81,11 +83,20 @@ PY
 t_bd=$(best "$bd" run "$work/checklist.json" --format json --no-progress)
 t_bd1=$(best "$bd" run "$work/checklist.json" --format json --no-progress -j 1)
 t_sh=$(best "$work/guide.sh" "$work/tree")
+if [ -n "${BASE_BUILD:-}" ]; then
+  base_bd=$(cd "$BASE_BUILD" && pwd)/bin/backup-doctor
+  t_base=$(best "$base_bd" run "$work/checklist.json" --format json --no-progress)
+  t_base1=$(best "$base_bd" run "$work/checklist.json" --format json --no-progress -j 1)
+fi
 printf 'backup-doctor run (200 checks, -j default): %.3f s\n' "$t_bd"
 printf 'backup-doctor run (200 checks, -j 1):       %.3f s\n' "$t_bd1"
 printf 'bash script (test/stat/find/grep/tail):     %.3f s\n' "$t_sh"
 printf 'ratio runner/script: %.2fx (goal <= 0.5x); with -j 1: %.2fx\n' \
   "$(echo "$t_bd / $t_sh" | bc -l)" "$(echo "$t_bd1 / $t_sh" | bc -l)"
+if [ -n "${BASE_BUILD:-}" ]; then
+  printf 'base build %s: %.3f s (-j default), %.3f s (-j 1); this build / base: %.2fx, %.2fx with -j 1\n' \
+    "$BASE_BUILD" "$t_base" "$t_base1" "$(echo "$t_bd / $t_base" | bc -l)" "$(echo "$t_bd1 / $t_base1" | bc -l)"
+fi
 printf 'per-check cost with process isolation (-j 1): %.2f ms\n' "$(echo "$t_bd1 * 1000 / 200" | bc -l)"
 
 # The isolation cost alone: 200 checks that do nothing (the fixture plugin's fixture.ok).
@@ -94,8 +105,17 @@ if [ -f "$fixtures/backup-doctor-fixture.so" ]; then
   python3 -c "
 import json
 print(json.dumps({'version': 1, 'checks': [{'id': f'noop-{i}', 'use': 'fixture.ok'} for i in range(200)]}))" >"$work/noop.json"
+  "$bd" --plugin-dir "$fixtures" run "$work/noop.json" --format json >"$work/noop-report.json"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['counts']['ok'] == 200, r['counts']" \
+    "$work/noop-report.json"
   t_noop1=$(best "$bd" --plugin-dir "$fixtures" run "$work/noop.json" --format json --no-progress -j 1)
   t_noop=$(best "$bd" --plugin-dir "$fixtures" run "$work/noop.json" --format json --no-progress)
+  if [ -n "${BASE_BUILD:-}" ]; then
+    base_fixtures=$(cd "$BASE_BUILD" && pwd)/tests/fixtures/plugins
+    t_base_noop1=$(best "$base_bd" --plugin-dir "$base_fixtures" run "$work/noop.json" --format json --no-progress -j 1)
+    printf 'base build: 200 no-op checks %.3f s with -j 1 (%.2f ms per check)\n' \
+      "$t_base_noop1" "$(echo "$t_base_noop1 * 1000 / 200" | bc -l)"
+  fi
   printf '200 no-op checks: %.3f s with -j 1 (%.2f ms per check: fork + pipe + reap), %.3f s with -j default\n' \
     "$t_noop1" "$(echo "$t_noop1 * 1000 / 200" | bc -l)" "$t_noop"
 fi

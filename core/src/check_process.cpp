@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -110,16 +112,6 @@ const bd_host_api* child_host_api() {
   _exit(0);  // no atexit handlers or static destructors: they belong to the parent
 }
 
-// A directory only this check writes to (mode 0711: programs it runs as another user can
-// reach a file in it by name, but not list it or add to it).
-std::string make_scratch_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base == '/' ? base : "/tmp") + "/backup-doctor.XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) return {};
-  chmod(pattern.c_str(), 0711);
-  return pattern;
-}
-
 std::string status_word(int status) {
   switch (status) {
     case BD_STATUS_OK:
@@ -142,11 +134,12 @@ std::string status_word(int status) {
 
 CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
                            const std::vector<std::string>& hidden_env,
-                           std::chrono::milliseconds grace)
+                           std::chrono::milliseconds grace, std::string scratch_dir)
     : check_(check),
       scrubber_(scrubber),
       grace_(std::min(
-          grace, std::chrono::duration_cast<std::chrono::milliseconds>(check.spec.timeout / 4))) {
+          grace, std::chrono::duration_cast<std::chrono::milliseconds>(check.spec.timeout / 4))),
+      scratch_dir_(std::move(scratch_dir)) {
   int msg[2], err[2];
   if (pipe2(msg, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -154,7 +147,6 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
     close(msg[0]), close(msg[1]);
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   }
-  scratch_dir_ = make_scratch_dir();
   fflush(nullptr);
   started_wall_ = std::chrono::system_clock::now();
   started_ = std::chrono::steady_clock::now();
@@ -164,7 +156,6 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
   if (pid_ < 0) {
     int e = errno;
     close(msg[0]), close(msg[1]), close(err[0]), close(err[1]);
-    if (!scratch_dir_.empty()) support::remove_tree(scratch_dir_);
     throw std::runtime_error(std::string("fork: ") + std::strerror(e));
   }
   if (pid_ == 0) {
@@ -293,7 +284,6 @@ void CheckProcess::reap() {
   if (!line_buffer_.empty() && !overlong_line_) handle_line(line_buffer_);
   line_buffer_.clear();
   close_fds();
-  if (!scratch_dir_.empty()) support::remove_tree(scratch_dir_);
 }
 
 void CheckProcess::stop() {

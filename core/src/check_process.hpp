@@ -5,9 +5,9 @@
 //
 // The child is the leader of its own process group and the subreaper of everything it starts
 // (process_tree.hpp), dies with the runner (PR_SET_PDEATHSIG), gets a private scratch directory
-// as TMPDIR that is removed when it ends, and never sees the environment variables that secrets
-// were read from. Stopping it is SIGTERM to the group (the check's cancelled() turns true and it
-// cleans up), then SIGKILL to the group after a grace period.
+// as TMPDIR (scratch_pool.hpp: the runner empties it when the check ends), and never sees the
+// environment variables that secrets were read from. Stopping it is SIGTERM to the group (the
+// check's cancelled() turns true and it cleans up), then SIGKILL to the group after a grace period.
 #pragma once
 
 #include "plan.hpp"
@@ -26,10 +26,12 @@ class CheckProcess {
   // Forks the child and starts the check. Throws std::runtime_error when fork/pipe fail.
   // `hidden_env`: variables the child must not see (the sources of secrets). `grace`: how long
   // before its timeout the check gets SIGTERM (at most a quarter of the timeout), and how long
-  // after stop() it gets SIGKILL; so a check never runs past its timeout.
+  // after stop() it gets SIGKILL; so a check never runs past its timeout. `scratch_dir`: the
+  // check's TMPDIR (none when empty).
   CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
                const std::vector<std::string>& hidden_env = {},
-               std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+               std::chrono::milliseconds grace = std::chrono::milliseconds(2000),
+               std::string scratch_dir = {});
   ~CheckProcess();
   CheckProcess(const CheckProcess&) = delete;
   CheckProcess& operator=(const CheckProcess&) = delete;
@@ -37,6 +39,7 @@ class CheckProcess {
   int message_fd() const { return msg_fd_; }
   int stderr_fd() const { return err_fd_; }
   pid_t pid() const { return pid_; }
+  const std::string& scratch_dir() const { return scratch_dir_; }
   // When the runner must act next: stop() at the start of the grace period before the
   // timeout, and once stopping, stop() again (SIGKILL) at its end.
   std::chrono::steady_clock::time_point deadline() const {

@@ -2,6 +2,7 @@
 
 #include "check_process.hpp"
 #include "process_tree.hpp"
+#include "scratch_pool.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -81,6 +82,9 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
       spdlog::debug("killed {} process(es) left behind by finished checks", n);
   };
 
+  // Declared after the strays' bookkeeping and before the checks: removed when the run ends.
+  ScratchPool scratch_dirs(ScratchPool::default_base());
+
   const size_t n = plan.checks.size();
   std::map<std::string, size_t> index_of;
   for (size_t i = 0; i < n; ++i) index_of[plan.checks[i].spec.id] = i;
@@ -138,12 +142,14 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
       }
       if (active >= jobs) continue;
       started[i] = true;
+      std::string scratch = scratch_dirs.acquire();
       try {
-        running[i] =
-            std::make_unique<CheckProcess>(c, scrubber, plan.hidden_env, options.stop_grace);
+        running[i] = std::make_unique<CheckProcess>(c, scrubber, plan.hidden_env,
+                                                    options.stop_grace, scratch);
         ++active;
         spdlog::debug("check {} started (pid {})", c.spec.id, running[i]->pid());
       } catch (const std::exception& e) {
+        scratch_dirs.release(scratch);
         CheckResult r =
             skipped_result(c, std::string("could not start the check: ") + e.what(), {});
         r.status = Status::error;
@@ -219,7 +225,7 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
     now = std::chrono::steady_clock::now();
     if (now - last_notice > std::chrono::milliseconds(250))
       notify();  // keeps a progress line alive
-    bool any_exited = false;
+    std::vector<std::string> ended_scratch;
     for (size_t i = 0; i < n; ++i) {
       auto& p = running[i];
       if (!p) continue;
@@ -234,11 +240,15 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
       }
       if (p->exited()) {
         --active;
-        any_exited = true;
+        ended_scratch.push_back(p->scratch_dir());
         finish(i, p->result());
       }
     }
-    if (any_exited) kill_strays(running);
+    if (!ended_scratch.empty()) {
+      // Only once nothing the checks started is left can their directories be reused.
+      kill_strays(running);
+      for (const auto& dir : ended_scratch) scratch_dirs.release(dir);
+    }
   }
 
   kill_strays(running);
