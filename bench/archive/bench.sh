@@ -6,6 +6,8 @@
 #   and for scale a .tar.zst against zstd -t.
 #
 #   bench/archive/bench.sh [--size-mib N] [--runs N] [--dir DIR]
+#   BASE_BUILD=/other/build bench/archive/bench.sh ...   also times that build's archive.verify
+#                                                       (say, main before a change) in the same rounds
 #
 # Makes a ~1 GiB tree of mixed compressible/incompressible files (make_tree.py), archives it
 # with GNU tar + gzip (and tar | zstd), removes the tree, times every command --runs times on a
@@ -50,12 +52,12 @@ else
   cc -O2 -I "$root/sdk/include" "$root/bench/archive/run_check.c" -ldl -o "$work/run_check"
   runner=driver
 fi
-verify_cmd() { # $1 = archive
-  local list
+verify_cmd() { # $1 = archive, $2 = build directory (default: this one)
+  local list bd_build=${2:-$build}
   list="$work/verify-$(basename "$1").json"
   printf '{"version":1,"name":"bench","checks":[{"id":"verify","use":"archive.verify","with":{"path":"%s"},"timeout":"30m"}]}\n' "$1" >"$list"
   if [ "$runner" = cli ]; then
-    echo "$build/bin/backup-doctor run $list --format json --no-progress"
+    echo "$bd_build/bin/backup-doctor run $list --format json --no-progress"
   else
     echo "$work/run_check $plugin archive.verify {\"path\":\"$1\"}"
   fi
@@ -90,6 +92,10 @@ gz="$work/files.tar.gz"
 zst="$work/files.tar.zst"
 read -r -a verify_gz <<<"$(verify_cmd "$gz")"
 read -r -a verify_zst <<<"$(verify_cmd "$zst")"
+if [ -n "${BASE_BUILD:-}" ]; then
+  [ "$runner" = cli ] || { echo "bench: BASE_BUILD needs the CLI runner" >&2; exit 1; }
+  read -r -a verify_base <<<"$(verify_cmd "$gz" "$(cd "$BASE_BUILD" && pwd)")"
+fi
 # The verdict must be ok, or the timing means nothing.
 "${verify_gz[@]}" | grep -q '"status": *"ok"' || { echo "bench: archive.verify did not report ok" >&2; "${verify_gz[@]}" >&2; exit 1; }
 cat "$gz" "$zst" >/dev/null # warm the page cache: every command reads from memory
@@ -97,6 +103,7 @@ cat "$gz" "$zst" >/dev/null # warm the page cache: every command reads from memo
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(stat -c %s "$gz") bytes gzip, $(stat -c %s "$zst") bytes zstd, runner: $runner, $runs runs each" >&2
 names=("archive.verify (.tar.gz)" "gzip -t" "tar -tzf >/dev/null" "sha256sum"
   "guide: gzip -t; tar -tzf; sha256sum -c" "igzip -t" "archive.verify (.tar.zst)" "zstd -t")
+[ -n "${BASE_BUILD:-}" ] && names+=("base build archive.verify (.tar.gz)")
 for ((round = 1; round <= runs; round++)); do
   echo "   round $round/$runs" >&2
   time_once "archive.verify (.tar.gz)" "${verify_gz[@]}"
@@ -107,6 +114,7 @@ for ((round = 1; round <= runs; round++)); do
   time_once "guide: gzip -t; tar -tzf; sha256sum -c" sh -c "gzip -t '$gz' && tar -tzf '$gz' >/dev/null && cd '$work' && sha256sum -c files.tar.gz.sha256"
   time_once "archive.verify (.tar.zst)" "${verify_zst[@]}"
   time_once "zstd -t" zstd -q -t "$zst"
+  if [ -n "${BASE_BUILD:-}" ]; then time_once "base build archive.verify (.tar.gz)" "${verify_base[@]}"; fi
 done
 for name in "${names[@]}"; do summarize "$name"; done
 
@@ -122,6 +130,9 @@ echo "archive.verify / igzip -t                = $(ratio "archive.verify (.tar.g
 echo "archive.verify / tar -tzf                = $(ratio "archive.verify (.tar.gz)" "tar -tzf >/dev/null")x"
 echo "archive.verify / sha256sum               = $(ratio "archive.verify (.tar.gz)" "sha256sum")x"
 echo "archive.verify .tar.zst / zstd -t        = $(ratio "archive.verify (.tar.zst)" "zstd -t")x"
+if [ -n "${BASE_BUILD:-}" ]; then
+  echo "archive.verify / base build's            = $(ratio "archive.verify (.tar.gz)" "base build archive.verify (.tar.gz)")x"
+fi
 # Where the CPU goes: the decompressing thread is the critical path when the hashing thread has a
 # core of its own; on a loaded machine both compete with everything else.
 "${verify_gz[@]}" | python3 -c '

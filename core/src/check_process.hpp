@@ -15,6 +15,7 @@
 #include "scrubber.hpp"
 
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ class CheckProcess {
   void mark_timed_out() { timed_out_ = true; }
   void mark_interrupted() { interrupted_ = true; }
   bool exited() const { return exited_; }
+  // Exited after reporting and after killing everything it started: nothing of it can be left
+  // for the runner to find. False for a crash, a kill, an exit() in the plugin.
+  bool exited_cleanly() const {
+    return exited_ && done_rc_.has_value() && WIFEXITED(wait_status_) &&
+           WEXITSTATUS(wait_status_) == 0;
+  }
   // SIGKILL to the group and block until the child is reaped.
   void kill_and_wait();
 

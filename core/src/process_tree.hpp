@@ -20,9 +20,18 @@ bool become_subreaper();
 // The direct children of this process (every thread's), zombies included.
 std::vector<pid_t> child_processes();
 
-// Kills (SIGKILL) and reaps every child not in `keep`, then the children that were re-parented
-// to us as a result, until none is left or `patience` is spent. Returns how many were killed.
-size_t kill_children_except(const std::set<pid_t>& keep,
-                            std::chrono::milliseconds patience = std::chrono::seconds(2));
+// Whether this process has any child at all, alive or a zombie (one system call).
+bool has_children();
+
+struct Sweep {
+  size_t killed = 0;     // processes sent SIGKILL
+  bool complete = true;  // false when some were still there when `patience` ran out
+  size_t rounds = 0;     // how many times the children were looked up and killed
+};
+
+// Kills (SIGKILL) every child not in `keep` and everything below it, reaps them, and repeats
+// for what was re-parented to us meanwhile, until none is left or `patience` is spent.
+Sweep kill_children_except(const std::set<pid_t>& keep,
+                           std::chrono::milliseconds patience = std::chrono::seconds(2));
 
 }  // namespace backup_doctor

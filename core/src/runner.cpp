@@ -74,12 +74,20 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
   become_subreaper();
   std::set<pid_t> keep;
   for (pid_t p : child_processes()) keep.insert(p);
+  // True when nothing is left (or nothing could be found to kill).
   auto kill_strays = [&](const std::vector<std::unique_ptr<CheckProcess>>& live) {
     std::set<pid_t> expected = keep;
     for (const auto& p : live)
       if (p && !p->exited()) expected.insert(p->pid());
-    if (size_t n = kill_children_except(expected))
-      spdlog::debug("killed {} process(es) left behind by finished checks", n);
+    Sweep sweep = kill_children_except(expected);
+    if (sweep.killed)
+      spdlog::debug("killed {} process(es) left behind by finished checks", sweep.killed);
+    if (!sweep.complete)
+      spdlog::warn(
+          "could not kill everything the checks left behind within 2s ({} killed so "
+          "far); look for the rest with `ps -ef --forest` as root",
+          sweep.killed);
+    return sweep.complete;
   };
 
   // Declared after the strays' bookkeeping and before the checks: removed when the run ends.
@@ -226,6 +234,7 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
     if (now - last_notice > std::chrono::milliseconds(250))
       notify();  // keeps a progress line alive
     std::vector<std::string> ended_scratch;
+    bool sweep = false;  // a check ended that may have left something behind
     for (size_t i = 0; i < n; ++i) {
       auto& p = running[i];
       if (!p) continue;
@@ -240,15 +249,15 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
       }
       if (p->exited()) {
         --active;
+        if (!p->exited_cleanly()) sweep = true;
         ended_scratch.push_back(p->scratch_dir());
         finish(i, p->result());
       }
     }
-    if (!ended_scratch.empty()) {
-      // Only once nothing the checks started is left can their directories be reused.
-      kill_strays(running);
-      for (const auto& dir : ended_scratch) scratch_dirs.release(dir);
-    }
+    // A check that ended cleanly killed what it started itself; only after one that did not
+    // can something of it have come to us. Its directories are reused only once that is gone.
+    bool all_gone = !sweep || kill_strays(running);
+    for (const auto& dir : ended_scratch) scratch_dirs.release(dir, all_gone);
   }
 
   kill_strays(running);

@@ -2,11 +2,13 @@
 //
 // A directory is root's (the runner's), mode 0711: a program a check runs as another user can
 // reach a file in it by name but not list it or add to it. When a check ends, its directory is
-// emptied (without following any link left in it) and handed to the next check; creating and
-// removing a directory per check costs more than the checks it serves (an ext4 inode each).
-// Every directory is removed when the pool goes, at the end of the run.
+// handed to the next check only if it is still the same directory, ours, 0711 and empty;
+// anything else is removed (without following any link left in it) and a new one is made when
+// needed. Creating and removing a directory per check costs more than the cheap checks it
+// serves (an ext4 inode each). Every directory is removed when the pool goes, at run end.
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 #include <vector>
 
@@ -20,18 +22,26 @@ class ScratchPool {
   ScratchPool(const ScratchPool&) = delete;
   ScratchPool& operator=(const ScratchPool&) = delete;
 
-  // An empty directory for one check, or "" if none can be made (the check then runs
-  // without a TMPDIR of its own, and a warning says why).
+  // An empty directory for one check, or "" if none can be made (the check then runs with
+  // the runner's TMPDIR; one warning says so).
   std::string acquire();
-  // The check that had `dir` has ended and everything it started is gone.
-  void release(const std::string& dir);
+  // The check that had `dir` has ended. `may_reuse`: everything it started is gone.
+  void release(const std::string& dir, bool may_reuse = true);
 
   static std::string default_base();
 
  private:
+  struct Dir {
+    std::string path;
+    dev_t dev;
+    ino_t ino;
+  };
+  bool reusable(const Dir& dir) const;
+
   std::string base_;
-  std::vector<std::string> free_;
-  std::vector<std::string> all_;
+  std::vector<Dir> all_;      // every directory made and not yet removed
+  std::vector<size_t> free_;  // indexes into all_ of directories ready for a check
+  bool warned_ = false;
 };
 
 }  // namespace backup_doctor

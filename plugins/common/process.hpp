@@ -44,7 +44,8 @@ struct ProcessOptions {
   // Run as this user (needs root unless it is the current user).
   std::optional<UserIds> as_user;
   // Variables the check sets for the program, on top of the allow-list. Never put a secret
-  // here: hand it over in a file only that user can read (see private_file.hpp), or on stdin.
+  // here: hand it over in a file only that user can read (as plugins/rsync/private_file.hpp does),
+  // or on stdin.
   std::map<std::string, std::string> env;
   // PATH to look the program up on and to give it; empty: trusted_search_path().
   std::string search_path;

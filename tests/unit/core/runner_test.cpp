@@ -199,8 +199,27 @@ TEST_CASE("a check never sees the variables secrets come from, and gets its own 
   std::string a = by_id(report, "env").details["tmpdir"],
               b = by_id(report, "other").details["tmpdir"];
   CHECK(a.find("/backup-doctor.") != std::string::npos);
-  CHECK(a != b);
-  CHECK_FALSE(std::filesystem::exists(a));  // removed when the check ended
+  CHECK(a != b);                            // run side by side
+  CHECK_FALSE(std::filesystem::exists(a));  // removed when the run ended
+  CHECK_FALSE(std::filesystem::exists(b));
+}
+
+TEST_CASE("a check's TMPDIR goes to the next check only as it was made: empty") {
+  Plan plan;
+  plan.checks = {check("clean", "fixture.environment", {{"name", "HOME"}}),
+                 check("after-clean", "fixture.environment", {{"name", "HOME"}, {"leave", "x"}}),
+                 check("after-dirty", "fixture.environment", {{"name", "HOME"}})};
+  Scrubber s;
+  RunnerOptions o;
+  o.jobs = 1;
+  auto report = run_plan(plan, o, s);
+  std::string clean = by_id(report, "clean").details["tmpdir"],
+              after_clean = by_id(report, "after-clean").details["tmpdir"],
+              after_dirty = by_id(report, "after-dirty").details["tmpdir"];
+  CHECK(after_clean == clean);  // left empty: reused
+  CHECK(after_dirty != clean);  // a file was left in it: removed, a new one made
+  CHECK_FALSE(std::filesystem::exists(clean));
+  CHECK_FALSE(std::filesystem::exists(after_dirty));
 }
 
 TEST_CASE("a check that times out is told first (SIGTERM), cleans up, and ends by its timeout") {
