@@ -153,6 +153,13 @@ struct Outcome {
   }
 };
 
+// The binary under attack: this build's, or BD_SECURITY_TARGET (another build's backup-doctor,
+// say one from before a fix, to show that the attacks succeed there).
+inline std::string target_binary() {
+  const char* other = std::getenv("BD_SECURITY_TARGET");
+  return other && *other ? other : BD_TEST_BIN;
+}
+
 // The real CLI as root over `checks` (a list, or one check object), with json on stdout and
 // junit, prometheus and text reports, everything collected. Started in `cwd` with `env` on top
 // of the runner's allow-list: what a cron job started elsewhere, or root's own PATH, would give.
@@ -170,12 +177,12 @@ inline Outcome run_as_root(const Scene& scene, const nlohmann::json& checks,
   po.env.emplace("NO_COLOR", "1");
   Outcome o;
   auto started = std::chrono::steady_clock::now();
-  o.process =
-      support::run_process({BD_TEST_BIN, "--log-level", "debug", "run", file.string(), "--format",
-                            "json", "--report", "junit=" + (reports / "junit.xml").string(),
-                            "--report", "prometheus=" + (reports / "metrics.prom").string(),
-                            "--report", "text=" + (reports / "report.txt").string()},
-                           po);
+  o.process = support::run_process(
+      {target_binary(), "--log-level", "debug", "run", file.string(), "--format", "json",
+       "--report", "junit=" + (reports / "junit.xml").string(), "--report",
+       "prometheus=" + (reports / "metrics.prom").string(), "--report",
+       "text=" + (reports / "report.txt").string()},
+      po);
   o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   o.report = nlohmann::json::parse(o.process.out, nullptr, false);
