@@ -11,6 +11,31 @@
 namespace backup_doctor {
 namespace {
 
+// Finds where nlohmann's parser gives up; everything else is accepted and dropped.
+struct ErrorPosition : nlohmann::json::json_sax_t {
+  size_t offset = 0;
+  std::string token;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::json::exception&) override {
+    // position is 1-based, just past the token.
+    offset = position > last_token.size() ? position - last_token.size() : 0;
+    token = last_token;
+    return false;
+  }
+};
+
 constexpr off_t kMaxConfigFile = 64 << 20;
 
 std::string line_col(const std::string& text, size_t offset) {
@@ -70,6 +95,14 @@ JsonParseOutcome parse_json_text(const std::string& text, const std::string& ori
     auto colon = what.find(": syntax error");
     if (colon != std::string::npos) what = what.substr(colon + 2);
     out.error = origin + ":" + line_col(text, offset) + ": invalid JSON: " + what;
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (1e999) is an out_of_range that carries no position;
+    // parse again with a SAX handler that is told where.
+    ErrorPosition where;
+    nlohmann::json::sax_parse(text, &where);
+    std::string what = where.token.empty() ? std::string(e.what()) : where.token;
+    out.error = origin + ":" + line_col(text, where.offset) + ": invalid JSON: the number " + what +
+                " is out of range (larger than a double can hold); write it smaller";
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -387,7 +388,32 @@ class Walker {
 
 }  // namespace
 
+namespace {
+// Tar names are bytes, and pax headers hold them as UTF-8. libarchive converts them to the
+// calling thread's locale, which in a program that never called setlocale is "C": any
+// non-ASCII name would then be a warning. Walk in C.UTF-8 (this thread only), as GNU tar lists
+// them whatever the locale.
+class Utf8Locale {
+ public:
+  Utf8Locale() : utf8_(newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))) {
+    if (utf8_) previous_ = uselocale(utf8_);
+  }
+  ~Utf8Locale() {
+    if (!utf8_) return;
+    uselocale(previous_);
+    freelocale(utf8_);
+  }
+  Utf8Locale(const Utf8Locale&) = delete;
+  Utf8Locale& operator=(const Utf8Locale&) = delete;
+
+ private:
+  locale_t utf8_;
+  locale_t previous_ = static_cast<locale_t>(0);
+};
+}  // namespace
+
 WalkResult walk_archive(Decoder& decoder, const WalkOptions& options) {
+  Utf8Locale utf8;
   Walker walker(decoder, options);
   return walker.run();
 }

@@ -2,11 +2,13 @@
 // file's SHA-256 against its checksum, all in one read of the file; on damage, where it is and
 // what can still be recovered.
 #include "checks.hpp"
+#include "content_sniff.hpp"
 #include "scan.hpp"
 #include "sidecar.hpp"
 #include "target.hpp"
 #include "util.hpp"
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -121,6 +123,76 @@ bool checksum_refused(const Checksum& c) {
          c.refusal == support::Refusal::hard_link || c.refusal == support::Refusal::untrusted_link;
 }
 
+// A file whose name promises a compression must start with it. Looked at before anything else
+// is read: libarchive takes unknown bytes for an uncompressed stream, which would make random
+// data, a JPEG or 5 GB of zeros "intact". True when it reported.
+bool report_misnamed(int fd, const std::string& path, sdk::Context& ctx,
+                     const nlohmann::json& labels) {
+  std::string named = compression_named(path);
+  if (named.empty()) return false;
+  std::string head(4096, '\0');
+  ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  if (n < 0) throw sdk::CheckError("cannot read " + path + ": " + std::strerror(errno));
+  head.resize(static_cast<size_t>(n));
+  if (head.empty()) return false;  // the empty file has its own finding
+  Sniffed found = sniff(head);
+  if (found.compression == named) return false;
+  std::string q = shell_quote(path);
+  ctx.metric("archive_damaged", 1, "", labels);
+  std::string what = found.compression.empty() ? found.looks_like : found.compression + " data";
+  std::string remediation =
+      found.compression.empty()
+          ? "This is not a backup in the format its name says, so nothing in it can be verified. "
+            "Look at what it is (`file " +
+                q + "`, `head -c 200 " + q +
+                " | od -c`), then at the backup job: a compressor that was not run, or whose "
+                "output went elsewhere, leaves the name without the content. Take a new backup, "
+                "and have the job check the compressor's exit status (`set -o pipefail`)."
+          : "The content is " + found.compression + ", not " + named +
+                ": either the job's compressor changed and the name did not, or the name is "
+                "wrong. Rename the file to match (`file " +
+                q + "` confirms), or fix the job, then point `path`/`pattern` at what it writes.";
+  ctx.fail(path + " is named as " + named + " but is not " + named + ": it starts with " + what +
+               " (first bytes " + found.first_bytes + ")",
+           remediation,
+           {{"archive", path},
+            {"named_compression", named},
+            {"found_compression", found.compression.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(found.compression)},
+            {"looks_like", found.looks_like},
+            {"first_bytes", found.first_bytes},
+            {"bytes_read", head.size()}});
+  return true;
+}
+
+// An uncompressed file that is not a tar archive carries no integrity information of its own:
+// every byte string is a "valid" one. Only a checksum taken when it was written can say it is
+// unchanged; without one, say what could and could not be known.
+void report_uncompressed(const std::string& path, const std::string& size,
+                         const std::optional<bool>& match, const Checksum& checksum,
+                         const std::vector<std::string>& warnings, nlohmann::json& details,
+                         sdk::Context& ctx) {
+  details["integrity"] = match ? "checksum" : "none";
+  details["warnings"] = warnings;
+  if (match && *match) {
+    ctx.ok(path + " matches its " +
+               (checksum.source == "param" ? std::string("expected SHA-256") : "checksum file") +
+               " (" + size + ", uncompressed: the checksum is its only integrity information)",
+           details);
+    return;
+  }
+  std::string q = shell_quote(path);
+  ctx.warn(path + " could be read (" + size +
+               ") but cannot be verified: it is not compressed and not a tar archive, so it "
+               "carries no integrity information, and there is no checksum to compare",
+           "Nothing in an uncompressed file tells a damaged byte from a good one. Have the backup "
+           "job write a checksum right after the file is complete (`sha256sum " +
+               q + " > " + shell_quote(path + ".sha256") +
+               "`), or compress it (gzip, zstd and xz record a checksum of the content), and for "
+               "a database dump, test it with pg.dump_verify.",
+           details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
@@ -145,6 +217,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     if (report_unusable(target, "no archive to verify", remediation, details, ctx)) return;
   }
   const std::string& path = target.path;
+  if (report_misnamed(target.file.fd.get(), path, ctx, labels)) return;
 
   ScanOptions options;
   std::string format = params.value("format", std::string("auto"));
@@ -498,6 +571,10 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     return;
   }
 
+  if (!is_tar && scan.compression == "none") {
+    report_uncompressed(path, human_size(w.stream_bytes), match, checksum, warnings, details, ctx);
+    return;
+  }
   std::string what = (scan.compression == "none" ? std::string("uncompressed") : scan.compression) +
                      (is_tar ? " tar" : " stream") + ", " +
                      (is_tar ? type_name(w) + ", " : std::string()) + human_size(w.stream_bytes) +

@@ -12,12 +12,21 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <sstream>
 
 namespace backup_doctor::rsync {
 namespace {
+
+// The port as a number when it is one (as given in the checklist, possibly as a string).
+json port_json(const std::string& port) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty()) return nullptr;
+  return ec == std::errc() && end == port.data() + port.size() ? json(value) : json(port);
+}
 
 using sdk::Status;
 
@@ -161,7 +170,7 @@ void run(const json& params, sdk::Context& ctx) {
   json details = {{"host", loc.host},
                   {"user", login},
                   {"path", loc.path},
-                  {"port", port.empty() ? json(nullptr) : json(std::stoi(port))},
+                  {"port", port_json(port)},
                   {"local_user", local_user.name}};
 
   // As root, what ssh reads must not be a link another account made; a configuration file that

@@ -1,10 +1,20 @@
 #include "rsync_output.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <limits>
 #include <regex>
 
 namespace backup_doctor::rsync {
 namespace {
+
+// A decimal number that fits in an int, or -1: rsync's output is the other side's words, and a
+// number too large for its field must not end the diagnosis.
+int small_number(const std::string& digits) {
+  int value = -1;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return ec == std::errc() && end == digits.data() + digits.size() ? value : -1;
+}
 
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> lines;
@@ -31,7 +41,10 @@ std::optional<uint64_t> number_after(std::string_view line, std::string_view lab
     char c = line[i];
     if (c == ',') continue;
     if (!std::isdigit(static_cast<unsigned char>(c))) break;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10)
+      return std::nullopt;  // more than 64 bits hold: not a count rsync could have made
+    value = value * 10 + digit;
     any = true;
   }
   if (!any) return std::nullopt;
@@ -148,7 +161,7 @@ StderrReport parse_stderr(std::string_view err) {
     } else {
       std::smatch m;
       issue.kind =
-          std::regex_search(line, m, errno_tail) ? kind_for_errno(std::stoi(m[2])) : "error";
+          std::regex_search(line, m, errno_tail) ? kind_for_errno(small_number(m[2])) : "error";
     }
     report.issues.push_back(std::move(issue));
   }
@@ -160,7 +173,7 @@ std::optional<RsyncVersion> parse_version(std::string_view version_output) {
   std::string text(version_output);
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
-  return RsyncVersion{m[1], std::stoi(m[2])};
+  return RsyncVersion{m[1], std::max(0, small_number(m[2]))};  // 0: unknown
 }
 
 }  // namespace backup_doctor::rsync

@@ -481,3 +481,79 @@ TEST_CASE("a checksum file that is a link is not read, and not suggested to be w
   CHECK(r.remediation.find("remove it") != std::string::npos);
   CHECK(r.remediation.find("Once it is gone") != std::string::npos);
 }
+
+TEST_CASE(
+    "a file named as compressed that is not is never intact, and is refused from its first bytes") {
+  TempDir dir("bd-archive-misnamed");
+  std::string d = dir.path().string();
+  std::string sql = "CREATE TABLE bookings (id int);\nINSERT INTO bookings VALUES (1);\n";
+  struct Case {
+    std::string name, content, looks_like;
+  } cases[] = {
+      {"random.sql.gz", noise_data(200000, 7), "data of no format we know"},
+      {"photo.sql.gz",
+       std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01", 13) + noise_data(50000, 8),
+       "a JPEG image"},
+      {"plain.sql.gz", sql, "text, not compressed data"},
+      {"zeros.tar.gz", std::string(1 << 20, '\0'), "zero bytes only"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    write_file(dir / c.name, c.content);
+    auto r = verify(dir / c.name, {{"min_entries", 0}});
+    CHECK(r.status == Status::fail);
+    CHECK(r.summary.find("is named as gzip but is not gzip") != std::string::npos);
+    CHECK(r.details["looks_like"].get<std::string>().find(c.looks_like) != std::string::npos);
+    CHECK(r.details["bytes_read"].get<size_t>() <= 4096);  // decided before reading the rest
+    CHECK(r.remediation.find("file ") != std::string::npos);
+  }
+
+  // A real gzip'd dump with one bit of its magic flipped: gzip -t says "not in gzip format".
+  write_file(dir / "db.sql", text_data(100000, 5));
+  sh("gzip -c db.sql > db.sql.gz", d);
+  flip_bit(dir / "db.sql.gz", dir / "flipped.sql.gz", 1, 0);
+  CHECK(std::system(("gzip -t " + (dir / "flipped.sql.gz").string() + " 2>/dev/null").c_str()) !=
+        0);
+  auto r = verify(dir / "flipped.sql.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["named_compression"] == "gzip");
+  CHECK(r.details["found_compression"].is_null());
+
+  // Another compression under a .gz name: named, and what it really is.
+  sh("zstd -q -c db.sql > zstd-inside.sql.gz", d);
+  r = verify(dir / "zstd-inside.sql.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["found_compression"] == "zstd");
+  CHECK(r.remediation.find("Rename the file") != std::string::npos);
+}
+
+TEST_CASE("an uncompressed file that is not tar is never called intact: it has no integrity data") {
+  TempDir dir("bd-archive-raw");
+  std::string d = dir.path().string();
+  write_file(dir / "random.bin", noise_data(100000, 9));
+  auto r = verify(dir / "random.bin", {{"format", "raw"}});
+  CHECK(r.status == Status::warn);
+  CHECK(r.summary.find("cannot be verified") != std::string::npos);
+  CHECK(r.details["integrity"] == "none");
+  CHECK(r.remediation.find("sha256sum") != std::string::npos);
+
+  // With a checksum taken by sha256sum, the checksum is what vouches for it.
+  sh("sha256sum random.bin > random.bin.sha256", d);
+  r = verify(dir / "random.bin", {{"format", "raw"}});
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["integrity"] == "checksum");
+  CHECK(r.summary.find("only integrity information") != std::string::npos);
+}
+
+TEST_CASE("non-ASCII names in pax headers are names, whatever the locale") {
+  TempDir dir("bd-archive-pax");
+  std::string d = dir.path().string();
+  write_file(dir / "src/caf\xc3\xa9-\xc3\xbc.txt", "hi\n");
+  write_file(dir / "src/\xe6\x97\xa5\xe6\x9c\xac/notes.txt", "hello\n");
+  sh("LC_ALL=C.UTF-8 tar --format=pax -czf pax.tar.gz src", d);
+  REQUIRE(tool({"tar", "-tzf", (dir / "pax.tar.gz").string()}).find("caf") != std::string::npos);
+  auto r = verify(dir / "pax.tar.gz");
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["entries"] == 4);  // src/, the file, the directory and its file
+  CHECK(r.details["warnings"].empty());
+}

@@ -86,3 +86,22 @@ TEST_CASE("parse_version") {
   CHECK(v->protocol == 31);
   CHECK_FALSE(parse_version("bash: rsync: command not found"));
 }
+
+TEST_CASE("numbers too large for their field do not end the diagnosis") {
+  // The other side's words: an errno, a protocol version or a count no real rsync prints.
+  auto r = parse_stderr(
+      "rsync: [sender] opendir \"/src/private\" failed: Permission denied (99999999999)\n"
+      "rsync: [sender] opendir \"/src/other\" failed: Permission denied (13)\n");
+  REQUIRE(r.issues.size() == 2);
+  CHECK(r.issues[0].kind == "error");
+  CHECK(r.issues[1].kind == "permission_denied");
+  auto v = parse_version("rsync  version 3.2.7  protocol version 99999999999\n");
+  REQUIRE(v);
+  CHECK(v->version == "3.2.7");
+  CHECK(v->protocol == 0);  // unknown
+  auto s =
+      parse_stats("Number of files: 99999999999999999999999 (reg: 5)\nTotal file size: 12 bytes\n");
+  CHECK_FALSE(s.files.has_value());
+  REQUIRE(s.total_size);
+  CHECK(*s.total_size == 12u);
+}

@@ -52,3 +52,9 @@ TEST_CASE("a FIFO where a checklist should be is an error, not a hang") {
   CHECK_FALSE(read_text_file(fifo, error));
   CHECK(error.find("it is a FIFO (named pipe), not a regular file") != std::string::npos);
 }
+
+TEST_CASE("a number too large for a double is a positioned error, not an internal one") {
+  auto out = parse_json_text("{\n  \"checks\": [{\"timeout_ms\": 1e999}]\n}", "big.json");
+  CHECK_FALSE(out.value);
+  CHECK(out.error.rfind("big.json:2:29: invalid JSON: the number 1e999 is out of range", 0) == 0);
+}
