@@ -153,13 +153,6 @@ struct Outcome {
   }
 };
 
-// The binary under attack: this build's, or BD_SECURITY_TARGET (another build's backup-doctor,
-// say one from before a fix, to show that the attacks succeed there).
-inline std::string target_binary() {
-  const char* other = std::getenv("BD_SECURITY_TARGET");
-  return other && *other ? other : BD_TEST_BIN;
-}
-
 // The real CLI as root over `checks` (a list, or one check object), with json on stdout and
 // junit, prometheus and text reports, everything collected. Started in `cwd` with `env` on top
 // of the runner's allow-list: what a cron job started elsewhere, or root's own PATH, would give.

@@ -5,15 +5,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 namespace backup_doctor::test {
 
+// The binary under test: this build's, or BD_SECURITY_TARGET (another build's backup-doctor,
+// say one from before a fix, to show that tests/security's attacks succeed there).
+inline std::string target_binary() {
+  const char* other = std::getenv("BD_SECURITY_TARGET");
+  return other && *other ? other : BD_TEST_BIN;
+}
+
 inline support::ProcessResult run_bd(std::vector<std::string> args,
                                      std::map<std::string, std::string> env = {},
                                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  args.insert(args.begin(), BD_TEST_BIN);
+  args.insert(args.begin(), target_binary());
   support::ProcessOptions o;
   o.timeout = timeout;
   o.env = std::move(env);
