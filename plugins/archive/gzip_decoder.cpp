@@ -208,6 +208,14 @@ class GzipDecoder final : public Decoder {
     std::string where = "gzip member " + std::to_string(member);
     switch (rc) {
       case ISAL_INCORRECT_CHECKSUM:
+        // Before the first deflate block, the only checksum is the header's own (FHCRC).
+        if (state_->block_state == ISAL_BLOCK_NEW_HDR) {
+          pend("bad_header",
+               "the header checksum (FHCRC) of " + where +
+                   " does not match: its header is damaged, before any data",
+               position());
+          break;
+        }
         pend("checksum_mismatch",
              "CRC-32/length check failed at the end of " + where +
                  ": its data decompressed but is not what was compressed",

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace backup_doctor::archive {
 
@@ -52,6 +53,24 @@ std::string read_prefix(int fd, size_t limit) {
   return text;
 }
 
+// The tagged form: `sha256sum --tag` and BSD writes "SHA256 (name) = hex", `openssl dgst
+// -sha256` writes "SHA2-256(name)= hex" (OpenSSL 3) or "SHA256(name)= hex" (1.1).
+struct Tagged {
+  std::string_view name, digest;
+};
+std::optional<Tagged> tagged_line(std::string_view line) {
+  for (std::string_view tag : {"SHA256 (", "SHA256(", "SHA2-256("}) {
+    if (line.substr(0, tag.size()) != tag) continue;
+    for (std::string_view sep : {") = ", ")= "}) {
+      size_t close = line.rfind(sep);
+      if (close == std::string_view::npos || close < tag.size()) continue;
+      std::string_view digest = line.substr(close + sep.size());
+      if (is_sha256_hex(digest)) return Tagged{line.substr(tag.size(), close - tag.size()), digest};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 SidecarParse parse_sidecar(std::string_view text) {
@@ -73,18 +92,15 @@ SidecarParse parse_sidecar(std::string_view text) {
     }
     SidecarLine entry;
     entry.line = number;
-    if (line.substr(0, 8) == "SHA256 (") {
-      size_t close = line.rfind(") = ");
-      if (close != std::string_view::npos && is_sha256_hex(line.substr(close + 4))) {
-        entry.digest = lower(line.substr(close + 4));
-        std::string_view name = line.substr(8, close - 8);
-        entry.name = escaped ? unescape(name) : std::string(name);
-        entry.binary = true;
-        result.lines.push_back(std::move(entry));
-        continue;
-      }
-    } else if (line.size() >= 64 && is_sha256_hex(line.substr(0, 64)) &&
-               (line.size() == 64 || line[64] == ' ' || line[64] == '\t')) {
+    if (auto tagged = tagged_line(line)) {
+      entry.digest = lower(tagged->digest);
+      entry.name = escaped ? unescape(tagged->name) : std::string(tagged->name);
+      entry.binary = true;
+      result.lines.push_back(std::move(entry));
+      continue;
+    }
+    if (line.size() >= 64 && is_sha256_hex(line.substr(0, 64)) &&
+        (line.size() == 64 || line[64] == ' ' || line[64] == '\t')) {
       entry.digest = lower(line.substr(0, 64));
       std::string_view rest = line.substr(64);
       // "<hex>  name" (text) or "<hex> *name" (binary); a bare digest has no name.

@@ -59,3 +59,12 @@ TEST_CASE("hex validation") {
   CHECK_FALSE(is_sha256_hex(A.substr(1)));
   CHECK_FALSE(is_sha256_hex(std::string(63, 'a') + "g"));
 }
+
+TEST_CASE("openssl dgst forms, OpenSSL 3 and 1.1") {
+  auto p = parse_sidecar("SHA2-256(db.sql.gz)= " + A + "\nSHA256(files (1).tar.gz)= " + B + "\n");
+  REQUIRE(p.lines.size() == 2);
+  CHECK(p.lines[0].name == "db.sql.gz");
+  CHECK(p.lines[0].digest == A);
+  CHECK(p.lines[1].name == "files (1).tar.gz");
+  CHECK(p.bad_lines.empty());
+}

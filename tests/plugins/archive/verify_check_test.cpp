@@ -557,3 +557,51 @@ TEST_CASE("non-ASCII names in pax headers are names, whatever the locale") {
   CHECK(r.details["entries"] == 4);  // src/, the file, the directory and its file
   CHECK(r.details["warnings"].empty());
 }
+
+TEST_CASE("a checksum file written by openssl dgst is compared, not refused") {
+  TempDir dir("bd-archive-openssl");
+  std::string d = dir.path().string();
+  write_file(dir / "db.sql", text_data(50000, 4));
+  sh("gzip -c db.sql > db.sql.gz && openssl dgst -sha256 db.sql.gz > db.sql.gz.sha256", d);
+  REQUIRE(read_file(dir / "db.sql.gz.sha256").find("(db.sql.gz)= ") != std::string::npos);
+  auto r = verify(dir / "db.sql.gz");
+  CHECK(r.status == Status::ok);
+  CHECK(r.details["checksum"]["match"] == true);
+}
+
+namespace {
+uint32_t crc32_of(std::string_view bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char c : bytes) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+// gzip -n's output with a header checksum (FHCRC) added, as RFC 1952 allows; `damage` flips
+// bits of that checksum.
+std::string with_fhcrc(const std::string& gz, bool damage) {
+  std::string header = gz.substr(0, 10);
+  header[3] = static_cast<char>(header[3] | 0x02);
+  uint32_t crc16 = crc32_of(header) & 0xffffu;
+  if (damage) crc16 ^= 0x0101u;
+  return header + static_cast<char>(crc16 & 0xff) + static_cast<char>(crc16 >> 8) + gz.substr(10);
+}
+}  // namespace
+
+TEST_CASE("a damaged gzip header checksum (FHCRC) is named as such, not as a CRC at the end") {
+  TempDir dir("bd-archive-fhcrc");
+  std::string d = dir.path().string();
+  write_file(dir / "db.sql", text_data(20000, 6));
+  sh("gzip -n -c db.sql > plain.sql.gz", d);
+  write_file(dir / "good.sql.gz", with_fhcrc(read_file(dir / "plain.sql.gz"), false));
+  write_file(dir / "bad.sql.gz", with_fhcrc(read_file(dir / "plain.sql.gz"), true));
+  sh("gzip -t good.sql.gz", d);  // gzip itself accepts the header checksum...
+  CHECK(std::system(("cd " + d + " && gzip -t bad.sql.gz 2>/dev/null").c_str()) !=
+        0);  // ...and this
+  CHECK(verify(dir / "good.sql.gz").status == Status::ok);
+  auto r = verify(dir / "bad.sql.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "bad_header");
+  CHECK(r.summary.find("header checksum (FHCRC)") != std::string::npos);
+}
