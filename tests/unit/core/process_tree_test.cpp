@@ -51,9 +51,10 @@ TEST_CASE("a long chain of processes, each its own process group, dies in one sw
   });
   CHECK(seen["complete"] == true);
   CHECK(seen["killed"].get<size_t>() == 100);
-  // Not one round per generation (which a chain long enough would outlast): the whole tree is
-  // killed at once, and what is re-parented meanwhile is reaped in a round or two more.
-  CHECK(seen["rounds"].get<size_t>() <= 4);
+  // Not one round per generation (100 here; a chain long enough would outlast any patience):
+  // the whole tree is killed at once, and what is re-parented as it dies is reaped in a few
+  // more rounds (how many depends on how fast the kernel tears the chain down: 1-5 seen).
+  CHECK(seen["rounds"].get<size_t>() <= 20);
   CHECK(seen["children_left"] == 0);
   CHECK(seen["any_child"] == false);
 }
