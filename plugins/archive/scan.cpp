@@ -9,6 +9,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 namespace backup_doctor::archive {
 
@@ -35,6 +36,24 @@ double thread_cpu() {
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
+// Whether the file is still being written: its size and mtime once more. A reader at disk
+// speed reaches the end of a file being written between two of the writer's writes, so a file
+// that ends early and was modified in the last seconds gets a moment to grow first.
+void look_again(int fd, ScanResult& result) {
+  struct stat after {};
+  if (::fstat(fd, &after) != 0) return;
+  const auto& d = result.walk.damage;
+  bool ends_early = d && (d->kind == "truncated" || d->kind == "tar_truncated");
+  bool unchanged =
+      static_cast<uint64_t>(after.st_size) == result.file_size && after.st_mtime == result.mtime;
+  if (ends_early && unchanged && std::time(nullptr) - after.st_mtime <= 5) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (::fstat(fd, &after) != 0) return;
+  }
+  result.file_size_after = static_cast<uint64_t>(after.st_size);
+  result.mtime_after = after.st_mtime;
+}
+
 }  // namespace
 
 ScanResult scan_archive(support::SafeOpened file, const std::string& path,
@@ -45,6 +64,8 @@ ScanResult scan_archive(support::SafeOpened file, const std::string& path,
   result.path = path;
   result.file_size = static_cast<uint64_t>(file.st.st_size);
   result.mtime = file.st.st_mtime;
+  result.file_size_after = result.file_size;
+  result.mtime_after = result.mtime;
   const int fd = file.fd.release();
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // No more ring than the file fills (a 4 KiB dump gets two chunks, not 16 MiB).
@@ -79,6 +100,7 @@ ScanResult scan_archive(support::SafeOpened file, const std::string& path,
     };
   }
   result.walk = walk_archive(*decoder, walk);
+  look_again(fd, result);
   result.compression = decoder->compression();
   result.compression_details = decoder->details();
   result.compression_warning = decoder->warning();

@@ -36,6 +36,10 @@ struct ScanResult {
   std::string path;
   uint64_t file_size = 0;
   int64_t mtime = 0;
+  // The same, looked at again when the scan ended: a backup still being written has grown.
+  uint64_t file_size_after = 0;
+  int64_t mtime_after = 0;
+  bool changed_during_scan() const { return file_size_after != file_size || mtime_after != mtime; }
   std::string compression;
   nlohmann::json compression_details = nlohmann::json::object();
   std::optional<std::string> compression_warning;

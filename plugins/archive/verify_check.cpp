@@ -193,6 +193,24 @@ void report_uncompressed(const std::string& path, const std::string& size,
            details);
 }
 
+// The file grew or was modified while it was read: an end that looks truncated is, most
+// likely, where the writer was at the time. Not a verdict on a backup that is not finished.
+void report_still_written(const std::string& path, const ScanResult& scan, const Damage& damage,
+                          nlohmann::json& details, sdk::Context& ctx) {
+  details["damage"] = damage.to_json();
+  std::string q = shell_quote(path);
+  ctx.warn(path + " is still being written: it changed while it was read (" +
+               human_size(scan.file_size) + " then " + human_size(scan.file_size_after) +
+               ", modified " + iso_time(scan.mtime_after) + "), so the " + damage.kind +
+               " end found at compressed byte " + std::to_string(damage.compressed_offset) +
+               " is probably where the writer was",
+           "Let the backup finish, then verify it again: `fuser -v " + q +
+               "` shows what has it open (resources.backup_process shows a running backup). If "
+               "checks overlap the backup window, schedule them after it; if nothing should be "
+               "writing the file, find what is.",
+           details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
@@ -304,6 +322,19 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
   if (match) ctx.metric("archive_checksum_match", *match ? 1 : 0, "", labels);
 
   std::string q = shell_quote(path);
+  if (scan.changed_during_scan()) {
+    details["changed_during_check"] = {{"size_before", scan.file_size},
+                                       {"size_after", scan.file_size_after},
+                                       {"mtime_before", iso_time(scan.mtime)},
+                                       {"mtime_after", iso_time(scan.mtime_after)}};
+    if (w.damage) {
+      report_still_written(path, scan, *w.damage, details, ctx);
+      return;
+    }
+    warnings.push_back("the file changed while it was read (" + human_size(scan.file_size) +
+                       " then " + human_size(scan.file_size_after) +
+                       "): what was verified may not be what is there now");
+  }
   if (w.damage) {
     const Damage& d = *w.damage;
     nlohmann::json dj = d.to_json();

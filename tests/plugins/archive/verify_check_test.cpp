@@ -2,6 +2,9 @@
 // backups get damaged. Expected figures come from GNU tar's block listing and gzip's decoding.
 #include "archive_fixtures.hpp"
 
+#include <atomic>
+#include <thread>
+
 using namespace archive_test;
 
 namespace {
@@ -604,4 +607,41 @@ TEST_CASE("a damaged gzip header checksum (FHCRC) is named as such, not as a CRC
   CHECK(r.status == Status::fail);
   CHECK(r.details["damage"]["kind"] == "bad_header");
   CHECK(r.summary.find("header checksum (FHCRC)") != std::string::npos);
+}
+
+TEST_CASE("a dump still being written is said to be, not called truncated") {
+  TempDir dir("bd-archive-growing");
+  std::string d = dir.path().string();
+  write_file(dir / "db.sql", text_data(8 << 20, 11));
+  sh("gzip -c db.sql > full.sql.gz", d);
+  const std::string full = read_file(dir / "full.sql.gz");
+  const size_t start = 64 << 10;
+  write_file(dir / "growing.sql.gz", full.substr(0, start));
+  // The backup job, still writing: 4 KiB every 2 ms, far slower than the check reads.
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> written{start};
+  std::thread writer([&] {
+    std::ofstream out(dir / "growing.sql.gz", std::ios::binary | std::ios::app);
+    while (!stop && written < full.size()) {
+      size_t n = std::min<size_t>(4096, full.size() - written);
+      out.write(full.data() + written, static_cast<std::streamsize>(n));
+      out.flush();
+      written += n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  while (written == start) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto r = verify(dir / "growing.sql.gz");
+  stop = true;
+  writer.join();
+  REQUIRE(written < full.size());  // the check ended while the writer was still writing
+  CHECK(r.status == Status::warn);
+  CHECK(r.summary.find("is still being written") != std::string::npos);
+  CHECK(r.details["changed_during_check"]["size_after"].get<uint64_t>() >
+        r.details["changed_during_check"]["size_before"].get<uint64_t>());
+  CHECK(r.remediation.find("fuser -v") != std::string::npos);
+
+  // Once the writer is done, the same file verifies.
+  write_file(dir / "done.sql.gz", full);
+  CHECK(verify(dir / "done.sql.gz").status == Status::ok);
 }
