@@ -26,6 +26,35 @@ bool all_zero(const uint8_t* p, size_t n, size_t* first_nonzero) {
   return true;
 }
 
+// Far enough to find the next header after a damaged one in any real archive.
+constexpr size_t kMaxResync = 16u << 20;
+
+// A 512-byte block whose checksum field matches its bytes (summed with the field as spaces,
+// unsigned as POSIX says, or signed as some old tars did).
+bool tar_header_valid(const uint8_t* block) {
+  uint64_t stored = 0;
+  bool digits = false;
+  for (size_t i = 148; i < 156; ++i) {
+    uint8_t c = block[i];
+    if (c == ' ' || c == 0) {
+      if (digits) break;
+      continue;
+    }
+    if (c < '0' || c > '7') return false;
+    stored = stored * 8 + static_cast<uint64_t>(c - '0');
+    digits = true;
+  }
+  if (!digits) return false;
+  uint64_t unsigned_sum = 0;
+  int64_t signed_sum = 0;
+  for (size_t i = 0; i < 512; ++i) {
+    uint8_t c = i >= 148 && i < 156 ? ' ' : block[i];
+    unsigned_sum += c;
+    signed_sum += static_cast<int8_t>(c);
+  }
+  return stored == unsigned_sum || static_cast<int64_t>(stored) == signed_sum;
+}
+
 class Walker {
  public:
   Walker(Decoder& decoder, const WalkOptions& options) : decoder_(decoder), options_(options) {}
@@ -48,6 +77,7 @@ class Walker {
         break;
     }
     is_tar_ = options_.format == ArchiveFormat::tar;
+    if (is_tar_) skip_damaged_first_header();
     if (archive_read_open(a_, this, nullptr, &Walker::read_cb, nullptr) != ARCHIVE_OK) {
       opened_ = false;
       fatal(0);
@@ -75,6 +105,12 @@ class Walker {
       result_.cancelled = true;
       archive_set_error(a, ECANCELED, "cancelled");
       return -1;
+    }
+    if (prefix_served_ < prefix_.size()) {
+      *buffer = prefix_.data() + prefix_served_;
+      la_ssize_t n = static_cast<la_ssize_t>(prefix_.size() - prefix_served_);
+      prefix_served_ = prefix_.size();
+      return n;
     }
     std::span<const uint8_t> piece = next_piece();
     *buffer = piece.data();
@@ -113,7 +149,7 @@ class Walker {
       if (rc == ARCHIVE_RETRY) {
         // A tar header failed its checksum. libarchive skips one block per retry, the way GNU
         // tar's "Skipping to next header" does, so later entries can still be found.
-        int64_t position = archive_read_header_position(a_);
+        int64_t position = archive_read_header_position(a_) + static_cast<int64_t>(skip_);
         if (position == last_retry_position) {  // no progress: give up
           fatal(static_cast<uint64_t>(position));
           return;
@@ -136,7 +172,7 @@ class Walker {
         continue;
       }
       if (rc == ARCHIVE_FATAL) {
-        fatal(static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0))));
+        fatal(libarchive_position());
         return;
       }
       if (rc == ARCHIVE_WARN) warn(error_text());
@@ -178,8 +214,7 @@ class Walker {
           info.allocated += length;
       }
 
-      uint64_t data_start =
-          static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0)));
+      uint64_t data_start = libarchive_position();
       rc = archive_read_data_skip(a_);
       if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
         result_.damaged_entry = name;
@@ -191,7 +226,7 @@ class Walker {
         fatal(result_.stream_bytes);
         return;
       }
-      uint64_t end = static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0)));
+      uint64_t end = libarchive_position();
       if (!is_tar_) end = result_.stream_bytes;
       pass_boundaries(end);
       last_entry_end_ = end;
@@ -219,6 +254,49 @@ class Walker {
         info.path = name;
         options_.on_entry(info);
       }
+    }
+  }
+
+  // Where libarchive is in the uncompressed stream.
+  uint64_t libarchive_position() const {
+    return static_cast<uint64_t>(std::max<int64_t>(0, archive_filter_bytes(a_, 0))) + skip_;
+  }
+
+  // GNU tar skips a first header that fails its checksum ("Skipping to next header") and lists
+  // the rest; libarchive refuses to start at all. So look at the first header here, and if it
+  // is damaged, start libarchive at the next block that is a valid header.
+  void skip_damaged_first_header() {
+    auto fill = [&](size_t need) {
+      while (prefix_.size() < need) {
+        std::span<const uint8_t> piece = next_piece();
+        if (piece.empty()) return false;
+        prefix_.insert(prefix_.end(), piece.begin(), piece.end());
+      }
+      return true;
+    };
+    size_t first_nonzero = 0;
+    if (!fill(512) || tar_header_valid(prefix_.data()) ||
+        all_zero(prefix_.data(), 512, &first_nonzero))
+      return;
+    for (size_t at = 512; at + 512 <= kMaxResync && fill(at + 512); at += 512) {
+      if (!tar_header_valid(prefix_.data() + at)) continue;
+      Damage d;
+      d.kind = "tar_header";
+      d.message =
+          "the first tar header fails its checksum; like GNU tar, the walk went on at "
+          "the next valid header (" +
+          std::to_string(at) + " bytes skipped)";
+      locate(d, 0);
+      if (decoder_.compression() == "none") {
+        d.compressed_range_start = 0;
+        d.compressed_offset = 148;  // the checksum field that does not match
+      }
+      set_damage(std::move(d));
+      result_.damaged_entry = "(unreadable header at the start of the archive)";
+      result_.resync_skipped_bytes += at;
+      prefix_served_ = at;
+      skip_ = at;
+      return;
     }
   }
 
@@ -384,6 +462,11 @@ class Walker {
   std::vector<uint64_t> boundaries_;
   size_t boundary_index_ = 0;
   EntryTally at_boundary_;
+  // The stream's first bytes, read before libarchive starts (to look at the first header), and
+  // how far libarchive's view starts into the stream (past a damaged first header).
+  std::vector<uint8_t> prefix_;
+  size_t prefix_served_ = 0;
+  uint64_t skip_ = 0;
 };
 
 }  // namespace

@@ -469,12 +469,18 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       remediation += salvage + "Take a new backup as soon as possible.";
     } else if (d.kind == "tar_header") {
       if (w.after_damage_counted)
-        summary = path + " has a damaged tar header at uncompressed offset " +
-                  std::to_string(d.uncompressed_offset.value_or(0)) + " (compressed bytes " +
-                  std::to_string(d.compressed_range_start.value_or(0)) + "-" +
-                  std::to_string(d.compressed_offset) + "), after " + quoted_last(w.before_damage) +
-                  "; " + std::to_string(w.before_damage.entries) + " entries before and " +
-                  std::to_string(w.after_damage.entries) + " after it are recoverable";
+        summary =
+            path + " has a damaged tar header at " +
+            (scan.compression == "none"
+                 ? "byte " + std::to_string(d.compressed_offset)
+                 : "uncompressed offset " + std::to_string(d.uncompressed_offset.value_or(0)) +
+                       " (compressed bytes " +
+                       std::to_string(d.compressed_range_start.value_or(0)) + "-" +
+                       std::to_string(d.compressed_offset) + ")") +
+            (w.before_damage.entries == 0 ? ", at the start of the archive"
+                                          : ", after " + quoted_last(w.before_damage)) +
+            "; " + std::to_string(w.before_damage.entries) + " entries before and " +
+            std::to_string(w.after_damage.entries) + " after it are recoverable";
       else
         summary = path + ": " + d.message +
                   "; nothing could be walked (GNU tar skips to the next valid header, so the "
