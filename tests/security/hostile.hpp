@@ -13,11 +13,10 @@
 
 #include "process.hpp"
 #include "support/cli.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
-#include <dirent.h>
 #include <doctest/doctest.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,7 +28,6 @@
 #include <functional>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 
 namespace backup_doctor::test {
@@ -161,8 +159,6 @@ inline Outcome run_as_root(const Scene& scene, const nlohmann::json& checks,
                            const std::map<std::string, std::string>& env = {}) {
   auto file = scene.checklist(checks.is_array() ? checks : nlohmann::json::array({checks}));
   auto reports = scene.base() / "conf";
-  // Whatever the run leaves behind is re-parented to this test, where processes_with finds it.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   support::ProcessOptions po;
   po.cwd = cwd;
   po.timeout = std::chrono::minutes(5);
@@ -194,44 +190,6 @@ inline Outcome run_as_root(const Scene& scene, const nlohmann::json& checks,
 inline long marker_owner(const std::filesystem::path& marker) {
   struct stat st {};
   return ::lstat(marker.c_str(), &st) == 0 ? static_cast<long>(st.st_uid) : -1;
-}
-
-// The parent of `pid`, or 0 when it is gone.
-inline long parent_of(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string state;
-  long ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
-}
-
-// Processes that this test started (directly, or orphans re-parented to it: run_as_root makes
-// the test a subreaper) whose command line contains `marker`. Other tests running beside this
-// one start the same tools, so the whole of /proc would be the wrong question.
-inline int processes_with(const std::string& marker) {
-  const long self = ::getpid();
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* e = readdir(proc)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) == std::string::npos) continue;
-    long pid = std::atol(e->d_name);
-    for (int hops = 0; pid > 1 && hops < 64; ++hops) {
-      pid = parent_of(pid);
-      if (pid == self) {
-        ++count;
-        break;
-      }
-    }
-  }
-  closedir(proc);
-  return count;
 }
 
 }  // namespace backup_doctor::test

@@ -1,6 +1,7 @@
 // The process runner: what a program started for a check can see, who it runs as, and that
 // nothing it starts outlives it.
 #include "process.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 using namespace backup_doctor;
+using backup_doctor::test::processes_with;
 using namespace std::chrono_literals;
 
 namespace {
@@ -22,20 +24,6 @@ support::UserIds test_user() {
   auto u = support::lookup_user("backup-doctor-test");
   REQUIRE_MESSAGE(u.has_value(), "scripts/setup creates the backup-doctor-test account");
   return *u;
-}
-
-// Processes whose command line contains `marker`.
-int processes_with(const std::string& marker) {
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* e = readdir(proc)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) != std::string::npos) ++count;
-  }
-  closedir(proc);
-  return count;
 }
 
 bool eventually_none(const std::string& marker) {

@@ -1,5 +1,7 @@
 #include "runner.hpp"
 
+#include "support/processes.hpp"
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 #include <cctype>
@@ -9,6 +11,7 @@
 #include <thread>
 
 using namespace backup_doctor;
+using backup_doctor::test::processes_with;
 
 namespace {
 const PluginRegistry& registry() {
@@ -154,21 +157,6 @@ TEST_CASE("secrets are scrubbed from everything a check reports") {
   CHECK(everything.find("runner-s3cret") == std::string::npos);
   CHECK(everything.find("[REDACTED]") != std::string::npos);
 }
-
-namespace {
-// Processes whose command line contains `marker` (a sleep's unique argument).
-int processes_with(const std::string& marker) {
-  int count = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(e.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) != std::string::npos) ++count;
-  }
-  return count;
-}
-}  // namespace
 
 TEST_CASE("nothing a check starts outlives it, not even a daemon in its own session") {
   Plan plan;
