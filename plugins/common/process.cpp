@@ -103,7 +103,8 @@ std::vector<std::string> child_environment(const ProcessOptions& o, const std::s
 
 // Child side after fork(): only async-signal-safe calls, then execve.
 [[noreturn]] void exec_child(char* const* args, const ProcessOptions& o, pid_t parent, int in_fd,
-                             int out_fd, int err_fd, int status_fd, char* const* envp) {
+                             int out_fd, int err_fd, int status_fd, char* const* envp,
+                             const std::vector<gid_t>& groups) {
   auto fail = [&](int err) {
     ssize_t ignored = write(status_fd, &err, sizeof err);
     (void)ignored;
@@ -125,7 +126,7 @@ std::vector<std::string> child_environment(const ProcessOptions& o, const std::s
   setrlimit(RLIMIT_CORE, &no_core);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) fail(errno);
   if (o.as_user && geteuid() != o.as_user->uid) {
-    if (initgroups(o.as_user->name.c_str(), o.as_user->gid) != 0) fail(errno);
+    if (setgroups(groups.size(), groups.data()) != 0) fail(errno);
     if (setresgid(o.as_user->gid, o.as_user->gid, o.as_user->gid) != 0) fail(errno);
     if (setresuid(o.as_user->uid, o.as_user->uid, o.as_user->uid) != 0) fail(errno);
     if (o.as_user->uid != 0 && (setuid(0) == 0 || geteuid() == 0)) fail(EPERM);
@@ -148,6 +149,17 @@ bool exited(pid_t pid) {
 }
 
 }  // namespace
+
+std::vector<gid_t> supplementary_groups(const UserIds& user) {
+  int count = 16;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  while (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) {
+    if (count <= static_cast<int>(groups.size())) return {user.gid};  // the lookup failed
+    groups.resize(static_cast<size_t>(count));
+  }
+  groups.resize(static_cast<size_t>(count));
+  return groups;
+}
 
 std::string trusted_search_path() {
   const char* env = std::getenv("PATH");
@@ -208,6 +220,9 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  const std::vector<gid_t> groups = o.as_user && geteuid() != o.as_user->uid
+                                        ? supplementary_groups(*o.as_user)
+                                        : std::vector<gid_t>{};
 
   int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2], status_pipe[2];
   if ((o.stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC)) || pipe2(out_pipe, O_CLOEXEC) ||
@@ -224,7 +239,7 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   }
   if (pid == 0)
     exec_child(args.data(), o, parent, child_stdin, out_pipe[1], err_pipe[1], status_pipe[1],
-               envp.data());
+               envp.data(), groups);
   setpgid(pid, pid);  // also from here, so that a kill right away reaches the group
 
   if (in_pipe[0] >= 0) close(in_pipe[0]);

@@ -36,6 +36,12 @@ struct UserIds {
 // Looks a user up by name (or numeric id); nothing when there is no such user.
 std::optional<UserIds> lookup_user(const std::string& name_or_id);
 
+// The user's supplementary groups (with its primary group), for setgroups() in a forked child.
+// Looked up before fork(): initgroups() in the child loads NSS modules and allocates, which can
+// deadlock a child forked from a threaded process (seen under ASan, whose allocator lock another
+// thread held at the fork).
+std::vector<gid_t> supplementary_groups(const UserIds& user);
+
 struct ProcessOptions {
   std::chrono::milliseconds timeout{60'000};
   // After a timeout or a cancellation: SIGTERM to the program's process group, then SIGKILL

@@ -1,6 +1,5 @@
 #include "user_access.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -25,6 +24,9 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
     answer.reason = std::string("pipe: ") + std::strerror(errno);
     return answer;
   }
+  // Looked up before fork: nothing in the child may allocate (it may be forked from a thread).
+  const std::vector<gid_t> groups =
+      geteuid() != user.uid ? supplementary_groups(user) : std::vector<gid_t>{};
   pid_t pid = fork();
   if (pid < 0) {
     answer.tested = false;
@@ -35,7 +37,7 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
     close(fds[0]);
     int result = 0;  // errno of the attempt; 0 = allowed; -1 = could not switch user
     if (geteuid() != user.uid) {
-      if (initgroups(user.name.c_str(), user.gid) != 0 || setgid(user.gid) != 0 ||
+      if (setgroups(groups.size(), groups.data()) != 0 || setgid(user.gid) != 0 ||
           setuid(user.uid) != 0)
         result = -1;
     }
@@ -45,11 +47,11 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
         result = errno;
       } else if (what == Access::read) {
         if (S_ISDIR(st.st_mode)) {
-          DIR* d = opendir(path.c_str());
-          if (d == nullptr)
+          int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOCTTY);  // opendir allocates
+          if (fd < 0)
             result = errno;
           else
-            closedir(d);
+            close(fd);
         } else {
           int fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
           if (fd < 0)

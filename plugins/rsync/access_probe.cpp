@@ -59,16 +59,9 @@ ProbeResult probe_access(const std::optional<support::UserIds>& user,
                          const std::vector<std::string>& read_files,
                          const std::vector<std::string>& write_dirs) {
   ProbeResult result;
-  // Supplementary groups are looked up before fork: initgroups() allocates, which is not safe
-  // in the child of a possibly threaded process.
-  std::vector<gid_t> groups;
-  if (user) {
-    int n = 64;
-    groups.resize(static_cast<size_t>(n));
-    while (getgrouplist(user->name.c_str(), user->gid, groups.data(), &n) < 0)
-      groups.resize(static_cast<size_t>(n));
-    groups.resize(static_cast<size_t>(n));
-  }
+  // Looked up before fork: nothing in the child may allocate.
+  const std::vector<gid_t> groups =
+      user ? support::supplementary_groups(*user) : std::vector<gid_t>{};
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     result.reason = std::string("pipe: ") + std::strerror(errno);

@@ -9,11 +9,19 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 namespace backup_doctor::rsync {
 namespace {
 
 namespace fs = std::filesystem;
+
+// "10", "2.5", "1e+15": a margin as written, whatever its size (an int cast would overflow).
+std::string percent_text(double percent) {
+  std::ostringstream out;
+  out << percent;
+  return out.str();
+}
 using sdk::Status;
 using support::Access;
 using support::UserIds;
@@ -287,7 +295,9 @@ void run(const json& params, sdk::Context& ctx) {
       needed = (src_size.bytes > dst_size.bytes ? src_size.bytes - dst_size.bytes : 0) +
                src_size.largest;
     }
-    auto required = static_cast<uint64_t>(static_cast<double>(needed) * (1.0 + margin / 100.0));
+    // Saturated: a margin so large that the need does not fit in 64 bits can never be met.
+    const double wanted = static_cast<double>(needed) * (1.0 + margin / 100.0);
+    const uint64_t required = wanted >= 0x1p64 ? UINT64_MAX : static_cast<uint64_t>(wanted);
     FreeSpace free = free_space(where);
     space["required_bytes"] = required;
     if (src_size.unreadable_dirs > 0) space["unmeasured_directories"] = src_size.unreadable_dirs;
@@ -304,7 +314,7 @@ void run(const json& params, sdk::Context& ctx) {
               "Destination filesystem has " + human_size(free.available) +
                   " free but the sync needs " + human_size(required) + " (" +
                   (incremental ? "growth" : "source") + " " + human_size(needed) + " + " +
-                  std::to_string(static_cast<int>(margin)) + "% margin)",
+                  percent_text(margin) + "% margin)",
               "Free at least " + human_size(required - free.available) +
                   " on the filesystem holding " + where +
                   " (prune old copies or snapshots there) or grow it." +

@@ -224,15 +224,18 @@ TEST_CASE("the daemon password reaches rsync in a private file, never in its env
                           "\"${a#--password-file=}\")\";; esac; done; } > '" +
                               dump.string() + "'\n",
                           0755);
-  nlohmann::json checks = {dry_run("daemon", scene, {"-a"},
-                                   {{"rsync", fake.string()},
-                                    {"run_as", "backup-doctor-test"},
-                                    {"destination", "rsync://127.0.0.1:1/module/"},
-                                    {"daemon_password", {{"secret", {{"env", "BD_DAEMON_PW"}}}}}})};
+  // json::array: with one element, clang takes a braced list for a copy of the element.
+  auto checks = nlohmann::json::array(
+      {dry_run("daemon", scene, {"-a"},
+               {{"rsync", fake.string()},
+                {"run_as", "backup-doctor-test"},
+                {"destination", "rsync://127.0.0.1:1/module/"},
+                {"daemon_password", {{"secret", {{"env", "BD_DAEMON_PW"}}}}}})});
   auto file = scene.checklist(checks);
   auto o = run_bd({"run", file.string(), "--format", "json"}, {{"BD_DAEMON_PW", password}});
   std::string seen = read_text(dump);
   INFO(seen);
+  INFO((o.out + o.err));
   REQUIRE(seen.find("ARGS: ") != std::string::npos);
   CHECK(seen.find(password) == std::string::npos);
   CHECK(seen.find("RSYNC_PASSWORD") == std::string::npos);

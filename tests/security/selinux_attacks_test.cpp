@@ -100,7 +100,7 @@ TEST_CASE("a 100 MB line without a newline is cut, in bounded memory and little 
     std::string chunk(1 << 20, 'A');
     for (int i = 0; i < 100; ++i) out << chunk;
   });
-  nlohmann::json checks = {denials("long", log)};
+  auto checks = nlohmann::json::array({denials("long", log)});
   auto before = tree_listing(scene.base());
   // In a child, so that its rusage covers only this run (the runner and its check).
   auto seen = run_in_child([&] {

@@ -26,6 +26,10 @@ inline support::ProcessResult run_bd(std::vector<std::string> args,
   o.timeout = timeout;
   o.env = std::move(env);
   o.env.emplace("NO_COLOR", "1");
+  // The sanitizer build's runtime options (scripts/sanitizer-env) reach the binary under test:
+  // run_process passes an allow-listed environment only.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"})
+    if (const char* value = std::getenv(name)) o.env.emplace(name, value);
   return support::run_process(args, o);
 }
 

@@ -18,9 +18,10 @@ TEST_CASE("describe lists the four check types with documented schemas") {
     CHECK(schema["type"] == "object");
     CHECK(schema["additionalProperties"] == false);
     CHECK(schema.contains("required"));
-    for (const auto& [name, prop] : schema["properties"].items()) {
+    for (const auto& property : schema["properties"].items()) {
+      const std::string name = property.key();  // not a structured binding: CAPTURE captures it
       CAPTURE(name);
-      CHECK(prop.contains("description"));
+      CHECK(property.value().contains("description"));
     }
   }
   CHECK(types == std::vector<std::string>{"archive.verify", "archive.compare_source",

@@ -11,7 +11,10 @@ void check_schema(const json& schema, const std::string& where) {
     INFO(where);
     CHECK(schema.value("additionalProperties", true) == false);
     const json props = schema.value("properties", json::object());
-    for (const auto& [name, prop] : props.items()) {
+    for (const auto& item : props.items()) {
+      // Not a structured binding: clang cannot capture one in the lambda INFO/CAPTURE make.
+      const std::string name = item.key();
+      const auto& prop = item.value();
       INFO((where + "." + name));
       CHECK(prop.contains("description"));
       CHECK_FALSE(prop.value("description", "").empty());

@@ -13,7 +13,10 @@ void check_schema(const nlohmann::json& schema, const std::string& where) {
   CAPTURE(where);
   if (schema.value("type", nlohmann::json()) == "object" && schema.contains("properties")) {
     CHECK(schema.value("additionalProperties", true) == false);
-    for (const auto& [name, prop] : schema["properties"].items()) {
+    for (const auto& item : schema["properties"].items()) {
+      // Not a structured binding: clang cannot capture one in the lambda INFO/CAPTURE make.
+      const std::string name = item.key();
+      const auto& prop = item.value();
       CAPTURE(name);
       CHECK(prop.contains("description"));
       check_schema(prop, where + "." + name);

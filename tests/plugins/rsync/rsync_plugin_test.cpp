@@ -19,7 +19,10 @@ TEST_CASE("the plugin describes its four checks with complete parameter schemas"
     CHECK(s["type"] == "object");
     CHECK(s["additionalProperties"] == false);
     REQUIRE(s["required"].is_array());
-    for (const auto& [name, prop] : s["properties"].items()) {
+    for (const auto& item : s["properties"].items()) {
+      // Not a structured binding: clang cannot capture one in the lambda INFO/CAPTURE make.
+      const std::string name = item.key();
+      const auto& prop = item.value();
       CAPTURE(name);
       CHECK(prop.contains("description"));
       if (prop.contains("default")) {
