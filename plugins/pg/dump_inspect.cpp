@@ -1,5 +1,6 @@
 #include "dump_inspect.hpp"
 
+#include "archive_filters.hpp"
 #include "script_guard.hpp"
 
 #include <archive.h>
@@ -12,7 +13,6 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <regex>
 
 namespace backup_doctor::pg {
 
@@ -88,11 +88,26 @@ std::string qualified_name(std::string_view s) {
   return out + part;
 }
 
+// What follows the three numbers of a `pg_restore --list` entry line ("3354; 0 16385 TABLE DATA
+// public users owner"), as the regex ^(\d+); (\d+) (\d+) (.*)$ would, read by hand: std::regex
+// recurses once per character, and the names in a crafted dump make lines of any length.
+std::optional<std::string_view> toc_entry_rest(std::string_view line) {
+  for (std::string_view separator : {"; ", " ", " "}) {
+    size_t digits = 0;
+    while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') ++digits;
+    if (digits == 0 || line.substr(digits, separator.size()) != separator) return std::nullopt;
+    line.remove_prefix(digits + separator.size());
+  }
+  if (line.find('\r') != std::string_view::npos) return std::nullopt;  // '.' is no line break
+  return line;
+}
+
 }  // namespace
 
 DumpReader::DumpReader(int fd) : fd_(fd), block_(kBlock) {
   archive* a = archive_read_new();
-  archive_read_support_filter_all(a);
+  // Never a filter that would run a decompressor (lrzip, grzip, lzop) over the dump.
+  support::support_in_process_filters(a);
   archive_read_support_format_raw(a);
   if (archive_read_open(a, this, nullptr, &DumpReader::next_block, nullptr) != ARCHIVE_OK) {
     error_ = archive_error_string(a) ? archive_error_string(a) : "cannot be read";
@@ -207,7 +222,6 @@ TocInfo parse_toc_listing(std::string_view listing) {
     while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
     return v;
   };
-  static const std::regex entry(R"(^(\d+); (\d+) (\d+) (.*)$)");
   while (pos < listing.size()) {
     size_t end = listing.find('\n', pos);
     if (end == std::string_view::npos) end = listing.size();
@@ -228,11 +242,10 @@ TocInfo parse_toc_listing(std::string_view listing) {
         t.created = *v6;
       continue;
     }
-    std::string l(line);
-    std::smatch m;
-    if (!std::regex_match(l, m, entry)) continue;
+    auto entry = toc_entry_rest(line);
+    if (!entry) continue;
     ++t.entry_lines;
-    std::string rest = m[4];
+    std::string rest(*entry);
     bool data = rest.starts_with("TABLE DATA ");
     if (!data && !rest.starts_with("TABLE ")) continue;
     rest = rest.substr(data ? 11 : 6);

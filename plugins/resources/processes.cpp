@@ -173,7 +173,8 @@ IoPriority decode_io_priority(int value, long nice) {
   IoPriority io;
   io.klass = (value >> 13) & 0x7;
   io.level = value & 0x7;
-  int nice_level = static_cast<int>(std::clamp((nice + 20) / 5, 0L, 7L));
+  // Nice is -20..19; the value comes from the stat file, so it is clamped before any arithmetic.
+  int nice_level = static_cast<int>((std::clamp(nice, -20L, 19L) + 20) / 5);
   switch (io.klass) {
     case 1:
       io.name = "realtime/" + std::to_string(io.level);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace backup_doctor::resources {
@@ -236,15 +237,23 @@ std::vector<DiskStat> parse_diskstats(std::string_view text) {
 
 DiskRates disk_rates(const DiskStat& a, const DiskStat& b, double elapsed_ms) {
   // Counters are unsigned and may wrap (32-bit on some kernels); a decrease counts as zero.
-  auto delta = [](uint64_t before, uint64_t after) -> double {
-    return after >= before ? static_cast<double>(after - before) : 0.0;
+  auto count = [](uint64_t before, uint64_t after) -> uint64_t {
+    return after >= before ? after - before : 0;
+  };
+  auto delta = [&count](uint64_t before, uint64_t after) -> double {
+    return static_cast<double>(count(before, after));
   };
   DiskRates r;
   double secs = elapsed_ms / 1000.0;
   if (secs <= 0) return r;
-  double reads = delta(a.reads(), b.reads()), writes = delta(a.writes(), b.writes());
+  // Summed as integers: a count near 2^64 (a broken or hostile file) rounds to 2^64 as a
+  // double, which does not convert back to uint64_t.
+  uint64_t read_ios = count(a.reads(), b.reads()), write_ios = count(a.writes(), b.writes());
+  r.ios = read_ios > std::numeric_limits<uint64_t>::max() - write_ios
+              ? std::numeric_limits<uint64_t>::max()
+              : read_ios + write_ios;
+  double reads = static_cast<double>(read_ios), writes = static_cast<double>(write_ios);
   double rms = delta(a.read_ms(), b.read_ms()), wms = delta(a.write_ms(), b.write_ms());
-  r.ios = static_cast<uint64_t>(reads + writes);
   r.reads_per_s = reads / secs;
   r.writes_per_s = writes / secs;
   // diskstats sectors are always 512 bytes, whatever the device's sector size.

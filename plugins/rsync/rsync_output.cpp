@@ -1,9 +1,9 @@
 #include "rsync_output.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
-#include <regex>
 
 namespace backup_doctor::rsync {
 namespace {
@@ -61,6 +61,40 @@ bool is_itemize_flags(std::string_view flags) {
         c != ' ')
       return false;
   return true;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// The errno rsync puts at the end of a complaint: ": <strerror text> (13)" -> "13". Read by
+// hand: std::regex recurses once per character and a long line (a path, a remote's chatter)
+// would overflow the stack.
+std::optional<std::string> errno_at_end(std::string_view line) {
+  while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
+  if (line.empty() || line.back() != ')') return std::nullopt;
+  size_t open = line.rfind('(');
+  if (open == std::string_view::npos) return std::nullopt;
+  std::string_view digits = line.substr(open + 1, line.size() - open - 2);
+  if (digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  size_t colon = line.rfind(':', open);
+  if (colon == std::string_view::npos || open - colon < 2) return std::nullopt;  // no text
+  return std::string(digits);
+}
+
+// Whitespace-separated words, across lines.
+std::vector<std::string_view> words_of(std::string_view text) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    size_t start = i;
+    while (i < text.size() && !is_space(text[i])) ++i;
+    if (i > start) words.push_back(text.substr(start, i - start));
+  }
+  return words;
 }
 
 std::string kind_for_errno(int err) {
@@ -130,7 +164,6 @@ Itemized parse_itemized(std::string_view out) {
 }
 
 StderrReport parse_stderr(std::string_view err) {
-  static const std::regex errno_tail(R"(:\s*([^:]+?)\s*\((\d+)\)\s*$)");
   StderrReport report;
   for (auto line_view : lines_of(err)) {
     std::string line(line_view);
@@ -159,9 +192,8 @@ StderrReport parse_stderr(std::string_view err) {
     } else if (line.find("symlink has no referent") != std::string::npos) {
       issue.kind = "dangling_symlink";
     } else {
-      std::smatch m;
-      issue.kind =
-          std::regex_search(line, m, errno_tail) ? kind_for_errno(small_number(m[2])) : "error";
+      auto err = errno_at_end(line);
+      issue.kind = err ? kind_for_errno(small_number(*err)) : "error";
     }
     report.issues.push_back(std::move(issue));
   }
@@ -169,11 +201,23 @@ StderrReport parse_stderr(std::string_view err) {
 }
 
 std::optional<RsyncVersion> parse_version(std::string_view version_output) {
-  static const std::regex re(R"(rsync\s+version\s+v?(\S+)\s+protocol\s+version\s+(\d+))");
-  std::string text(version_output);
-  std::smatch m;
-  if (!std::regex_search(text, m, re)) return std::nullopt;
-  return RsyncVersion{m[1], std::max(0, small_number(m[2]))};  // 0: unknown
+  // "rsync  version 3.2.7  protocol version 31" (the first word may be a path): by hand, as
+  // errno_at_end.
+  std::vector<std::string_view> w = words_of(version_output);
+  for (size_t i = 0; i + 5 < w.size(); ++i) {
+    if (!w[i].ends_with("rsync") || w[i + 1] != "version" || w[i + 3] != "protocol" ||
+        w[i + 4] != "version")
+      continue;
+    std::string_view version = w[i + 2];
+    if (version.size() > 1 && version.front() == 'v') version.remove_prefix(1);
+    size_t digits = 0;
+    while (digits < w[i + 5].size() && w[i + 5][digits] >= '0' && w[i + 5][digits] <= '9') ++digits;
+    if (digits == 0) continue;
+    // A protocol number too large for an int is 0: unknown.
+    return RsyncVersion{std::string(version),
+                        std::max(0, small_number(std::string(w[i + 5].substr(0, digits))))};
+  }
+  return std::nullopt;
 }
 
 }  // namespace backup_doctor::rsync

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,9 @@ inline std::optional<std::chrono::milliseconds> parse_duration(std::string_view 
     last_rank = rank;
     total_ms += number * factor;
   }
+  // More milliseconds than a long long holds (292 million years) is no duration either.
+  if (total_ms >= static_cast<long double>(std::numeric_limits<long long>::max()))
+    return std::nullopt;
   return std::chrono::milliseconds(static_cast<long long>(total_ms));
 }
 
