@@ -1,5 +1,8 @@
 #include "decoder.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 namespace backup_doctor::archive {
 
 nlohmann::json Damage::to_json() const {
@@ -14,12 +17,24 @@ nlohmann::json Damage::to_json() const {
   return j;
 }
 
+namespace {
+bool starts_with(std::span<const uint8_t> data, std::string_view magic) {
+  return data.size() >= magic.size() &&
+         std::equal(magic.begin(), magic.end(), data.begin(),
+                    [](char m, uint8_t b) { return b == static_cast<uint8_t>(m); });
+}
+}  // namespace
+
 std::unique_ptr<Decoder> make_decoder(ChunkReader& reader, GzipEngine engine,
                                       size_t output_chunk_size) {
   std::span<const uint8_t> first = reader.next();
-  bool gzip = first.size() >= 2 && first[0] == 0x1f && first[1] == 0x8b;
-  if (gzip && engine == GzipEngine::isal)
+  if (starts_with(first, "\x1f\x8b") && engine == GzipEngine::isal)
     return make_gzip_decoder(reader, first, output_chunk_size);
+  if (starts_with(first, std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6)))  // \xfd 7zXZ \0
+    return make_xz_decoder(reader, first, output_chunk_size);
+  // "BZh" and the block size, 1 to 9 (hundreds of kB)
+  if (starts_with(first, "BZh") && first.size() > 3 && first[3] >= '1' && first[3] <= '9')
+    return make_bzip2_decoder(reader, first, output_chunk_size);
   return make_libarchive_decoder(reader, first);
 }
 

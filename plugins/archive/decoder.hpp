@@ -1,5 +1,6 @@
 // The compression layer of a scan: turns the file's chunks into the uncompressed stream.
-// gzip goes through ISA-L (gzip_decoder.cpp); everything else through libarchive's filters
+// gzip goes through ISA-L (gzip_decoder.cpp), xz through liblzma (xz_decoder.cpp), bzip2 through
+// libbz2 (bzip2_decoder.cpp); everything else through libarchive's filters
 // (libarchive_decoder.cpp).
 #pragma once
 
@@ -51,6 +52,25 @@ class Decoder {
   virtual void take_member_starts(std::vector<uint64_t>& out) { (void)out; }
   // Something odd but harmless (trailing garbage after the last gzip member, ...).
   virtual std::optional<std::string> warning() const { return std::nullopt; }
+  // Whether, on damage, next() handed out everything the compression's own tool (`gzip -d`,
+  // `xz -d`, `bzip2 -d`, `zstd -d`), through which GNU tar reads, writes before it fails; so
+  // that the entries counted before the damage are the ones `tar -t` lists. False for
+  // libarchive's filters that drop the block they were decoding when the error came.
+  virtual bool complete_before_damage() const { return true; }
+  // A compressed offset at or before every bit that uncompressed byte `offset` was decoded
+  // from; nullopt when the decoder cannot tell (then: its position before the call that
+  // returned that byte, which is right when it holds no decoded output back).
+  virtual std::optional<uint64_t> decoded_from(uint64_t offset) const {
+    (void)offset;
+    return std::nullopt;
+  }
+  // The same for that byte and the earlier output it may copy: where corruption that first
+  // shows at `offset` can start. nullopt when the decoder cannot tell (the garbage's cause is
+  // then not located).
+  virtual std::optional<uint64_t> earliest_cause(uint64_t offset) const {
+    (void)offset;
+    return std::nullopt;
+  }
 };
 
 enum class GzipEngine { isal, libarchive };
@@ -62,6 +82,10 @@ std::unique_ptr<Decoder> make_decoder(ChunkReader& reader, GzipEngine engine,
 
 std::unique_ptr<Decoder> make_gzip_decoder(ChunkReader& reader, std::span<const uint8_t> first,
                                            size_t output_chunk_size);
+std::unique_ptr<Decoder> make_xz_decoder(ChunkReader& reader, std::span<const uint8_t> first,
+                                         size_t output_chunk_size);
+std::unique_ptr<Decoder> make_bzip2_decoder(ChunkReader& reader, std::span<const uint8_t> first,
+                                            size_t output_chunk_size);
 std::unique_ptr<Decoder> make_libarchive_decoder(ChunkReader& reader,
                                                  std::span<const uint8_t> first);
 

@@ -5,11 +5,15 @@
 
 #include <isa-l/igzip_lib.h>
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
 namespace backup_doctor::archive {
 namespace {
+
+constexpr uint64_t kDeflateWindow = 32u << 10;  // the farthest a back-reference reaches
+constexpr uint32_t kCheckpointSpacing = 32u << 10;
 
 class GzipDecoder final : public Decoder {
  public:
@@ -38,15 +42,28 @@ class GzipDecoder final : public Decoder {
         }
         isal_inflate_reset(&st);
         st.crc_flag = ISAL_GZIP;
+        isal_gzip_header_init(&header_);
         in_member_ = true;
         member_offset_ = position();
         member_uncompressed_offset_ = produced_ + (out_.size() - st.avail_out);
         member_starts_.push_back(member_uncompressed_offset_);
+        note_checkpoint(member_uncompressed_offset_, member_offset_, true);
         ++members_;
       }
       uint32_t avail_out_before = st.avail_out;
       auto block_state_before = st.block_state;
-      int rc = isal_inflate(&st);
+      auto wrapper_before = st.wrapper_flag;
+      int rc = ISAL_DECOMP_OK;
+      if (st.wrapper_flag) {
+        rc = inflate_noting_position();
+      } else {
+        // The member's header is read here, into header_, which lives as long as the member:
+        // isal_inflate reads it into a struct on its stack and, when the header straddles two
+        // chunks, goes on with that struct's uninitialized flags (intel/isa-l#224), taking an
+        // intact member with a name or extra field for a damaged one. Positive: more input.
+        rc = isal_read_gzip_header(&st, &header_);
+        if (rc > 0) rc = ISAL_DECOMP_OK;
+      }
       if (rc < 0) {
         fail(rc);  // sets pending_ (ends the loop), or skips trailing garbage
         continue;
@@ -55,7 +72,8 @@ class GzipDecoder final : public Decoder {
         in_member_ = false;
         continue;
       }
-      bool progress = st.avail_out != avail_out_before || st.block_state != block_state_before;
+      bool progress = st.avail_out != avail_out_before || st.block_state != block_state_before ||
+                      st.wrapper_flag != wrapper_before;
       if (eof_ && st.avail_in == 0 && !progress) {
         if (reader_.error() == 0 && members_ > 1 && short_tail_is_garbage()) {
           --members_;
@@ -113,6 +131,23 @@ class GzipDecoder final : public Decoder {
     member_starts_.clear();
   }
 
+  // Deflate output at `offset` was decoded from bits after the checkpoint before it.
+  std::optional<uint64_t> decoded_from(uint64_t offset) const override {
+    size_t n = std::min(checkpoint_count_, checkpoints_.size());
+    for (size_t i = 0; i < n; ++i) {
+      const Checkpoint& c = checkpoints_[(checkpoint_count_ - 1 - i) % checkpoints_.size()];
+      // Strictly before: the block header of output starting right at a checkpoint may have
+      // been read by the call before it.
+      if (c.decoded < offset || (c.member_start && c.decoded <= offset)) return c.compressed;
+    }
+    return 0;  // older than the checkpoints kept: anywhere from the start of the file
+  }
+  // It may copy output from up to 32 KiB before it (copies of copies are not followed);
+  // back-references never reach into an earlier member, which decoded_from() knows.
+  std::optional<uint64_t> earliest_cause(uint64_t offset) const override {
+    return decoded_from(offset > kDeflateWindow ? offset - kDeflateWindow : 0);
+  }
+
   std::optional<std::string> warning() const override {
     if (!garbage_offset_) return std::nullopt;
     return std::to_string(garbage_bytes_) +
@@ -139,6 +174,34 @@ class GzipDecoder final : public Decoder {
   }
   uint64_t position() const {
     return chunk_base_ + static_cast<uint64_t>(state_->next_in - chunk_.data());
+  }
+
+  // isal_inflate, at most kCheckpointSpacing bytes of output at a time, noting before each call
+  // how much output is decoded and from where in the file the rest will be.
+  int inflate_noting_position() {
+    inflate_state& st = *state_;
+    // Input ISA-L has taken from next_in but not decoded yet: its bit buffer and header bytes.
+    uint64_t held = static_cast<uint64_t>(std::max<int>(st.tmp_in_size, 0)) +
+                    (static_cast<uint64_t>(std::max(st.read_in_length, 0)) + 7) / 8;
+    uint64_t at = position();
+    at = at > held ? at - held : 0;
+    // Output ISA-L has decoded but not written out yet: in its own buffer, and the rest of a
+    // copy or of literals that did not fit.
+    uint64_t pending = static_cast<uint64_t>(std::max(st.tmp_out_valid - st.tmp_out_processed, 0)) +
+                       static_cast<uint64_t>(std::max(st.copy_overflow_length, 0)) +
+                       static_cast<uint64_t>(std::max(st.write_overflow_len, 0));
+    note_checkpoint(produced_ + (out_.size() - st.avail_out) + pending,
+                    std::max(at, member_offset_), false);
+    uint32_t room = st.avail_out;
+    uint32_t slice = std::min(room, kCheckpointSpacing);
+    st.avail_out = slice;
+    int rc = isal_inflate(&st);
+    st.avail_out = room - (slice - st.avail_out);
+    return rc;
+  }
+
+  void note_checkpoint(uint64_t decoded, uint64_t compressed, bool member_start) {
+    checkpoints_[checkpoint_count_++ % checkpoints_.size()] = {decoded, compressed, member_start};
   }
 
   // A few bytes after the last member that ISA-L holds while waiting for a full 10-byte header:
@@ -208,8 +271,8 @@ class GzipDecoder final : public Decoder {
     std::string where = "gzip member " + std::to_string(member);
     switch (rc) {
       case ISAL_INCORRECT_CHECKSUM:
-        // Before the first deflate block, the only checksum is the header's own (FHCRC).
-        if (state_->block_state == ISAL_BLOCK_NEW_HDR) {
+        // Before the header is complete, the only checksum is the header's own (FHCRC).
+        if (!state_->wrapper_flag) {
           pend("bad_header",
                "the header checksum (FHCRC) of " + where +
                    " does not match: its header is damaged, before any data",
@@ -241,6 +304,7 @@ class GzipDecoder final : public Decoder {
 
   ChunkReader& reader_;
   std::unique_ptr<inflate_state> state_;
+  isal_gzip_header header_{};  // of the current member; no buffers: its fields are skipped
   std::vector<uint8_t> out_;
   std::span<const uint8_t> chunk_;
   uint64_t chunk_base_ = 0;
@@ -250,6 +314,15 @@ class GzipDecoder final : public Decoder {
   std::optional<uint64_t> garbage_offset_;
   std::vector<uint64_t> member_starts_;
   std::optional<Damage> pending_, damage_;
+  // Where the output at an uncompressed offset came from, for decoded_from(): output from
+  // `decoded` on is decoded from `compressed` on. A ring covering the last 16 MiB of output or
+  // more.
+  struct Checkpoint {
+    uint64_t decoded = 0, compressed = 0;
+    bool member_start = false;
+  };
+  std::array<Checkpoint, 512> checkpoints_{};
+  size_t checkpoint_count_ = 0;
 };
 
 }  // namespace

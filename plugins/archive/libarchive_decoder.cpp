@@ -1,56 +1,40 @@
-// Every compression other than gzip-through-ISA-L: libarchive's filters (zstd, xz, bzip2, lz4,
-// compress, ... or none) under its "raw" format, which hands out the decompressed stream as
-// one entry. The tar walker then reads that stream like any other decoder's output. Only filters
-// that decode in-process are enabled: none that would start a program.
+// Every compression other than gzip-through-ISA-L, xz and bzip2: libarchive's filters (zstd, lz4,
+// compress, lzma, lzip, ... or none; gzip with gzip_engine libarchive) under its "raw" format,
+// which hands out the decompressed stream as one entry. The tar walker then reads that stream like
+// any other decoder's output. Only filters that decode in-process are enabled: none that would
+// start a program.
+#include "archive_filters.hpp"
+#include "content_sniff.hpp"
 #include "decoder.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace backup_doctor::archive {
 namespace {
 
-using SupportFilter = int (*)(struct archive*);
-
-// The filters libarchive decodes in-process. The others (lrzip and grzip always; lzop, and any
-// whose library libarchive was built without) would run an external program, found on PATH, as
-// root over bytes the backup account wrote: a filter whose registration does not return
-// ARCHIVE_OK is never enabled, and such an archive is reported as unreadable.
-const std::vector<SupportFilter>& in_process_filters() {
-  static const std::vector<SupportFilter> filters = [] {
-    std::vector<SupportFilter> out;
-    for (SupportFilter f : {archive_read_support_filter_bzip2, archive_read_support_filter_compress,
-                            archive_read_support_filter_gzip, archive_read_support_filter_lz4,
-                            archive_read_support_filter_lzip, archive_read_support_filter_lzma,
-                            archive_read_support_filter_xz, archive_read_support_filter_zstd,
-                            archive_read_support_filter_lzop, archive_read_support_filter_grzip,
-                            archive_read_support_filter_lrzip, archive_read_support_filter_uu,
-                            archive_read_support_filter_rpm}) {
-      struct archive* probe = archive_read_new();
-      if (f(probe) == ARCHIVE_OK) out.push_back(f);
-      archive_read_free(probe);
-    }
-    return out;
-  }();
-  return filters;
-}
-
 class LibarchiveDecoder final : public Decoder {
  public:
   LibarchiveDecoder(ChunkReader& reader, std::span<const uint8_t> first)
       : reader_(reader), first_(first), a_(archive_read_new()) {
-    for (SupportFilter f : in_process_filters()) f(a_);
+    std::string sniffed =
+        sniff({reinterpret_cast<const char*>(first.data()), std::min<size_t>(first.size(), 64)})
+            .compression;
+    support::support_in_process_filters(a_);
     archive_read_support_format_raw(a_);
     if (archive_read_open(a_, this, nullptr, &LibarchiveDecoder::read_cb, nullptr) != ARCHIVE_OK) {
       fail();
-      return;
+    } else {
+      archive_entry* entry = nullptr;
+      int rc = archive_read_next_header(a_, &entry);
+      if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) fail();
+      compression_ = archive_filter_count(a_) > 1 ? archive_filter_name(a_, 0) : "none";
     }
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(a_, &entry);
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) fail();
-    compression_ = archive_filter_count(a_) > 1 ? archive_filter_name(a_, 0) : "none";
+    // A filter that fails on its first block is gone from the count: name it by its magic.
+    if (damage_ && compression_ == "none" && !sniffed.empty()) compression_ = sniffed;
   }
   ~LibarchiveDecoder() override { archive_read_free(a_); }
 
@@ -77,6 +61,10 @@ class LibarchiveDecoder final : public Decoder {
   uint64_t compressed_position() const override { return reader_.consumed(); }
   std::string compression() const override { return compression_; }
   nlohmann::json details() const override { return {{"decoder", "libarchive"}}; }
+  // A filter that fails returns nothing of the buffer it was filling (64 KiB for most, 128 KiB
+  // for zstd), where the compression's own tool writes more of what it decoded first (zstd(1)
+  // up to a zstd block more). Without compression nothing is held back.
+  bool complete_before_damage() const override { return compression_ == "none"; }
 
  private:
   static la_ssize_t read_cb(struct archive*, void* self_ptr, const void** buffer) {

@@ -28,6 +28,8 @@ bool all_zero(const uint8_t* p, size_t n, size_t* first_nonzero) {
 
 // Far enough to find the next header after a damaged one in any real archive.
 constexpr size_t kMaxResync = 16u << 20;
+// Bytes kept of the pieces before the current one, for a resync that starts in them.
+constexpr size_t kTail = 8u << 10;
 
 // A 512-byte block whose checksum field matches its bytes (summed with the field as spaces,
 // unsigned as POSIX says, or signed as some old tars did).
@@ -63,19 +65,7 @@ class Walker {
   }
 
   WalkResult run() {
-    a_ = archive_read_new();
-    switch (options_.format) {
-      case ArchiveFormat::tar:
-        archive_read_support_format_tar(a_);
-        break;
-      case ArchiveFormat::raw:
-        archive_read_support_format_raw(a_);
-        break;
-      case ArchiveFormat::auto_detect:
-        archive_read_support_format_all(a_);
-        archive_read_support_format_raw(a_);
-        break;
-    }
+    a_ = new_reader(options_.format);
     is_tar_ = options_.format == ArchiveFormat::tar;
     if (is_tar_) skip_damaged_first_header();
     if (archive_read_open(a_, this, nullptr, &Walker::read_cb, nullptr) != ARCHIVE_OK) {
@@ -95,6 +85,23 @@ class Walker {
   }
 
  private:
+  static struct archive* new_reader(ArchiveFormat format) {
+    struct archive* a = archive_read_new();
+    switch (format) {
+      case ArchiveFormat::tar:
+        archive_read_support_format_tar(a);
+        break;
+      case ArchiveFormat::raw:
+        archive_read_support_format_raw(a);
+        break;
+      case ArchiveFormat::auto_detect:
+        archive_read_support_format_all(a);
+        archive_read_support_format_raw(a);
+        break;
+    }
+    return a;
+  }
+
   static la_ssize_t read_cb(struct archive* a, void* self_ptr, const void** buffer) {
     auto* self = static_cast<Walker*>(self_ptr);
     return self->read(a, buffer);
@@ -127,7 +134,9 @@ class Walker {
   }
 
   std::span<const uint8_t> next_piece() {
-    uint64_t compressed_start = decoder_.compressed_position();
+    keep_tail(last_piece_);
+    uint64_t compressed_start =
+        decoder_.decoded_from(result_.stream_bytes).value_or(decoder_.compressed_position());
     std::span<const uint8_t> piece = decoder_.next();
     decoder_.take_member_starts(boundaries_);
     ChunkRecord& rec = ring_[ring_count_++ % ring_.size()];
@@ -172,10 +181,15 @@ class Walker {
         continue;
       }
       if (rc == ARCHIVE_FATAL) {
+        if (resume_after_damaged_header()) {
+          last_retry_position = -1;
+          continue;
+        }
         fatal(libarchive_position());
         return;
       }
       if (rc == ARCHIVE_WARN) warn(error_text());
+      last_header_ = static_cast<uint64_t>(archive_read_header_position(a_)) + skip_;
       if (result_.format.empty()) {
         const char* name = archive_format_name(a_);
         result_.format = name ? name : "";
@@ -300,6 +314,92 @@ class Walker {
     }
   }
 
+  // The last bytes of the pieces before the current one: the headers libarchive read last may
+  // straddle two pieces, and the decoder's buffer for the earlier one is gone.
+  void keep_tail(std::span<const uint8_t> piece) {
+    if (piece.size() >= kTail) {
+      tail_.assign(piece.end() - kTail, piece.end());
+      return;
+    }
+    tail_.insert(tail_.end(), piece.begin(), piece.end());
+    if (tail_.size() > kTail) tail_.erase(tail_.begin(), tail_.end() - kTail);
+  }
+
+  // libarchive gives up (ARCHIVE_FATAL) on a damaged header that follows an extension header
+  // (pax 'x', GNU long name 'L' or 'K', which GNU tar writes for non-ASCII and long names, and
+  // in pax format for most entries), where GNU tar skips to the next valid header as after any
+  // damaged header. So do that here, with a new libarchive reader started at that header. False
+  // when the stream ended or failed first, or nothing valid follows.
+  bool resume_after_damaged_header() {
+    if (source_failed_ || source_eof_ || !is_tar_ || result_.cancelled) return false;
+    // The entry whose headers failed starts where the last one (or the last resume) ended.
+    uint64_t bad = std::max(last_entry_end_, resumed_at_);
+    if (!result_.damage) {
+      Damage d;
+      d.kind = "tar_header";
+      d.message = "a tar header of the entry at uncompressed offset " + std::to_string(bad) +
+                  " is damaged (" + error_text() +
+                  "); like GNU tar, the walk went on at the next valid header";
+      locate(d, bad);
+      set_damage(std::move(d));
+      result_.damaged_entry =
+          "(unreadable header after " +
+          (result_.complete.last_entry.empty() ? std::string("the start of the archive")
+                                               : "'" + result_.complete.last_entry + "'") +
+          ")";
+    }
+    // Past the entry's first header (the extension header that read fine).
+    uint64_t from = bad + 512;
+    std::vector<uint8_t> held = held_from(from);
+    for (size_t at = 0; at <= kMaxResync; at += 512) {
+      while (held.size() < at + 512) {
+        uint64_t start = result_.stream_bytes;
+        std::span<const uint8_t> piece = next_piece();
+        if (piece.empty()) {
+          (decoder_.damage() ? source_failed_ : source_eof_) = true;
+          return false;
+        }
+        // Pieces from `from` on only (when libarchive stopped short of it).
+        size_t skip =
+            static_cast<size_t>(std::min<uint64_t>(piece.size(), from > start ? from - start : 0));
+        held.insert(held.end(), piece.begin() + static_cast<ptrdiff_t>(skip), piece.end());
+      }
+      size_t ignored = 0;
+      const uint8_t* block = held.data() + at;
+      if (!tar_header_valid(block) && !all_zero(block, 512, &ignored)) continue;
+      return restart_at(from + at, std::vector<uint8_t>(held.begin() + at, held.end()), bad);
+    }
+    return false;
+  }
+
+  // The stream from `from` on, as far as it is still held (the tail and the current piece),
+  // copied; `from` moves up to the first whole block held when the stream before it is gone.
+  std::vector<uint8_t> held_from(uint64_t& from) const {
+    uint64_t held_start = last_piece_start_ - std::min<uint64_t>(tail_.size(), last_piece_start_);
+    if (from < held_start) from = (held_start + 511) / 512 * 512;
+    std::vector<uint8_t> out;
+    if (from >= result_.stream_bytes) return out;
+    for (uint64_t at = from; at < last_piece_start_; ++at)
+      out.push_back(tail_[tail_.size() - (last_piece_start_ - at)]);
+    uint64_t in_piece = std::max(from, last_piece_start_) - last_piece_start_;
+    out.insert(out.end(), last_piece_.begin() + static_cast<ptrdiff_t>(in_piece),
+               last_piece_.end());
+    return out;
+  }
+
+  // A new libarchive reader whose stream starts at uncompressed offset `at` with `bytes`, then
+  // the pieces that follow.
+  bool restart_at(uint64_t at, std::vector<uint8_t> bytes, uint64_t bad) {
+    archive_read_free(a_);
+    a_ = new_reader(ArchiveFormat::tar);
+    prefix_ = std::move(bytes);
+    prefix_served_ = 0;
+    skip_ = at;
+    resumed_at_ = at;
+    result_.resync_skipped_bytes += at - bad;
+    return archive_read_open(a_, this, nullptr, &Walker::read_cb, nullptr) == ARCHIVE_OK;
+  }
+
   static void add(EntryTally& t, const std::string& name, uint64_t bytes) {
     ++t.entries;
     t.bytes += bytes;
@@ -368,6 +468,7 @@ class Walker {
     if (result_.cancelled) return;
     if (source_failed_ && decoder_.damage()) {
       pass_boundaries(UINT64_MAX);
+      result_.recoverable_is_lower_bound = !decoder_.complete_before_damage();
       Damage d = *decoder_.damage();
       d.uncompressed_offset = result_.stream_bytes;
       set_damage(std::move(d));
@@ -426,12 +527,35 @@ class Walker {
         result_.first_symptom = std::move(result_.damage);
         result_.damage = std::move(d);
         if (result_.damage->member_uncompressed_offset) result_.verified = at_boundary_;
+        place_first_symptom();
       }
       return;
     }
+    // Should this turn out to be the first symptom of corrupt data, where its cause can be.
+    if (d.uncompressed_offset)
+      symptom_cause_ =
+          decoder_.earliest_cause(std::min(last_header_.value_or(0), *d.uncompressed_offset));
     result_.damage = std::move(d);
     result_.before_damage = result_.complete;
     if (result_.damage->member_uncompressed_offset) result_.verified = at_boundary_;
+  }
+
+  // The garbage that first showed as a bad tar header started no later than that header and
+  // after the last header that read fine (or is output copied from shortly before it), so the
+  // corruption lies from the decoder's earliest cause of that stretch onwards, and within the
+  // damaged gzip member.
+  void place_first_symptom() {
+    Damage& symptom = *result_.first_symptom;
+    const Damage& cause = *result_.damage;
+    if (!symptom_cause_) {
+      symptom.compressed_range_start.reset();
+      return;
+    }
+    uint64_t start = *symptom_cause_;
+    if (cause.member_offset && cause.member_uncompressed_offset &&
+        symptom.uncompressed_offset.value_or(0) >= *cause.member_uncompressed_offset)
+      start = std::max(start, *cause.member_offset);
+    symptom.compressed_range_start = start;
   }
 
   std::string error_text() const {
@@ -467,6 +591,10 @@ class Walker {
   std::vector<uint8_t> prefix_;
   size_t prefix_served_ = 0;
   uint64_t skip_ = 0;
+  std::vector<uint8_t> tail_;  // see keep_tail()
+  uint64_t resumed_at_ = 0;    // where the last resume_after_damaged_header() started libarchive
+  std::optional<uint64_t> last_header_;    // uncompressed offset of the last header read fine
+  std::optional<uint64_t> symptom_cause_;  // for the first damage, see place_first_symptom()
 };
 
 }  // namespace

@@ -59,8 +59,14 @@ struct WalkResult {
   uint64_t stream_bytes = 0;           // decompressed bytes seen
 
   std::optional<Damage> damage;
+  // The walk was cut short by a decoder that drops what it decoded last before the damage
+  // (Decoder::complete_before_damage): the entries counted are a lower bound of what `tar -t`
+  // lists.
+  bool recoverable_is_lower_bound = false;
   // When the compression layer turns out damaged after the tar layer already showed garbage:
-  // that earlier tar-level damage, which says where the corruption first became visible.
+  // that earlier tar-level damage, which says where the corruption first became visible. Its
+  // compressed range starts where the corruption can have started (Decoder::earliest_cause),
+  // and has no start when the decoder cannot tell.
   std::optional<Damage> first_symptom;
   std::string damaged_entry;  // the entry being read when the damage hit
   int64_t damaged_entry_size = -1;

@@ -54,7 +54,9 @@ const char* kDoc =
     "kernel allows O_NOATIME).\n\n"
     "On damage it reports the compressed byte offset, the last good entry and how many entries "
     "(and bytes) are recoverable before it, and after it when only a tar header is damaged, "
-    "without extracting anything. Whether the damaged file still matches its checksum tells a "
+    "without extracting anything: the entries GNU tar gets from the same file, which reads it "
+    "through `xz -d` or `bzip2 -d` (for compressions libarchive decodes, such as zstd, a lower "
+    "bound, and said to be one). Whether the damaged file still matches its checksum tells a "
     "backup that was written broken from one that broke later.\n\n"
     "Backup directories belong to the backup account, so nothing it could plant there is "
     "followed or opened: the newest match is picked from `lstat` facts among regular files "
@@ -349,6 +351,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     if (w.after_damage_counted) dj["bytes_after_damage"] = w.after_damage.bytes;
     dj["recoverable_entries"] = recoverable.entries;
     dj["recoverable_bytes"] = recoverable.bytes;
+    dj["recoverable_is_lower_bound"] = w.recoverable_is_lower_bound;
     if (!w.damaged_entry.empty()) {
       dj["damaged_entry"] = w.damaged_entry;
       if (w.damaged_entry_size >= 0) {
@@ -409,12 +412,20 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       ctx.fail(summary, remediation, details);
       return;
     }
+    // libarchive's decoder held back what it decoded last: `tar -t` may list a few more.
+    std::string at_least = w.recoverable_is_lower_bound ? "at least " : "";
+    std::string lower_bound_note =
+        w.recoverable_is_lower_bound
+            ? " (a lower bound: libarchive's " + scan.compression +
+                  " decoder drops the block it was decoding when the damage came, which " +
+                  scan.compression + " -d itself writes out)"
+            : "";
     if (d.kind == "truncated") {
       summary = path + " is truncated: " + d.message + " at " +
                 (scan.compression == "none" ? "byte " + std::to_string(d.compressed_offset) : at) +
-                "; " + std::to_string(recoverable.entries) + " complete entries (" +
-                human_size(recoverable.bytes) + ") are recoverable, last good " +
-                quoted_last(w.before_damage);
+                "; " + at_least + std::to_string(recoverable.entries) + " complete entries (" +
+                human_size(recoverable.bytes) + ") are recoverable" + lower_bound_note +
+                ", last good " + quoted_last(w.before_damage);
       if (!w.damaged_entry.empty() && w.damaged_entry_size >= 0)
         summary += ", '" + w.damaged_entry + "' cut after " +
                    human_size(w.damaged_entry_bytes_available) + " of " +
@@ -440,7 +451,8 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
         summary += "; " + std::to_string(w.before_damage.entries) +
                    " entries decompress before it but none is covered by an intact CRC";
       else
-        summary += "; " + std::to_string(w.before_damage.entries) + " entries decompress before it";
+        summary += "; " + at_least + std::to_string(w.before_damage.entries) +
+                   " entries decompress before it" + lower_bound_note;
       remediation = checksum_clause(checksum, match, d.kind);
       if (remediation.empty())
         remediation =
