@@ -119,6 +119,12 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
   } catch (...) {
     throw sdk::CheckError(proc + "/uptime does not parse");
   }
+  // Runtimes derived from it become milliseconds in a long long: a value no kernel writes
+  // (negative, NaN, beyond ~30,000 years) would overflow that conversion.
+  if (!(uptime >= 0 && uptime < 1e12))
+    throw sdk::CheckError(proc + "/uptime holds " +
+                          uptime_text->substr(0, uptime_text->find_first_of(" \n")) +
+                          ", not a number of seconds since boot");
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const int self = ::getpid();
 

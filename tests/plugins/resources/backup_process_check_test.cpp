@@ -66,6 +66,15 @@ TEST_CASE("resources.backup_process: nothing running is ok") {
   CHECK(metric_with(r, "backup_processes", "count")->value == 0);
 }
 
+TEST_CASE("resources.backup_process: an uptime no kernel writes is an error naming it") {
+  ProcFixture f;
+  f.h.proc_file("uptime", "1e300 400000.00\n");  // the runtimes would overflow milliseconds
+  ResourcesPlugin plugin(swapping_hooks(nullptr));
+  auto r = run_check(plugin, "resources.backup_process", {{"proc_root", f.h.proc()}});
+  CHECK(r.status == Status::error);
+  CHECK(r.error.find("/uptime holds 1e300, not a number of seconds") != std::string::npos);
+}
+
 TEST_CASE("resources.backup_process: a backup moving data is ok, with its figures") {
   ProcFixture f;
   process(f.h, 100, "pg_dump", 'S',
