@@ -52,11 +52,11 @@ class Decoder {
   virtual void take_member_starts(std::vector<uint64_t>& out) { (void)out; }
   // Something odd but harmless (trailing garbage after the last gzip member, ...).
   virtual std::optional<std::string> warning() const { return std::nullopt; }
-  // Whether, on damage, next() handed out everything the compression's own tool (`gzip -d`,
-  // `xz -d`, `bzip2 -d`, `zstd -d`), through which GNU tar reads, writes before it fails; so
-  // that the entries counted before the damage are the ones `tar -t` lists. False for
-  // libarchive's filters that drop the block they were decoding when the error came.
-  virtual bool complete_before_damage() const { return true; }
+  // On damage, next() hands out what the compression's own tool (`gzip -d`, `xz -d`,
+  // `bzip2 -d`), through which GNU tar reads, writes before it fails, so that the entries
+  // counted before the damage are the ones `tar -t` lists. When it may have handed out less
+  // (libarchive's filters drop the block they were decoding), why; nullopt when not.
+  virtual std::optional<std::string> lower_bound_reason() const { return std::nullopt; }
   // A compressed offset at or before every bit that uncompressed byte `offset` was decoded
   // from; nullopt when the decoder cannot tell (then: its position before the call that
   // returned that byte, which is right when it holds no decoded output back).

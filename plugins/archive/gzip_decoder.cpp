@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint64_t kDeflateWindow = 32u << 10;  // the farthest a back-reference reaches
 constexpr uint32_t kCheckpointSpacing = 32u << 10;
+constexpr uint64_t kGzipWindow = 32u << 10;  // gzip(1)'s output buffer (WSIZE)
 
 class GzipDecoder final : public Decoder {
  public:
@@ -70,6 +71,8 @@ class GzipDecoder final : public Decoder {
       }
       if (st.block_state == ISAL_BLOCK_FINISH) {
         in_member_ = false;
+        // The next member starts a piece: see keep_whole_windows().
+        if (st.avail_out != out_.size()) break;
         continue;
       }
       bool progress = st.avail_out != avail_out_before || st.block_state != block_state_before ||
@@ -96,7 +99,7 @@ class GzipDecoder final : public Decoder {
         break;
       }
     }
-    size_t written = out_.size() - st.avail_out;
+    size_t written = keep_whole_windows(out_.size() - st.avail_out);
     produced_ += written;
     if (written == 0) {
       if (pending_)
@@ -115,6 +118,11 @@ class GzipDecoder final : public Decoder {
   const std::optional<Damage>& damage() const override { return damage_; }
   uint64_t compressed_position() const override { return position(); }
   std::string compression() const override { return "gzip"; }
+  std::optional<std::string> lower_bound_reason() const override {
+    if (!damage_ || damage_->kind != "corrupt_data") return std::nullopt;
+    return "ISA-L stops at the first invalid deflate code, and `gzip -d` does not check them all "
+           "(a back-reference before the start of the data, say) and may decode on";
+  }
 
   nlohmann::json details() const override {
     nlohmann::json j = {{"gzip_members", members_}, {"gzip_engine", "isa-l"}};
@@ -174,6 +182,16 @@ class GzipDecoder final : public Decoder {
   }
   uint64_t position() const {
     return chunk_base_ + static_cast<uint64_t>(state_->next_in - chunk_.data());
+  }
+
+  // gzip(1) writes a member's output 32 KiB at a time, and on invalid deflate data exits
+  // without writing the window it was filling, so GNU tar never sees those bytes: the same are
+  // held back here. Pieces start at member starts, and are whole windows up to their end.
+  size_t keep_whole_windows(size_t written) const {
+    if (!pending_ || pending_->kind != "corrupt_data") return written;
+    uint64_t member_out = produced_ + written - member_uncompressed_offset_;
+    uint64_t partial = member_out % kGzipWindow;
+    return partial < written ? written - static_cast<size_t>(partial) : 0;
   }
 
   // isal_inflate, at most kCheckpointSpacing bytes of output at a time, noting before each call

@@ -64,7 +64,12 @@ class LibarchiveDecoder final : public Decoder {
   // A filter that fails returns nothing of the buffer it was filling (64 KiB for most, 128 KiB
   // for zstd), where the compression's own tool writes more of what it decoded first (zstd(1)
   // up to a zstd block more). Without compression nothing is held back.
-  bool complete_before_damage() const override { return compression_ == "none"; }
+  std::optional<std::string> lower_bound_reason() const override {
+    if (compression_ == "none") return std::nullopt;
+    return "libarchive's " + compression_ +
+           " decoder drops the block it was decoding when the damage came, which `" + compression_ +
+           " -d` writes out";
+  }
 
  private:
   static la_ssize_t read_cb(struct archive*, void* self_ptr, const void** buffer) {

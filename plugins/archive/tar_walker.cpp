@@ -468,7 +468,10 @@ class Walker {
     if (result_.cancelled) return;
     if (source_failed_ && decoder_.damage()) {
       pass_boundaries(UINT64_MAX);
-      result_.recoverable_is_lower_bound = !decoder_.complete_before_damage();
+      if (auto reason = decoder_.lower_bound_reason()) {
+        result_.recoverable_is_lower_bound = true;
+        result_.lower_bound_reason = *reason;
+      }
       Damage d = *decoder_.damage();
       d.uncompressed_offset = result_.stream_bytes;
       set_damage(std::move(d));

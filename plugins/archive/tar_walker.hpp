@@ -59,10 +59,11 @@ struct WalkResult {
   uint64_t stream_bytes = 0;           // decompressed bytes seen
 
   std::optional<Damage> damage;
-  // The walk was cut short by a decoder that drops what it decoded last before the damage
-  // (Decoder::complete_before_damage): the entries counted are a lower bound of what `tar -t`
-  // lists.
+  // The walk was cut short by a decoder that may have handed out less than the compression's
+  // own tool writes (Decoder::lower_bound_reason, which says why): the entries counted are a
+  // lower bound of what `tar -t` lists.
   bool recoverable_is_lower_bound = false;
+  std::string lower_bound_reason;
   // When the compression layer turns out damaged after the tar layer already showed garbage:
   // that earlier tar-level damage, which says where the corruption first became visible. Its
   // compressed range starts where the corruption can have started (Decoder::earliest_cause),

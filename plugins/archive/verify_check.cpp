@@ -412,14 +412,10 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
       ctx.fail(summary, remediation, details);
       return;
     }
-    // libarchive's decoder held back what it decoded last: `tar -t` may list a few more.
+    // The decoder may have stopped short of what tar reads: `tar -t` may list a few more.
     std::string at_least = w.recoverable_is_lower_bound ? "at least " : "";
     std::string lower_bound_note =
-        w.recoverable_is_lower_bound
-            ? " (a lower bound: libarchive's " + scan.compression +
-                  " decoder drops the block it was decoding when the damage came, which " +
-                  scan.compression + " -d itself writes out)"
-            : "";
+        w.recoverable_is_lower_bound ? " (a lower bound: " + w.lower_bound_reason + ")" : "";
     if (d.kind == "truncated") {
       summary = path + " is truncated: " + d.message + " at " +
                 (scan.compression == "none" ? "byte " + std::to_string(d.compressed_offset) : at) +
@@ -448,11 +444,12 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
         summary += "; " + std::to_string(w.verified->entries) +
                    " entries lie wholly before the damaged gzip member and are intact";
       else if (w.verified)
-        summary += "; " + std::to_string(w.before_damage.entries) +
+        summary += "; " + at_least + std::to_string(w.before_damage.entries) +
                    " entries decompress before it but none is covered by an intact CRC";
       else
         summary += "; " + at_least + std::to_string(w.before_damage.entries) +
-                   " entries decompress before it" + lower_bound_note;
+                   " entries decompress before it";
+      summary += lower_bound_note;
       remediation = checksum_clause(checksum, match, d.kind);
       if (remediation.empty())
         remediation =
