@@ -17,11 +17,8 @@ function(backup_doctor_add_plugin name)
   elseif(DEFINED BD_PLUGIN_OUTPUT_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${BD_PLUGIN_OUTPUT_DIR}")
   endif()
-  if(TARGET BackupDoctorSDK::sdk)
-    target_link_libraries(${target} PRIVATE BackupDoctorSDK::sdk)
-  else()
-    target_link_libraries(${target} PRIVATE backup_doctor_sdk)
-  endif()
+  # In the tree the alias, out of it the imported target: the same name either way.
+  target_link_libraries(${target} PRIVATE BackupDoctorSDK::sdk)
   # A plugin must not leak symbols or pull undefined ones at load time. (Under clang's
   # sanitizers a module leaves the runtime's symbols to the executable that loads it.)
   target_link_options(${target} PRIVATE "LINKER:--exclude-libs,ALL")
@@ -31,7 +28,16 @@ function(backup_doctor_add_plugin name)
   if(ARG_LIBRARIES)
     target_link_libraries(${target} PRIVATE ${ARG_LIBRARIES})
   endif()
-  if(NOT ARG_NO_INSTALL AND DEFINED BD_PLUGIN_INSTALL_DIR)
-    install(TARGETS ${target} LIBRARY DESTINATION "${BD_PLUGIN_INSTALL_DIR}")
+  # Installed where backup-doctor looks under its prefix (lib/backup-doctor/plugins): the
+  # in-tree build sets BD_PLUGIN_INSTALL_DIR, find_package(BackupDoctorSDK) sets the same
+  # relative path as BackupDoctorSDK_PLUGIN_INSTALL_DIR, so `cmake --install` into the prefix
+  # of backup-doctor makes the plugin load with no flags.
+  if(DEFINED BD_PLUGIN_INSTALL_DIR)
+    set(destination "${BD_PLUGIN_INSTALL_DIR}")
+  elseif(DEFINED BackupDoctorSDK_PLUGIN_INSTALL_DIR)
+    set(destination "${BackupDoctorSDK_PLUGIN_INSTALL_DIR}")
+  endif()
+  if(NOT ARG_NO_INSTALL AND DEFINED destination)
+    install(TARGETS ${target} LIBRARY DESTINATION "${destination}")
   endif()
 endfunction()

@@ -38,7 +38,7 @@ void write_all(int fd, const std::string& data) {
 }
 
 std::string str(bd_str s) {
-  return std::string(s.data ? s.data : "", s.size);
+  return std::string(sdk::from_bd(s));
 }
 
 void send(const nlohmann::json& message) {
@@ -48,33 +48,39 @@ void send(const nlohmann::json& message) {
 
 const bd_host_api* child_host_api() {
   static const bd_host_api host = {
-      sizeof(bd_host_api),
-      BD_ABI_MAJOR,
-      BD_ABI_MINOR,
-      [](bd_call*, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
-        send({{"t", "report"},
-              {"status", status},
-              {"summary", str(summary)},
-              {"remediation", str(remediation)},
-              {"details", str(details)}});
-      },
-      [](bd_call*, bd_str name, double value, bd_str unit, bd_str labels) {
-        send({{"t", "metric"},
-              {"name", str(name)},
-              {"value", value},
-              {"unit", str(unit)},
-              {"labels", str(labels)}});
-      },
-      [](bd_call*, int32_t level, bd_str message) {
-        send({{"t", "log"}, {"level", level}, {"message", str(message)}});
-      },
-      [](bd_call*, double fraction, bd_str message) {
-        send({{"t", "progress"}, {"fraction", fraction}, {"message", str(message)}});
-      },
-      [](bd_call*, bd_str message) {
-        send({{"t", "error"}, {"message", str(message)}});
-      },
-      [](bd_call*) -> int32_t { return g_child_cancelled ? 1 : 0; },
+      .struct_size = sizeof(bd_host_api),
+      .abi_major = BD_ABI_MAJOR,
+      .abi_minor = BD_ABI_MINOR,
+      .report =
+          [](bd_call*, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
+            send({{"t", "report"},
+                  {"status", status},
+                  {"summary", str(summary)},
+                  {"remediation", str(remediation)},
+                  {"details", str(details)}});
+          },
+      .metric =
+          [](bd_call*, bd_str name, double value, bd_str unit, bd_str labels) {
+            send({{"t", "metric"},
+                  {"name", str(name)},
+                  {"value", value},
+                  {"unit", str(unit)},
+                  {"labels", str(labels)}});
+          },
+      .log =
+          [](bd_call*, int32_t level, bd_str message) {
+            send({{"t", "log"}, {"level", level}, {"message", str(message)}});
+          },
+      .progress =
+          [](bd_call*, double fraction, bd_str message) {
+            send({{"t", "progress"}, {"fraction", fraction}, {"message", str(message)}});
+          },
+      .error =
+          [](bd_call*, bd_str message) {
+            send({{"t", "error"}, {"message", str(message)}});
+          },
+      // A signal handler sets the flag: safe to read from any thread.
+      .cancelled = [](bd_call*) -> int32_t { return g_child_cancelled ? 1 : 0; },
   };
   return &host;
 }
@@ -110,22 +116,6 @@ const bd_host_api* child_host_api() {
   // 0 tells the runner that nothing the check started is left (it need not look for strays).
   // _exit: no atexit handlers or static destructors, they belong to the parent.
   _exit(has_children() ? 3 : 0);
-}
-
-std::string status_word(int status) {
-  switch (status) {
-    case BD_STATUS_OK:
-      return "ok";
-    case BD_STATUS_WARN:
-      return "warn";
-    case BD_STATUS_FAIL:
-      return "fail";
-    case BD_STATUS_ERROR:
-      return "error";
-    case BD_STATUS_SKIPPED:
-      return "skipped";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -393,7 +383,8 @@ CheckResult CheckProcess::result() const {
   r.remediation = remediation_;
   r.details = details_;
   if (r.status != Status::ok && r.status != Status::skipped && r.remediation.empty())
-    r.remediation = "(the plugin gave no remediation for this " + status_word(status_) + " result)";
+    r.remediation =
+        "(the plugin gave no remediation for this " + std::string(to_string(r.status)) + " result)";
   return r;
 }
 

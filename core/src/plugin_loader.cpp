@@ -2,6 +2,8 @@
 
 #include "scrubber.hpp"
 
+#include <backup_doctor/abi.hpp>
+
 #include "safe_open.hpp"
 
 #include <dlfcn.h>
@@ -27,7 +29,7 @@ struct InProcessCall {
 };
 
 std::string str(bd_str s) {
-  return std::string(s.data ? s.data : "", s.size);
+  return std::string(sdk::from_bd(s));
 }
 InProcessCall& of(bd_call* c) {
   return *reinterpret_cast<InProcessCall*>(c);
@@ -37,22 +39,23 @@ InProcessCall& of(bd_call* c) {
 
 const bd_host_api* in_process_host_api() {
   static const bd_host_api host = {
-      sizeof(bd_host_api),
-      BD_ABI_MAJOR,
-      BD_ABI_MINOR,
-      [](bd_call*, bd_status, bd_str, bd_str, bd_str) {},
-      [](bd_call*, bd_str, double, bd_str, bd_str) {},
-      [](bd_call* c, int32_t level, bd_str message) {
-        auto text = Scrubber::global().scrub(str(message));
-        auto lvl = level >= BD_LOG_ERROR  ? spdlog::level::err
-                   : level == BD_LOG_WARN ? spdlog::level::warn
-                   : level == BD_LOG_INFO ? spdlog::level::info
-                                          : spdlog::level::debug;
-        spdlog::log(lvl, "plugin {}: {}", of(c).plugin, text);
-      },
-      [](bd_call*, double, bd_str) {},
-      [](bd_call* c, bd_str message) { of(c).error = str(message); },
-      [](bd_call*) -> int32_t { return 0; },
+      .struct_size = sizeof(bd_host_api),
+      .abi_major = BD_ABI_MAJOR,
+      .abi_minor = BD_ABI_MINOR,
+      .report = [](bd_call*, bd_status, bd_str, bd_str, bd_str) {},
+      .metric = [](bd_call*, bd_str, double, bd_str, bd_str) {},
+      .log =
+          [](bd_call* c, int32_t level, bd_str message) {
+            auto text = Scrubber::global().scrub(str(message));
+            auto lvl = level >= BD_LOG_ERROR  ? spdlog::level::err
+                       : level == BD_LOG_WARN ? spdlog::level::warn
+                       : level == BD_LOG_INFO ? spdlog::level::info
+                                              : spdlog::level::debug;
+            spdlog::log(lvl, "plugin {}: {}", of(c).plugin, text);
+          },
+      .progress = [](bd_call*, double, bd_str) {},
+      .error = [](bd_call* c, bd_str message) { of(c).error = str(message); },
+      .cancelled = [](bd_call*) -> int32_t { return 0; },
   };
   return &host;
 }

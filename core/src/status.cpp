@@ -3,19 +3,7 @@
 namespace backup_doctor {
 
 std::string_view to_string(Status s) {
-  switch (s) {
-    case Status::ok:
-      return "ok";
-    case Status::warn:
-      return "warn";
-    case Status::fail:
-      return "fail";
-    case Status::error:
-      return "error";
-    case Status::skipped:
-      return "skipped";
-  }
-  return "error";
+  return sdk::status_word(s);
 }
 
 std::string_view to_string(Severity s) {
@@ -40,21 +28,6 @@ std::optional<Severity> severity_from_string(std::string_view s) {
   for (Severity v : {Severity::info, Severity::warning, Severity::critical})
     if (to_string(v) == s) return v;
   return std::nullopt;
-}
-
-int rank(Status s) {
-  switch (s) {
-    case Status::ok:
-    case Status::skipped:
-      return 0;
-    case Status::warn:
-      return 1;
-    case Status::fail:
-      return 2;
-    case Status::error:
-      return 3;
-  }
-  return 3;
 }
 
 Status weighted(Status s, Severity severity) {

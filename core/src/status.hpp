@@ -1,15 +1,18 @@
 // Statuses and severities of check results, and how they combine into an overall status.
 #pragma once
 
+#include <backup_doctor/abi.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace backup_doctor {
 
-// Ordered from best to worst for aggregation; `skipped` sorts with ok (a skipped check is not a
-// finding by itself: the reason it was skipped is).
-enum class Status { ok = 0, warn = 1, fail = 2, error = 3, skipped = 4 };
+// The one encoding of a status, the SDK's (the ABI's values): ok, warn, fail, error, skipped.
+// `skipped` ranks with ok (a skipped check is not a finding by itself: the reason it was
+// skipped is).
+using Status = sdk::Status;
 enum class Severity { info = 0, warning = 1, critical = 2 };
 
 std::string_view to_string(Status s);
@@ -18,7 +21,7 @@ std::optional<Status> status_from_string(std::string_view s);
 std::optional<Severity> severity_from_string(std::string_view s);
 
 // Rank for "worst of": ok/skipped 0, warn 1, fail 2, error 3.
-int rank(Status s);
+using sdk::rank;
 
 // How much a result weighs in the overall status: a failing `warning` check only warns, an
 // `info` check never raises the run above ok unless it could not run at all (then it warns).

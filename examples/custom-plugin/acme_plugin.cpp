@@ -1,7 +1,8 @@
 // Example of a platform team's own check: ACME's backup job writes a marker file when it ends
 // ("status=success finished=<unix time>"). acme.job_marker reads it and says whether the last
 // run succeeded and is recent enough.
-#include <backup_doctor/params.hpp>
+#include <backup_doctor/params.hpp>  // required_string, duration_param
+#include <backup_doctor/schema.hpp>  // parse_schema and its bd:duration block
 #include <backup_doctor/sdk.hpp>
 #include <backup_doctor/text.hpp>  // iso_time
 
@@ -49,10 +50,9 @@ void check_marker(const json& params, Context& ctx) {
              details);
   } else if (age > max_age) {
     ctx.warn("the last successful ACME backup job finished " +
-                 backup_doctor::format_duration(
-                     std::chrono::duration_cast<std::chrono::milliseconds>(age)) +
+                 sdk::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(age)) +
                  " ago",
-             "The job has not succeeded within " + backup_doctor::format_duration(max_age) +
+             "The job has not succeeded within " + sdk::format_duration(max_age) +
                  ": check that its timer or cron entry is still enabled.",
              details);
   } else {
@@ -60,18 +60,26 @@ void check_marker(const json& params, Context& ctx) {
   }
 }
 
+// The check type as a value: what `backup-doctor describe acme.job_marker` shows, and the
+// function that runs it.
+sdk::CheckType job_marker_check() {
+  return {
+      .type = "acme.job_marker",
+      .summary = "The ACME backup job's marker file says it succeeded recently",
+      .doc = "Reads the marker file the job writes on exit (`status=... finished=<unix time>`).",
+      .params_schema = sdk::parse_schema(R"({
+            "type": "object", "additionalProperties": false, "required": ["path"],
+            "properties": {
+              "path": {"type": "string", "minLength": 1, "description": "Marker file written by the job"},
+              "max_age": {"$ref": "bd:duration", "default": "25h",
+                          "description": "Oldest acceptable successful run"}}})"),
+      .run = check_marker};
+}
+
 class AcmePlugin : public sdk::Plugin {
  public:
   AcmePlugin() : Plugin("acme", "1.0.0", "ACME's in-house backup job checks") {
-    add_check("acme.job_marker", "The ACME backup job's marker file says it succeeded recently",
-              "Reads the marker file the job writes on exit (`status=... finished=<unix time>`).",
-              sdk::with_duration_patterns(
-                  R"({"type": "object", "additionalProperties": false, "required": ["path"],
-                  "properties": {
-                    "path": {"type": "string", "description": "Marker file written by the job"},
-                    "max_age": {"type": "string", "pattern": "@duration@", "default": "25h",
-                                "description": "Oldest acceptable successful run"}}})"),
-              check_marker);
+    add(job_marker_check());
   }
 };
 

@@ -1,20 +1,15 @@
-// The check types of the archive plugin, one source file each.
+// The check types of the archive plugin: checks/<type>.cpp defines <type>_check() for check type
+// "archive.<type>"; archive_plugin.cpp adds each one with one line.
 #pragma once
 
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/sdk.hpp>
-
-#include <string>
 
 namespace backup_doctor::archive {
 
-struct CheckDefinition {
-  std::string type, summary, doc, schema;
-  void (*run)(const nlohmann::json& params, sdk::Context& ctx);
-};
-
-CheckDefinition verify_check();
-CheckDefinition compare_source_check();
-CheckDefinition restore_space_check();
-CheckDefinition leftovers_check();
+sdk::CheckType verify_check();
+sdk::CheckType compare_source_check();
+sdk::CheckType restore_space_check();
+sdk::CheckType leftovers_check();
 
 }  // namespace backup_doctor::archive

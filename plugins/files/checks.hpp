@@ -1,15 +1,17 @@
-// One function per check type; each lives in its own .cpp file.
+// The check types of the files plugin: checks/<type>.cpp defines <type>_check() for check type
+// "files.<type>"; files_plugin.cpp adds each one with one line.
 #pragma once
 
-#include "util.hpp"
+#include <backup_doctor/schema.hpp>
+#include <backup_doctor/sdk.hpp>
 
 namespace backup_doctor::files {
 
-CheckSpec exists_check();
-CheckSpec mode_check();
-CheckSpec access_check();
-CheckSpec freshness_check();
-CheckSpec log_scan_check();
-CheckSpec tools_check();
+sdk::CheckType exists_check();
+sdk::CheckType mode_check();
+sdk::CheckType access_check();
+sdk::CheckType freshness_check();
+sdk::CheckType log_scan_check();
+sdk::CheckType tools_check();
 
 }  // namespace backup_doctor::files

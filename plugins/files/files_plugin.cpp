@@ -8,11 +8,12 @@ FilesPlugin::FilesPlugin()
     : Plugin("files", "1.0.0",
              "Backup files and directories: existence, permissions, access by the backup user, "
              "freshness and size of the newest backup, errors in backup logs, required tools") {
-  for (CheckSpec (*make)() : {&exists_check, &mode_check, &access_check, &freshness_check,
-                              &log_scan_check, &tools_check}) {
-    CheckSpec spec = make();
-    add_check(spec.type, spec.summary, spec.doc, spec.schema, spec.run);
-  }
+  add(exists_check());
+  add(mode_check());
+  add(access_check());
+  add(freshness_check());
+  add(log_scan_check());
+  add(tools_check());
 }
 
 }  // namespace backup_doctor::files

@@ -1,11 +1,16 @@
 #include "inspect.hpp"
+#include <backup_doctor/system.hpp>
+#include <backup_doctor/text.hpp>
 
-#include "util.hpp"
+#include "file_facts.hpp"
 
 #include <cerrno>
 #include <cstring>
 
 namespace backup_doctor::files {
+
+using sdk::shell_quote;
+using sdk::user_name;
 
 namespace {
 

@@ -1,7 +1,8 @@
 #include "safe_glob.hpp"
+#include <backup_doctor/system.hpp>
 
+#include "file_facts.hpp"
 #include "inspect.hpp"
-#include "util.hpp"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -11,6 +12,9 @@
 #include <cstring>
 
 namespace backup_doctor::files {
+
+using sdk::has_glob;
+using sdk::user_name;
 
 namespace {
 
@@ -45,7 +49,7 @@ class Expander {
 
   void expand(const DirFd& dir, const std::string& dir_path, size_t index) {
     const std::string& part = parts_[index];
-    if (!has_glob_chars(part)) {
+    if (!has_glob(part)) {
       struct stat st {};
       if (::fstatat(dir->get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
         take(dir, dir_path, part, st, index);
@@ -92,7 +96,7 @@ GlobResult expand_glob(const std::string& pattern) {
   std::vector<std::string> parts = split(pattern);
   const bool absolute = !pattern.empty() && pattern[0] == '/';
   size_t first = 0;
-  while (first < parts.size() && !has_glob_chars(parts[first])) ++first;
+  while (first < parts.size() && !has_glob(parts[first])) ++first;
   if (first == parts.size()) first = parts.empty() ? 0 : parts.size() - 1;
   std::string base = absolute ? "/" : ".";
   for (size_t i = 0; i < first; ++i) base = join(base == "." ? "" : base, parts[i]);

@@ -1,27 +1,19 @@
-// The check types of the pg plugin, one factory per source file.
+// The check types of the pg plugin: checks/<type>.cpp defines <type>_check() for check type
+// "pg.<type>"; pg_plugin.cpp adds each one with one line.
 #pragma once
 
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/sdk.hpp>
-
-#include <string>
 
 namespace backup_doctor::pg {
 
-struct CheckDef {
-  std::string type;
-  std::string summary;
-  std::string doc;
-  std::string schema;  // JSON Schema text for the check's parameters
-  sdk::CheckFunction run;
-};
-
-CheckDef connect_check();
-CheckDef connection_headroom_check();
-CheckDef role_check();
-CheckDef privileges_check();
-CheckDef dump_compat_check();
-CheckDef extensions_check();
-CheckDef wal_archiving_check();
-CheckDef dump_verify_check();
+sdk::CheckType connect_check();
+sdk::CheckType connection_headroom_check();
+sdk::CheckType role_check();
+sdk::CheckType privileges_check();
+sdk::CheckType dump_compat_check();
+sdk::CheckType extensions_check();
+sdk::CheckType wal_archiving_check();
+sdk::CheckType dump_verify_check();
 
 }  // namespace backup_doctor::pg

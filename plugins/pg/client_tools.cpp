@@ -1,7 +1,7 @@
 #include "client_tools.hpp"
 
-#include "reporter.hpp"
 #include "safe_open.hpp"
+#include "secrets.hpp"
 
 #include <unistd.h>
 
@@ -79,16 +79,18 @@ std::optional<support::UserIds> tool_account(const std::string& run_as) {
   if (::geteuid() != 0) return std::nullopt;
   auto user = support::lookup_user(run_as);
   if (!user)
-    throw PgError("run_as '" + run_as + "' is not an account on this host",
-                  "Set `run_as` to an existing unprivileged account (default \"nobody\"), for "
-                  "example the account that owns the dumps.");
+    throw sdk::CheckError(
+        "run_as '" + run_as + "' is not an account on this host",
+        "Set `run_as` to an existing unprivileged account (default \"nobody\"), for "
+        "example the account that owns the dumps.");
   if (user->uid == 0)
-    throw PgError("run_as '" + run_as +
-                      "' is root: pg_restore and psql never run as root on a "
-                      "dump",
-                  "A dump is input that whoever can write the backup directory controls. Set "
-                  "`run_as` to an unprivileged account (default \"nobody\"), for example the "
-                  "account that owns the dumps.");
+    throw sdk::CheckError(
+        "run_as '" + run_as +
+            "' is root: pg_restore and psql never run as root on a "
+            "dump",
+        "A dump is input that whoever can write the backup directory controls. Set "
+        "`run_as` to an unprivileged account (default \"nobody\"), for example the "
+        "account that owns the dumps.");
   return user;
 }
 

@@ -4,6 +4,8 @@
 // program would see the dump and, for the deep restore, the restore role's password file.
 #pragma once
 
+#include <backup_doctor/sdk.hpp>
+
 #include "process.hpp"
 
 #include <optional>
@@ -24,7 +26,7 @@ struct ClientTool {
 ClientTool resolve_client(const std::string& requested, const std::string& name);
 
 // The account the tools run as: `run_as` when we are root (never root itself), else ourselves
-// (nothing). Throws PgError for an unknown account or root.
+// (nothing). Throws sdk::CheckError for an unknown account or root.
 std::optional<support::UserIds> tool_account(const std::string& run_as);
 
 // Does a psql of this version (server_version_num style) have \restrict? 13.22, 14.19, 15.14,

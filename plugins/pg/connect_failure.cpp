@@ -1,7 +1,7 @@
 #include "connect_failure.hpp"
 
 #include "connection.hpp"
-#include "reporter.hpp"
+#include "secrets.hpp"
 
 #include <regex>
 #include <sstream>
@@ -271,7 +271,7 @@ Diagnosis explain(const ConnectFailure& f) {
               ". Compare with the server log around the same time."};
 }
 
-std::unique_ptr<Connection> connect_or_report(const ConnParams& params, Reporter& r,
+std::unique_ptr<Connection> connect_or_report(const ConnParams& params, sdk::Context& r,
                                               sdk::Status status) {
   ConnectResult c = connect(params, [&r] { return r.cancelled(); });
   if (!c.conn) report_connect_failure(r, c.failure, status);
@@ -279,7 +279,7 @@ std::unique_ptr<Connection> connect_or_report(const ConnParams& params, Reporter
   return std::move(c.conn);
 }
 
-void report_connect_failure(Reporter& r, const ConnectFailure& f, sdk::Status status,
+void report_connect_failure(sdk::Context& r, const ConnectFailure& f, sdk::Status status,
                             const std::string& what) {
   Diagnosis d = explain(f);
   if (!what.empty()) d.summary = what + ": " + d.summary;

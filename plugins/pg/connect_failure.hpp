@@ -9,7 +9,6 @@
 
 namespace backup_doctor::pg {
 
-class Reporter;
 struct ConnParams;
 
 enum class FailureKind {
@@ -59,7 +58,7 @@ Diagnosis explain(const ConnectFailure& failure);
 
 // Reports the failure through `r` with `status`; details carry failure_kind, sqlstate, message.
 // `what` (e.g. "Restore target") is prefixed to the summary when the check has two connections.
-void report_connect_failure(Reporter& r, const ConnectFailure& failure, sdk::Status status,
+void report_connect_failure(sdk::Context& r, const ConnectFailure& failure, sdk::Status status,
                             const std::string& what = {});
 
 }  // namespace backup_doctor::pg

@@ -1,7 +1,7 @@
 #include "connection.hpp"
 
-#include "reporter.hpp"
 #include "safe_open.hpp"
+#include "secrets.hpp"
 
 #include <backup_doctor/duration.hpp>
 #include <backup_doctor/sdk.hpp>
@@ -63,12 +63,13 @@ void refuse_untrusted_files(const ConnParams& c) {
       checked = std::filesystem::path(path).parent_path().string();
     std::string why = support::untrusted_path_reason(checked.empty() ? "." : checked);
     if (why.empty()) continue;
-    throw PgError(std::string("`") + key + "` " + path + " is not safe to read as root: " + why,
-                  "libpq reads this file in backup-doctor's own process, as root, so whoever "
-                  "can change or replace it could make the check hang (a FIFO), read another "
-                  "password file, or choose the credentials or certificates it trusts. Keep it "
-                  "where only root can change it, e.g. `install -o root -m 0600 " +
-                      path + " /etc/backup-doctor/`, and point `" + key + "` there.");
+    throw sdk::CheckError(
+        std::string("`") + key + "` " + path + " is not safe to read as root: " + why,
+        "libpq reads this file in backup-doctor's own process, as root, so whoever "
+        "can change or replace it could make the check hang (a FIFO), read another "
+        "password file, or choose the credentials or certificates it trusts. Keep it "
+        "where only root can change it, e.g. `install -o root -m 0600 " +
+            path + " /etc/backup-doctor/`, and point `" + key + "` there.");
   }
 }
 
@@ -258,7 +259,7 @@ std::string password_exposure(Connection& conn) {
   return {};
 }
 
-void note_password_exposure(Connection& conn, Reporter& r) {
+void note_password_exposure(Connection& conn, sdk::Context& r) {
   std::string why = password_exposure(conn);
   if (why.empty()) return;
   r.note("password_exposure", why + "; use sslmode verify-full with sslrootcert");

@@ -2,6 +2,8 @@
 // an exact deadline and a diagnosed failure, and queries that can be cancelled.
 #pragma once
 
+#include <backup_doctor/sdk.hpp>
+
 #include "connect_failure.hpp"
 
 #include <nlohmann/json.hpp>
@@ -101,17 +103,16 @@ struct ConnectResult {
 
 ConnectResult connect(const ConnParams& params, std::function<bool()> cancelled = {});
 
-class Reporter;
 // Connects for a check; when that fails, reports the diagnosed failure through `r` with
 // `status` (error by default: the check could not look) and returns null.
-std::unique_ptr<Connection> connect_or_report(const ConnParams& params, Reporter& r,
+std::unique_ptr<Connection> connect_or_report(const ConnParams& params, sdk::Context& r,
                                               sdk::Status status = sdk::Status::error);
 
 // When the password went to a server that was not verified (sslmode disable, allow, prefer or
 // require over TCP to anything but loopback): one sentence saying so, else "".
 std::string password_exposure(Connection& conn);
 // The same, noted in the details of `r`'s report and logged.
-void note_password_exposure(Connection& conn, Reporter& r);
+void note_password_exposure(Connection& conn, sdk::Context& r);
 
 // "'name'" with single quotes doubled, for SQL text (remediation statements).
 std::string sql_literal(const std::string& value);

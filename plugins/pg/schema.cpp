@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include <backup_doctor/schema.hpp>
+
 #include <backup_doctor/duration.hpp>
 
 namespace backup_doctor::pg::schema {
@@ -26,17 +28,6 @@ json number_prop(const std::string& description, double default_value, double mi
 }
 json boolean_prop(const std::string& description, bool default_value) {
   return {{"type", "boolean"}, {"description", description}, {"default", default_value}};
-}
-json duration_prop(const std::string& description) {
-  return {{"type", "string"},
-          {"minLength", 1},
-          {"pattern", kDurationPattern},
-          {"description", description}};
-}
-json duration_prop(const std::string& description, const std::string& default_value) {
-  json j = duration_prop(description);
-  j["default"] = default_value;
-  return j;
 }
 json string_list_prop(const std::string& description) {
   return {{"type", "array"},
@@ -86,9 +77,10 @@ json connection_properties() {
        string_prop("application_name shown in pg_stat_activity. Default \"backup-doctor\".",
                    "backup-doctor")},
       {"connect_timeout",
-       duration_prop("Give up connecting after this long (covers the TCP connection, TLS and "
-                     "authentication). Default \"10s\".",
-                     "10s")},
+       sdk::duration_schema(
+           "Give up connecting after this long (covers the TCP connection, TLS and "
+           "authentication). Default \"10s\".",
+           "10s")},
   };
 }
 

@@ -1,6 +1,8 @@
-// Building blocks for the checks' JSON Schemas (draft-07), so that every check describes the same
-// connection parameters the same way.
+// Building blocks for the pg checks' JSON Schemas (draft-07), so that every check describes the
+// same connection parameters the same way (durations and sizes: the SDK's schema.hpp).
 #pragma once
+
+#include <backup_doctor/schema.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -17,8 +19,6 @@ json integer_prop(const std::string& description, long long default_value, long 
 json number_prop(const std::string& description, double default_value, double minimum,
                  double maximum);
 json boolean_prop(const std::string& description, bool default_value);
-json duration_prop(const std::string& description);
-json duration_prop(const std::string& description, const std::string& default_value);
 json string_list_prop(const std::string& description);
 json max_items_prop();
 

@@ -2,9 +2,9 @@
 
 #include "client_tools.hpp"
 #include "process.hpp"
-#include "reporter.hpp"
 #include "schema.hpp"
 #include "script_guard.hpp"
+#include "secrets.hpp"
 #include "tool_connection.hpp"
 #include "user_access.hpp"
 #include "versions.hpp"
@@ -57,7 +57,7 @@ void collect_errors(const std::string& err, RestoreOutcome& out, size_t max_item
 }
 
 bool reporter_cancelled(void* arg) {
-  return static_cast<Reporter*>(arg)->cancelled();
+  return sdk::context_cancelled(arg);
 }
 
 // A restore role that can reach beyond the database it restores into: why, or "".
@@ -146,10 +146,10 @@ void drop_scratch(Connection* conn, const ConnParams& admin_params, RestoreOutco
 }
 
 void restore_into_scratch(Connection& conn, const DumpSource& dump, const DetectedFormat& format,
-                          const RestoreOptions& o, Reporter& r, RestoreOutcome& out);
+                          const RestoreOptions& o, sdk::Context& r, RestoreOutcome& out);
 
 RestoreOutcome scratch_restore(const DumpSource& dump, const DetectedFormat& format,
-                               const RestoreOptions& o, Reporter& r) {
+                               const RestoreOptions& o, sdk::Context& r) {
   RestoreOutcome out;
   auto cancelled = [&r] { return r.cancelled(); };
   ConnParams admin_params = o.server;
@@ -198,9 +198,9 @@ RestoreOutcome scratch_restore(const DumpSource& dump, const DetectedFormat& for
   // From here on the scratch database is dropped whatever happens.
   try {
     restore_into_scratch(conn, dump, format, o, r, out);
-  } catch (const PgError& e) {
+  } catch (const sdk::CheckError& e) {
     out.setup_error = e.what();
-    out.setup_remediation = e.remediation;
+    out.setup_remediation = e.remediation();
   } catch (...) {
     drop_scratch(&conn, admin_params, out);
     throw;
@@ -220,7 +220,7 @@ struct ToolRun {
 };
 
 // psql's version, asked of psql itself as the account it runs as.
-std::optional<int> psql_version(const RestoreOptions& o, Reporter& r) {
+std::optional<int> psql_version(const RestoreOptions& o, sdk::Context& r) {
   support::ProcessOptions po;
   po.timeout = std::chrono::seconds(15);
   po.as_user = o.run_as;
@@ -230,16 +230,16 @@ std::optional<int> psql_version(const RestoreOptions& o, Reporter& r) {
   return res.ok() ? parse_version_text(res.out) : std::nullopt;
 }
 
-void plain_run(const DumpSource& dump, const RestoreOptions& o, Reporter& r, RestoreOutcome& out,
-               ToolRun& run) {
+void plain_run(const DumpSource& dump, const RestoreOptions& o, sdk::Context& r,
+               RestoreOutcome& out, ToolRun& run) {
   std::optional<int> version = psql_version(o, r);
   out.psql_restricted = version && psql_has_restrict(*version);
   run.guard = std::make_unique<ScriptGuard>(out.psql_restricted ? ScriptGuard::Mode::restricted
                                                                 : ScriptGuard::Mode::strict);
   run.reader = std::make_unique<DumpReader>(dump.fd.get());
   if (!run.reader->ok())
-    throw PgError("The dump cannot be read any more: " + run.reader->error(),
-                  "It changed since it was checked; rerun the check.");
+    throw sdk::CheckError("The dump cannot be read any more: " + run.reader->error(),
+                          "It changed since it was checked; rerun the check.");
   // Without \restrict, psql must stop at the first error (see ScriptGuard).
   run.argv = {o.psql, "-X", "-q",
               "-w",   "-v", out.psql_restricted ? "ON_ERROR_STOP=0" : "ON_ERROR_STOP=1",
@@ -253,7 +253,7 @@ void archive_run(const DumpSource& dump, const DetectedFormat& format, const Res
                  const std::string& database, RestoreOutcome& out, ToolRun& run) {
   run.input = dump.reopen();
   if (!run.input)
-    throw PgError("The dump cannot be opened again for pg_restore", "Rerun the check.");
+    throw sdk::CheckError("The dump cannot be opened again for pg_restore", "Rerun the check.");
   run.argv = {o.pg_restore, "--no-owner", "--no-privileges", "-w", "--dbname=" + database};
   std::string by_name = "/proc/self/fd/" + std::to_string(run.input.get());
   bool named = format.format == DumpFormat::directory;
@@ -282,7 +282,7 @@ void archive_run(const DumpSource& dump, const DetectedFormat& format, const Res
 }  // namespace
 
 void restore_into_scratch(Connection& conn, const DumpSource& dump, const DetectedFormat& format,
-                          const RestoreOptions& o, Reporter& r, RestoreOutcome& out) {
+                          const RestoreOptions& o, sdk::Context& r, RestoreOutcome& out) {
   auto cancelled = [&r] { return r.cancelled(); };
   try {
     conn.query("COMMENT ON DATABASE " + sql_ident(out.database) + " IS " +
@@ -418,7 +418,7 @@ nlohmann::json restore_schema() {
       {"description",
        "Prefix of the scratch database's name; a timestamp and a random suffix follow, so it "
        "never names an existing database. Default \"bd_verify_\"."}};
-  props["timeout"] = duration_prop(
+  props["timeout"] = sdk::duration_schema(
       "Give up on the restore after this long (keep the check's own timeout longer). Default "
       "\"30m\".",
       "30m");

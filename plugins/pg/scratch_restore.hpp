@@ -9,6 +9,8 @@
 // restores into (no superuser, no CREATEROLE, no pg_execute_server_program and the like).
 #pragma once
 
+#include <backup_doctor/sdk.hpp>
+
 #include "connection.hpp"
 #include "dump_inspect.hpp"
 #include "dump_source.hpp"
@@ -23,8 +25,6 @@
 #include <vector>
 
 namespace backup_doctor::pg {
-
-class Reporter;
 
 struct RestoreQuery {
   std::string name, sql;
@@ -69,7 +69,7 @@ struct RestoreOutcome {
 };
 
 RestoreOutcome scratch_restore(const DumpSource& dump, const DetectedFormat& format,
-                               const RestoreOptions& options, Reporter& r);
+                               const RestoreOptions& options, sdk::Context& r);
 
 // The schema of the `restore` parameter of pg.dump_verify.
 nlohmann::json restore_schema();

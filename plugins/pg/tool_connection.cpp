@@ -1,8 +1,8 @@
 #include "tool_connection.hpp"
 
 #include "connection.hpp"
-#include "reporter.hpp"
 #include "safe_open.hpp"
+#include "secrets.hpp"
 #include "user_access.hpp"
 
 #include <fcntl.h>
@@ -80,7 +80,7 @@ ToolConnection::ToolConnection(Connection& conn, const std::optional<support::Us
     if (password && *password) {
       std::string pw = password;
       if (pw.find_first_of("\r\n") != std::string::npos)
-        throw PgError(
+        throw sdk::CheckError(
             "The restore password contains a line break, which a password file "
             "cannot hold",
             "Give the restore role a password without line breaks.");
@@ -112,7 +112,7 @@ std::map<std::string, std::string> ToolConnection::environment(const std::string
 void ToolConnection::make_directory() {
   std::string pattern = temp_base() + "/bd-pg-tool-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
-    throw PgError(
+    throw sdk::CheckError(
         "Could not create a private directory in " + temp_base() + ": " + std::strerror(errno),
         "The restore tools get their password file there. Check free space and "
         "permissions of " +
@@ -127,30 +127,31 @@ std::string ToolConnection::private_file(const std::string& name, const std::str
   support::UniqueFd fd(
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd)
-    throw PgError("Could not create " + path + ": " + std::strerror(errno),
-                  "Check free space and permissions of " + temp_base() + ".");
+    throw sdk::CheckError("Could not create " + path + ": " + std::strerror(errno),
+                          "Check free space and permissions of " + temp_base() + ".");
   files_.push_back(path);
   if (as_user_ && ::geteuid() == 0 && ::fchown(fd.get(), as_user_->uid, as_user_->gid) != 0)
-    throw PgError("Could not give " + path + " to " + as_user_->name + ": " + std::strerror(errno),
-                  "Check that " + temp_base() + " is on a file system that supports owners.");
+    throw sdk::CheckError(
+        "Could not give " + path + " to " + as_user_->name + ": " + std::strerror(errno),
+        "Check that " + temp_base() + " is on a file system that supports owners.");
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      throw PgError("Could not write " + path + ": " + std::strerror(errno),
-                    "Check free space in " + temp_base() + ".");
+      throw sdk::CheckError("Could not write " + path + ": " + std::strerror(errno),
+                            "Check free space in " + temp_base() + ".");
     done += static_cast<size_t>(n);
   }
   if (as_user_ && ::geteuid() == 0) {
     support::AccessAnswer a = support::test_access_as(*as_user_, path, support::Access::read);
     if (a.tested && !a.allowed)
-      throw PgError("The account " + as_user_->name + " cannot read its password file in " +
-                        temp_base() + " (" + a.reason + ")",
-                    "Every directory above " + temp_base() + " must be searchable by " +
-                        as_user_->name +
-                        " (backup-doctor gives each check such a directory as TMPDIR; when "
-                        "TMPDIR is set by hand, choose one like /tmp).");
+      throw sdk::CheckError("The account " + as_user_->name + " cannot read its password file in " +
+                                temp_base() + " (" + a.reason + ")",
+                            "Every directory above " + temp_base() + " must be searchable by " +
+                                as_user_->name +
+                                " (backup-doctor gives each check such a directory as TMPDIR; when "
+                                "TMPDIR is set by hand, choose one like /tmp).");
   }
   return path;
 }
@@ -159,21 +160,22 @@ std::string ToolConnection::private_file(const std::string& name, const std::str
 std::string ToolConnection::copy_private(const std::string& keyword, const std::string& path) {
   support::SafeOpened src = support::open_untrusted(path, support::Expect::regular);
   if (!src)
-    throw PgError("`" + keyword + "` " + path + " cannot be read: " + src.message,
-                  "Point `" + keyword + "` at a regular file that root can read.");
+    throw sdk::CheckError("`" + keyword + "` " + path + " cannot be read: " + src.message,
+                          "Point `" + keyword + "` at a regular file that root can read.");
   std::string content;
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(src.fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      throw PgError("`" + keyword + "` " + path + " cannot be read: " + std::strerror(errno),
-                    "Point `" + keyword + "` at a regular file that root can read.");
+      throw sdk::CheckError(
+          "`" + keyword + "` " + path + " cannot be read: " + std::strerror(errno),
+          "Point `" + keyword + "` at a regular file that root can read.");
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
     if (content.size() > kMaxCopied)
-      throw PgError("`" + keyword + "` " + path + " is larger than 1 MiB",
-                    "Point `" + keyword + "` at the certificate or key file itself.");
+      throw sdk::CheckError("`" + keyword + "` " + path + " is larger than 1 MiB",
+                            "Point `" + keyword + "` at the certificate or key file itself.");
   }
   return private_file(keyword, content);
 }

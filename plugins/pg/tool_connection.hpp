@@ -6,6 +6,8 @@
 // when this object goes. No secret is ever put in a program's environment or command line.
 #pragma once
 
+#include <backup_doctor/sdk.hpp>
+
 #include "process.hpp"
 
 #include <map>
@@ -19,7 +21,7 @@ class Connection;
 
 class ToolConnection {
  public:
-  // Throws PgError when the files cannot be made.
+  // Throws sdk::CheckError when the files cannot be made.
   ToolConnection(Connection& conn, const std::optional<support::UserIds>& as_user);
   ~ToolConnection();
   ToolConnection(const ToolConnection&) = delete;

@@ -1,26 +1,18 @@
-// The check types of the resources plugin; each lives in its own <name>_check.cpp.
+// The check types of the resources plugin: checks/<type>.cpp defines <type>_check() for check type
+// "resources.<type>"; resources_plugin.cpp adds each one with one line.
 #pragma once
 
 #include "hooks.hpp"
 
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/sdk.hpp>
-
-#include <string>
 
 namespace backup_doctor::resources {
 
-struct CheckSpec {
-  std::string type;
-  std::string summary;
-  std::string doc;
-  std::string schema;  // JSON Schema text, ready to use
-  void (*run)(const nlohmann::json& params, sdk::Context& ctx, const Hooks& hooks);
-};
-
-CheckSpec disk_check();
-CheckSpec memory_check();
-CheckSpec cpu_check();
-CheckSpec io_check();
-CheckSpec backup_process_check();
+sdk::CheckType disk_check(const Hooks& hooks);
+sdk::CheckType memory_check(const Hooks& hooks);
+sdk::CheckType cpu_check(const Hooks& hooks);
+sdk::CheckType io_check(const Hooks& hooks);
+sdk::CheckType backup_process_check(const Hooks& hooks);
 
 }  // namespace backup_doctor::resources

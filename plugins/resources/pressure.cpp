@@ -1,6 +1,11 @@
 #include "pressure.hpp"
+#include <backup_doctor/params.hpp>
 
 namespace backup_doctor::resources {
+
+using nlohmann::json;
+using sdk::number_param;
+using sdk::string_param;
 
 const char* window_name(int window) {
   return window == 0 ? "avg10" : window == 2 ? "avg300" : "avg60";
@@ -70,7 +75,7 @@ std::string pressure_schema(const char* resource, double default_warn, double de
 }
 
 json evaluate_pressure(const PressureReading& reading, const PressureLimits& limits,
-                       const std::string& remediation, Verdict& verdict, sdk::Context& ctx) {
+                       const std::string& remediation, sdk::Findings& verdict, sdk::Context& ctx) {
   json d = {{"file", reading.path}, {"available", reading.available}};
   if (!reading.available) {
     d["reason"] = reading.reason;

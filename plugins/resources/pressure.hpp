@@ -1,13 +1,17 @@
 // Judging one PSI file against a check's thresholds, shared by the memory, cpu and io checks.
 #pragma once
 
+#include "figures.hpp"
 #include "procfs.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/findings.hpp>
 
 #include <optional>
 #include <string>
 
 namespace backup_doctor::resources {
+
+using nlohmann::json;
 
 struct PressureLimits {
   int window = 1;  // 0 avg10, 1 avg60, 2 avg300
@@ -29,7 +33,7 @@ std::string pressure_schema(const char* resource, double default_warn, double de
 // `remediation`), and returns the details object. A missing PSI file becomes not_evaluated
 // when the limits require pressure.
 json evaluate_pressure(const PressureReading& reading, const PressureLimits& limits,
-                       const std::string& remediation, Verdict& verdict, sdk::Context& ctx);
+                       const std::string& remediation, sdk::Findings& verdict, sdk::Context& ctx);
 
 const char* window_name(int window);
 

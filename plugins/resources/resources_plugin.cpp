@@ -11,13 +11,11 @@ ResourcesPlugin::ResourcesPlugin(Hooks hooks)
       hooks_(std::move(hooks)) {
   if (!hooks_.wait) hooks_.wait = &sleep_cancellable;
   if (!hooks_.io_priority) hooks_.io_priority = &kernel_io_priority;
-  for (auto spec :
-       {disk_check(), memory_check(), cpu_check(), io_check(), backup_process_check()}) {
-    auto run = spec.run;
-    add_check(
-        spec.type, spec.summary, spec.doc, spec.schema,
-        [this, run](const nlohmann::json& params, sdk::Context& ctx) { run(params, ctx, hooks_); });
-  }
+  add(disk_check(hooks_));
+  add(memory_check(hooks_));
+  add(cpu_check(hooks_));
+  add(io_check(hooks_));
+  add(backup_process_check(hooks_));
 }
 
 }  // namespace backup_doctor::resources

@@ -1,4 +1,5 @@
 #include "connection.hpp"
+#include <backup_doctor/schema.hpp>
 
 #include "safe_open.hpp"
 #include "util.hpp"
@@ -10,15 +11,6 @@
 namespace backup_doctor::s3 {
 
 using nlohmann::json;
-
-json duration_schema(const std::string& description, const std::string& fallback) {
-  json s = {{"type", "string"},
-            {"minLength", 1},
-            {"pattern", kDurationPattern},
-            {"description", description + " Default: \"" + fallback + "\"."}};
-  s["default"] = fallback;
-  return s;
-}
 
 json connection_properties() {
   json p;
@@ -67,12 +59,12 @@ json connection_properties() {
        "AWS config file. As root, a credential_process in it (or in the credentials file) runs "
        "only when nobody but root can change that file. Default: AWS_CONFIG_FILE, else "
        "~/.aws/config."}};
-  p["timeout"] = duration_schema(
+  p["timeout"] = sdk::duration_schema(
       "Limit for each HTTP request, from connect to last byte, and for the profile's "
       "credential_process.",
       "30s");
   p["connect_timeout"] =
-      duration_schema("Limit for DNS, TCP connect and TLS handshake of each request.", "10s");
+      sdk::duration_schema("Limit for DNS, TCP connect and TLS handshake of each request.", "10s");
   p["max_retries"] = {{"type", "integer"},
                       {"minimum", 0},
                       {"maximum", 10},
@@ -98,12 +90,12 @@ json location_properties() {
   return p;
 }
 
-std::string make_schema(const json& properties, const std::vector<std::string>& required) {
+json make_schema(const json& properties, const std::vector<std::string>& required) {
   json schema = {{"type", "object"},
                  {"additionalProperties", false},
                  {"properties", properties},
                  {"required", required}};
-  return schema.dump();
+  return schema;
 }
 
 std::string Connection::aws_cli(const std::string& service) const {

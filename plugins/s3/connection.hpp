@@ -2,6 +2,7 @@
 // retries) and how they become a Client.
 #pragma once
 
+#include <backup_doctor/schema.hpp>
 #include "client.hpp"
 #include "credentials.hpp"
 
@@ -20,9 +21,9 @@ nlohmann::json connection_properties();
 // The same, for a nested object describing a second location (s3.redundancy's secondary):
 // bucket and prefix plus optional connection overrides.
 nlohmann::json location_properties();
-nlohmann::json duration_schema(const std::string& description, const std::string& fallback);
 // Builds the schema text for add_check from the properties of a check.
-std::string make_schema(const nlohmann::json& properties, const std::vector<std::string>& required);
+nlohmann::json make_schema(const nlohmann::json& properties,
+                           const std::vector<std::string>& required);
 
 struct Connection {
   std::unique_ptr<Client> client;

@@ -278,10 +278,6 @@ Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth
   return f;
 }
 
-std::string Reporter::clean(const std::string& text) const {
-  return scrub(text, secrets_);
-}
-
 std::string plaintext_endpoint(const std::string& url) {
   if (url.rfind("http://", 0) != 0) return {};
   std::string host = url.substr(7, url.find_first_of("/?#", 7) - 7);
@@ -295,12 +291,16 @@ std::string plaintext_endpoint(const std::string& url) {
   return loopback ? std::string() : url.substr(0, url.find_first_of("/?#", 7));
 }
 
-void Reporter::add_connection(const Connection& conn) {
+void CheckReport::add_secrets(const std::vector<std::string>& more) {
+  for (const auto& secret : maskable(more)) ctx_.add_secret(secret);
+}
+
+void CheckReport::add_connection(const Connection& conn) {
   add_secrets(conn.secrets());
   note_endpoint(conn.client->config().endpoint, conn.client->config().credentials.has_value());
 }
 
-void Reporter::note_endpoint(const std::string& url, bool signed_requests) {
+void CheckReport::note_endpoint(const std::string& url, bool signed_requests) {
   std::string endpoint = plaintext_endpoint(url);
   if (endpoint.empty()) return;
   if (std::find(plaintext_.begin(), plaintext_.end(), endpoint) == plaintext_.end())
@@ -308,10 +308,10 @@ void Reporter::note_endpoint(const std::string& url, bool signed_requests) {
   plaintext_signed_ = plaintext_signed_ || signed_requests;
 }
 
-void Reporter::report(Status status, const std::string& summary, const std::string& remediation,
-                      json details) {
+void CheckReport::report(Status status, const std::string& summary, const std::string& remediation,
+                         json details) {
   if (plaintext_.empty()) {
-    ctx_.report(status, clean(summary), clean(remediation), scrub_json(details, secrets_));
+    ctx_.report(status, summary, remediation, details);
     return;
   }
   std::string where = plaintext_.front();
@@ -341,15 +341,15 @@ void Reporter::report(Status status, const std::string& summary, const std::stri
     text += " (over plain http to " + where + ")";
     todo += (todo.empty() ? "" : "\n") + std::string("Also: ") + risk + ". " + fix;
   }
-  ctx_.report(status, clean(text), clean(todo), scrub_json(details, secrets_));
+  ctx_.report(status, text, todo, details);
 }
 
-void Reporter::metric(const std::string& name, double value, const std::string& unit,
-                      const json& labels) {
-  ctx_.metric(name, value, unit, scrub_json(labels, secrets_));
+void CheckReport::metric(const std::string& name, double value, const std::string& unit,
+                         const json& labels) {
+  ctx_.metric(name, value, unit, labels);
 }
 
-void Reporter::finding(const Finding& f, json extra) {
+void CheckReport::finding(const Finding& f, json extra) {
   json details = f.details;
   for (auto& [k, v] : extra.items()) details[k] = v;
   details["category"] = f.category;

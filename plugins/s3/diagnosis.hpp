@@ -1,6 +1,7 @@
 // Turning what S3 answered into findings: which IAM action an operation needs, what an error
 // code means for a backup, and what to do about it. Also the one place where results leave a
-// check, so every text and every detail is scrubbed of secrets first.
+// check: it tells the context the connection's secrets (masked in everything reported) and adds
+// the warning about plain http.
 #pragma once
 
 #include "connection.hpp"
@@ -44,18 +45,15 @@ Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth
 // "http://s3.internal:9000" when `url` is plain http to a host that is not loopback, else "".
 std::string plaintext_endpoint(const std::string& url);
 
-// Sends results with every string scrubbed of the connection's secrets, and says so when a
-// request went over plain http to another host: the session token, the request and the answer
-// travel in clear there and the answer can be forged, so a signed check that would be ok is a
-// warning (an unsigned one keeps its status and gets the note).
-class Reporter {
+// Sends an s3 check's results. The connection's secrets are given to the context, which masks
+// them in everything reported; and a request that went over plain http to another host is said:
+// the session token, the request and the answer travel in clear there and the answer can be
+// forged, so a signed check that would be ok is a warning (an unsigned one keeps its status and
+// gets the note).
+class CheckReport {
  public:
-  Reporter(sdk::Context& ctx, std::vector<std::string> secrets)
-      : ctx_(ctx), secrets_(std::move(secrets)) {}
-  Reporter(sdk::Context& ctx, const Connection& conn) : ctx_(ctx) { add_connection(conn); }
-  void add_secrets(const std::vector<std::string>& more) {
-    secrets_.insert(secrets_.end(), more.begin(), more.end());
-  }
+  CheckReport(sdk::Context& ctx, const Connection& conn) : ctx_(ctx) { add_connection(conn); }
+  void add_secrets(const std::vector<std::string>& more);
   void add_connection(const Connection& conn);
   // Another endpoint the check sends requests to (an STS endpoint); `signed_requests`: with
   // credentials.
@@ -65,19 +63,19 @@ class Reporter {
   void metric(const std::string& name, double value, const std::string& unit,
               const nlohmann::json& labels);
   void finding(const Finding& f, nlohmann::json extra_details = nlohmann::json::object());
-  std::string clean(const std::string& text) const;
+  // `text` with the secrets masked, for text built before it is reported.
+  std::string clean(const std::string& text) const { return ctx_.scrub(text); }
 
  private:
   sdk::Context& ctx_;
-  std::vector<std::string> secrets_;
   std::vector<std::string> plaintext_;  // endpoints reached over plain http
   bool plaintext_signed_ = false;
 };
 
-// Runs `body` and turns the exceptions of the s3 layer into results: RequestFailed through
-// diagnose(), Cancelled as an error. CheckError passes through.
+// Runs `body` (the check's requests) and turns the exceptions of the s3 layer into results:
+// RequestFailed through diagnose(), Cancelled as an error. CheckError passes through.
 template <typename F>
-void guarded(Reporter& out, const Connection& conn, bool auth_failures_fail, F&& body) {
+void run_requests(CheckReport& out, const Connection& conn, bool auth_failures_fail, F&& body) {
   try {
     body();
   } catch (const RequestFailed& failure) {

@@ -69,52 +69,12 @@ int64_t now_epoch() {
       .count();
 }
 
-std::optional<uint64_t> parse_size(const nlohmann::json& value) {
-  if (value.is_number_unsigned()) return value.get<uint64_t>();
-  if (value.is_number_integer()) {
-    auto v = value.get<int64_t>();
-    if (v < 0) return std::nullopt;
-    return static_cast<uint64_t>(v);
-  }
-  if (!value.is_string()) return std::nullopt;
-  std::string s = value.get<std::string>();
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  if (i == 0) return std::nullopt;
-  double number = 0;
-  try {
-    number = std::stod(s.substr(0, i));
-  } catch (...) {
-    return std::nullopt;
-  }
-  while (i < s.size() && s[i] == ' ') ++i;
-  std::string unit;
-  for (; i < s.size(); ++i) unit.push_back(static_cast<char>(std::toupper(s[i])));
-  double factor = 0;
-  if (unit.empty() || unit == "B")
-    factor = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB")
-    factor = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MIB")
-    factor = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GIB")
-    factor = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TB" || unit == "TIB")
-    factor = 1024.0 * 1024 * 1024 * 1024;
-  else
-    return std::nullopt;
-  return static_cast<uint64_t>(std::llround(number * factor));
-}
-
-namespace {
-// Credentials shorter than 4 characters are no real keys; masking them would mangle words.
 std::vector<std::string> maskable(const std::vector<std::string>& secrets) {
   std::vector<std::string> out;
   for (const auto& s : secrets)
     if (s.size() >= 4) out.push_back(s);
   return out;
 }
-}  // namespace
 
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   return sdk::scrub(text, maskable(secrets));
@@ -127,14 +87,6 @@ nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::st
 std::string mask_key_id(std::string_view key_id) {
   if (key_id.size() <= 4) return std::string(key_id.size(), '*');
   return std::string(key_id.size() - 4, '*') + std::string(key_id.substr(key_id.size() - 4));
-}
-
-nlohmann::json size_schema(const std::string& description) {
-  return {{"description", description},
-          {"anyOf", nlohmann::json::array(
-                        {{{"type", "integer"}, {"minimum", 0}},
-                         {{"type", "string"},
-                          {"pattern", "^[0-9]+(\\.[0-9]+)? ?([kKmMgGtT]([iI]?[bB])?|[bB])?$"}}})}};
 }
 
 }  // namespace backup_doctor::s3

@@ -2,6 +2,7 @@
 // sizes written as "8MiB", secret scrubbing (shell quoting and human sizes come from the SDK).
 #pragma once
 
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/text.hpp>
 
 #include <cstdint>
@@ -24,13 +25,14 @@ std::optional<int64_t> parse_iso8601(std::string_view text);
 std::optional<int64_t> parse_http_date(const std::string& text);
 int64_t now_epoch();
 
-// A byte size from a parameter: an integer, or a string like "8MiB", "16MB", "1.5GiB", "500G".
-// MB/GB mean MiB/GiB as in the AWS CLI's own settings. Nothing when it does not parse.
-std::optional<uint64_t> parse_size(const nlohmann::json& value);
 // From the SDK: "8 MiB", "1.2 GiB", "512 B"; "2024-11-29T10:00:00Z"; quoting for a POSIX shell.
 using sdk::human_size;
 using sdk::iso_time;
 using sdk::shell_quote;
+
+// The secrets worth masking: credentials shorter than 4 characters are no real keys, and masking
+// them would mangle ordinary words.
+std::vector<std::string> maskable(const std::vector<std::string>& secrets);
 
 // Removes every occurrence of each secret from `text` (secrets shorter than 4 characters are
 // ignored: they would mangle ordinary words and are not real keys).
@@ -40,8 +42,5 @@ nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::st
 
 // Masks an access key id the way `aws configure list` does: only the last 4 characters.
 std::string mask_key_id(std::string_view key_id);
-
-// JSON Schema fragment for a size parameter (integer bytes or "8MiB").
-nlohmann::json size_schema(const std::string& description);
 
 }  // namespace backup_doctor::s3

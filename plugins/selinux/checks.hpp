@@ -1,22 +1,14 @@
-// The check types of the selinux plugin; each lives in its own <name>_check.cpp.
+// The check types of the selinux plugin: checks/<type>.cpp defines <type>_check() for check type
+// "selinux.<type>"; selinux_plugin.cpp adds each one with one line.
 #pragma once
 
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/sdk.hpp>
-
-#include <string>
 
 namespace backup_doctor::selinux {
 
-struct CheckSpec {
-  std::string type;
-  std::string summary;
-  std::string doc;
-  std::string schema;  // JSON Schema text, ready to use
-  void (*run)(const nlohmann::json& params, sdk::Context& ctx);
-};
-
-CheckSpec status_check();
-CheckSpec contexts_check();
-CheckSpec denials_check();
+sdk::CheckType status_check();
+sdk::CheckType contexts_check();
+sdk::CheckType denials_check();
 
 }  // namespace backup_doctor::selinux

@@ -1,11 +1,13 @@
 #include "denial_hints.hpp"
 
-#include "util.hpp"
+#include <backup_doctor/text.hpp>
 
 #include <filesystem>
 #include <map>
 
 namespace backup_doctor::selinux {
+
+using sdk::shell_quote;
 
 std::string allow_rule(const std::string& source_type, const std::string& target_type,
                        const std::string& tclass, const std::set<std::string>& permissions) {

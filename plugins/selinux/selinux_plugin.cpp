@@ -7,8 +7,9 @@ namespace backup_doctor::selinux {
 SelinuxPlugin::SelinuxPlugin()
     : Plugin("selinux", "1.0.0",
              "SELinux as a cause of failed backups: mode, file labels, AVC denials") {
-  for (const auto& spec : {status_check(), contexts_check(), denials_check()})
-    add_check(spec.type, spec.summary, spec.doc, spec.schema, spec.run);
+  add(status_check());
+  add(contexts_check());
+  add(denials_check());
 }
 
 }  // namespace backup_doctor::selinux

@@ -34,6 +34,13 @@ exported=$(nm -D --defined-only "$tmp/acme-build/backup-doctor-acme.so" | awk '$
 listing=$("$bd" --plugin-dir "$tmp/acme-build" plugins)
 grep -q "acme 1.0.0  (ABI 1.0)" <<<"$listing" || fail "acme plugin not loaded: $listing"
 
+# Installed into backup-doctor's own prefix, it loads with no flags, like the bundled plugins.
+cmake --install "$tmp/acme-build" --prefix "$tmp/prefix" >/dev/null
+[ -f "$tmp/prefix/lib/backup-doctor/plugins/backup-doctor-acme.so" ] \
+  || fail "cmake --install did not put the plugin in the prefix's plugin directory: $(find "$tmp/prefix" -name '*acme*')"
+listing=$(env -u BACKUP_DOCTOR_PLUGIN_PATH "$bd" plugins)
+grep -q "acme 1.0.0  (ABI 1.0)" <<<"$listing" || fail "installed acme plugin not loaded from the prefix: $listing"
+
 now=$(date +%s)
 printf 'status=success finished=%s\n' "$now" >"$tmp/ok-marker"
 printf 'status=failed finished=%s\n' "$now" >"$tmp/bad-marker"

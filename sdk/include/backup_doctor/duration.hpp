@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace backup_doctor {
+namespace backup_doctor::sdk {
 
 // Returns the duration in milliseconds, or nothing when `text` is not a duration. Units: ms, s,
 // m, h, d, w; several may follow each other in decreasing order ("1h30m"). A bare number is
@@ -88,4 +88,11 @@ inline constexpr const char* kDurationPattern =
     "^([0-9]+(\\.[0-9]+)?w)?([0-9]+(\\.[0-9]+)?d)?([0-9]+(\\.[0-9]+)?h)?([0-9]+(\\.[0-9]+)?m)?"
     "([0-9]+(\\.[0-9]+)?s)?([0-9]+ms)?$";
 
+}  // namespace backup_doctor::sdk
+
+// The 1.0 SDK declared these in backup_doctor itself; plugins written then still compile.
+namespace backup_doctor {
+using sdk::format_duration;
+using sdk::kDurationPattern;
+using sdk::parse_duration;
 }  // namespace backup_doctor

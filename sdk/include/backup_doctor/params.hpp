@@ -9,6 +9,7 @@
 
 #include "duration.hpp"
 #include "sdk.hpp"
+#include "size.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -98,6 +99,19 @@ inline std::chrono::milliseconds duration_param(const nlohmann::json& params, st
   auto d = parse_duration(fallback);
   if (!d) detail::bad_param(key, "has a default that is not a duration (a bug in the plugin)");
   return *d;
+}
+
+// A size: bytes as an integer, or a string such as "500M", "10GiB" (size.hpp: one unit rule).
+inline std::optional<uint64_t> optional_size(const nlohmann::json& params, std::string_view key) {
+  const nlohmann::json* v = detail::find_param(params, key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_number_unsigned()) return v->get<uint64_t>();
+  if (v->is_number_integer() && v->get<int64_t>() >= 0)
+    return static_cast<uint64_t>(v->get<int64_t>());
+  if (v->is_string())
+    if (auto size = parse_size(v->get_ref<const std::string&>())) return size;
+  detail::bad_param(key, "is not a size: " + v->dump() +
+                             " (write bytes as a number, or e.g. \"500M\", \"10GiB\", \"2TB\")");
 }
 
 // A list of strings; a single string counts as a list of one ("paths": "/a" or ["/a", "/b"]).

@@ -1,7 +1,7 @@
 // Runs a plugin's check without the core: for a plugin's own unit tests.
 //
 //   MyPlugin plugin;
-//   auto r = backup_doctor::testing::run_check(plugin, "my.check", {{"path", "/tmp/x"}});
+//   auto r = backup_doctor::sdk::testing::run_check(plugin, "my.check", {{"path", "/tmp/x"}});
 //   CHECK(r.status == backup_doctor::sdk::Status::fail);
 //
 // It goes through the same C thunks the core calls, so a check that throws or forgets to
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace backup_doctor::testing {
+namespace backup_doctor::sdk::testing {
 
 struct Metric {
   std::string name;
@@ -26,7 +26,7 @@ struct Metric {
 struct Result {
   bd_rc rc = BD_RC_OK;
   bool reported = false;
-  sdk::Status status = sdk::Status::error;
+  Status status = Status::error;
   std::string summary;
   std::string remediation;
   nlohmann::json details = nlohmann::json::object();
@@ -46,31 +46,34 @@ inline Result& of(bd_call* call) {
   return *reinterpret_cast<Result*>(call);
 }
 inline std::string str(bd_str s) {
-  return std::string(s.data ? s.data : "", s.size);
+  return std::string(from_bd(s));
+}
+inline nlohmann::json object_or_empty(bd_str s) {
+  return s.size ? nlohmann::json::parse(from_bd(s)) : nlohmann::json::object();
 }
 
 inline const bd_host_api* recording_host() {
   static const bd_host_api host = {
-      sizeof(bd_host_api),
-      BD_ABI_MAJOR,
-      BD_ABI_MINOR,
-      [](bd_call* c, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
-        auto& r = of(c);
-        r.reported = true;
-        r.status = static_cast<sdk::Status>(status);
-        r.summary = str(summary);
-        r.remediation = str(remediation);
-        r.details = details.size ? nlohmann::json::parse(str(details)) : nlohmann::json::object();
-      },
-      [](bd_call* c, bd_str name, double value, bd_str unit, bd_str labels) {
-        of(c).metrics.push_back(
-            {str(name), value, str(unit),
-             labels.size ? nlohmann::json::parse(str(labels)) : nlohmann::json::object()});
-      },
-      [](bd_call* c, int32_t, bd_str message) { of(c).logs.push_back(str(message)); },
-      [](bd_call*, double, bd_str) {},
-      [](bd_call* c, bd_str message) { of(c).error = str(message); },
-      [](bd_call*) -> int32_t { return 0; },
+      .struct_size = sizeof(bd_host_api),
+      .abi_major = BD_ABI_MAJOR,
+      .abi_minor = BD_ABI_MINOR,
+      .report =
+          [](bd_call* c, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
+            auto& r = of(c);
+            r.reported = true;
+            r.status = static_cast<Status>(status);
+            r.summary = str(summary);
+            r.remediation = str(remediation);
+            r.details = object_or_empty(details);
+          },
+      .metric =
+          [](bd_call* c, bd_str name, double value, bd_str unit, bd_str labels) {
+            of(c).metrics.push_back({str(name), value, str(unit), object_or_empty(labels)});
+          },
+      .log = [](bd_call* c, int32_t, bd_str message) { of(c).logs.push_back(str(message)); },
+      .progress = [](bd_call*, double, bd_str) {},
+      .error = [](bd_call* c, bd_str message) { of(c).error = str(message); },
+      .cancelled = [](bd_call*) -> int32_t { return 0; },
   };
   return &host;
 }
@@ -81,10 +84,15 @@ template <typename P>
 Result run_check(P& plugin, std::string_view type, const nlohmann::json& params) {
   Result result;
   std::string params_text = params.dump();
-  result.rc = sdk::detail::Thunks<P>::run_check(&plugin, sdk::to_bd(type), sdk::to_bd(params_text),
+  result.rc = sdk::detail::Thunks<P>::run_check(&plugin, to_bd(type), to_bd(params_text),
                                                 detail::recording_host(),
                                                 reinterpret_cast<bd_call*>(&result));
   return result;
 }
 
-}  // namespace backup_doctor::testing
+}  // namespace backup_doctor::sdk::testing
+
+// The 1.0 SDK's spelling, backup_doctor::testing::run_check, still compiles.
+namespace backup_doctor {
+namespace testing = sdk::testing;
+}  // namespace backup_doctor

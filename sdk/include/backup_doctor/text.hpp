@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,18 @@ inline std::string iso_time(int64_t seconds_since_epoch) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// The first `max` items of a list (a JSON array or any container of JSON-convertible values),
+// as a JSON array: details list examples, not every one of ten thousand files.
+template <typename List>
+nlohmann::json capped(const List& items, size_t max) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) {
+    if (out.size() >= max) break;
+    out.push_back(item);
+  }
+  return out;
 }
 
 }  // namespace backup_doctor::sdk

@@ -1,7 +1,7 @@
 // The reading/hashing thread: digests equal sha256sum's, early stops join cleanly, and the
 // read-only open works for a user who does not own the file (O_NOATIME is refused to them).
 #include "chunk_reader.hpp"
-#include "archive_fixtures.hpp"
+#include "fixtures.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
 // The archive plugin through the real backup-doctor binary: a checklist in a temp dir, the JSON
 // report out. The check runs in the core's child process, as in production.
-#include "archive_fixtures.hpp"
+#include "fixtures.hpp"
 
 #include <map>
 

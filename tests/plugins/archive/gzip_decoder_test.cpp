@@ -1,8 +1,8 @@
 // The ISA-L gzip decoder on its own: multi-member files, zero padding and garbage between
 // members, with read and output chunks so small that every member boundary, header and trailer
 // straddles chunks. Its output must be byte for byte what gzip -dc produces.
-#include "archive_fixtures.hpp"
 #include "decoder.hpp"
+#include "fixtures.hpp"
 
 #include <fcntl.h>
 

@@ -72,11 +72,12 @@ TEST_CASE("duplicates keep the last entry, as extraction does") {
   CHECK(a[0].size == 3);
 }
 
-TEST_CASE("a million entries compare in seconds, with lists capped") {
+// Correctness at scale; the speed is measured by bench/, not here (a quadratic comparison would
+// still be caught: it would run into the test's timeout).
+TEST_CASE("a million entries compare, with lists capped") {
   Manifest a, s;
   const int n = 1'000'000;
   char name[64];
-  auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
     // Inserted out of order, as a tree walk and a tar listing produce them.
     int k = static_cast<int>((static_cast<int64_t>(i) * 7919) % n);
@@ -88,12 +89,8 @@ TEST_CASE("a million entries compare in seconds, with lists capped") {
   a.sort();
   s.sort();
   auto c = compare_manifests(a, s, 1000, 5);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   CHECK(c.matched == n - 10);
   CHECK(c.size_mismatch.count == 10);
   CHECK(c.size_mismatch.items.size() == 5);
   CHECK(c.not_in_archive.count == 1);
-  CHECK(seconds < 20);  // quadratic would take hours
-  MESSAGE("1,000,000 entries: " << seconds << " s");
 }

@@ -2,7 +2,7 @@
 // damage are the ones `tar -t` lists (it reads through `xz -d`, `bzip2 -d`, `zstd -d`), the
 // uncompressed bytes are the ones those tools write before failing, and where garbage from a
 // flipped bit in gzip data first shows, the compressed range reported holds the flipped byte.
-#include "archive_fixtures.hpp"
+#include "fixtures.hpp"
 
 using namespace archive_test;
 

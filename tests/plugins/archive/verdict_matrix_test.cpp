@@ -38,7 +38,7 @@
 // A mismatch prints the archive, the damage (cut length or flipped byte and bit) and the seed;
 // with BD_MATRIX_KEEP=<dir> the damaged file and its archive are kept there. The whole test
 // takes 20-30 s on two busy cores, most of it in the GNU tools.
-#include "archive_fixtures.hpp"
+#include "fixtures.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

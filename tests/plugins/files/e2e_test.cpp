@@ -1,5 +1,5 @@
 // The files plugin through the real backup-doctor binary: checklist in, JSON report out.
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 #include <map>
 

@@ -1,5 +1,5 @@
 #include "log_reader.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 #include <random>
 

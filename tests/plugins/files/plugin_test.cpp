@@ -1,4 +1,4 @@
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 #include <set>
 

@@ -1,5 +1,5 @@
 #include "text_search.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 #include <algorithm>
 #include <random>

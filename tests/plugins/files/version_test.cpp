@@ -1,5 +1,5 @@
 #include "version.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 using backup_doctor::files::compare_versions;
 using backup_doctor::files::find_version;

@@ -1,6 +1,6 @@
 #include "dump_inspect.hpp"
 
-#include "pg_fixture.hpp"
+#include "fixtures.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The pg checks through the real backup-doctor binary: a checklist with secrets and `needs`,
 // the JSON report, the exit code, and no password anywhere in what the binary prints.
-#include "pg_fixture.hpp"
+#include "fixtures.hpp"
 
 #include "support/temp_dir.hpp"
 

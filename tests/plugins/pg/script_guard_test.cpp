@@ -1,7 +1,7 @@
 // ScriptGuard, and the lexer under it, against the real psql 15: whatever psql would run as a
 // meta-command from a script, the lexer finds, and nothing the guard hands on makes psql run one.
 #include "script_guard.hpp"
-#include "pg_fixture.hpp"
+#include "fixtures.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The password given to a check never comes out of it: not in the summary, remediation, details,
 // logs or metric labels, not even inside libpq's or a tool's error text.
-#include "pg_fixture.hpp"
+#include "fixtures.hpp"
 
 #include <doctest/doctest.h>
 

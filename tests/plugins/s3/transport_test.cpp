@@ -1,8 +1,8 @@
 // Plain http to a store on another host: the session token, the requests and the answers
 // travel in clear and the answers can be forged, so the checks say so (a signed check that
 // would pass warns). A second moto_server listens on this host's own non-loopback address.
-#include "check_helpers.hpp"
 #include "diagnosis.hpp"
+#include "fixtures.hpp"
 #include "s3_plugin.hpp"
 
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 // The C++ SDK seen from a plugin author: registering checks, the thunks, and the test harness.
+#include <backup_doctor/schema.hpp>
 #include <backup_doctor/sdk.hpp>
 #include <backup_doctor/testing.hpp>
 
@@ -81,4 +82,68 @@ TEST_CASE("details and labels quoting bytes that are not UTF-8 still make a find
   CHECK(r.details["line"] ==
         "error \xef\xbf\xbd"
         "31m \xef\xbf\xbd");
+}
+
+namespace {
+
+// Checks as values, the plugin's hooks, and a context told about a secret.
+sdk::CheckType leaky_check() {
+  return {
+      .type = "secretive.leaky",
+      .summary = "quotes its password everywhere",
+      .doc = "",
+      .params_schema = sdk::parse_schema(R"({"type": "object"})"),
+      .run = [](const nlohmann::json& p, sdk::Context& ctx) {
+        std::string pw = p.value("password", "");
+        ctx.info("connecting with " + pw);
+        ctx.metric("tries", 1, "count", {{"dsn", "user:" + pw + "@db"}});
+        ctx.note("server", "db with " + pw);
+        if (p.value("throw", false))
+          throw sdk::CheckError("login as " + pw + " failed", "Rotate " + pw + ".");
+        if (p.value("throw_plain", false)) throw std::runtime_error("boom " + pw);
+        ctx.fail("password " + pw + " rejected", "Set a new one instead of " + pw, {{"tried", pw}});
+      }};
+}
+
+class Secretive : public sdk::Plugin {
+ public:
+  Secretive() : Plugin("secretive", "1", "") { add(leaky_check()); }
+  void before_check(const nlohmann::json& params, sdk::Context& ctx) const override {
+    ctx.add_secret(params.value("password", ""));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a context masks the secrets it was told in every text it sends") {
+  Secretive plugin;
+  auto r = testing::run_check(plugin, "secretive.leaky", {{"password", "hunter2x"}});
+  REQUIRE(r.rc == BD_RC_OK);
+  std::string everything =
+      r.summary + r.remediation + r.details.dump() + r.metrics.at(0).labels.dump() + r.logs.at(0);
+  CHECK(everything.find("hunter2x") == std::string::npos);
+  CHECK(r.summary == "password *** rejected");
+  CHECK(r.details["server"] == "db with ***");  // a note joins the details of the result
+}
+
+TEST_CASE("a CheckError with a remediation is an error result; other exceptions reach the host") {
+  Secretive plugin;
+  auto with_fix =
+      testing::run_check(plugin, "secretive.leaky", {{"password", "hunter2x"}, {"throw", true}});
+  CHECK(with_fix.rc == BD_RC_OK);
+  CHECK(with_fix.status == sdk::Status::error);
+  CHECK(with_fix.summary == "login as *** failed");
+  CHECK(with_fix.remediation == "Rotate ***.");
+
+  auto plain = testing::run_check(plugin, "secretive.leaky",
+                                  {{"password", "hunter2x"}, {"throw_plain", true}});
+  CHECK(plain.rc == BD_RC_ERROR);
+  CHECK(plain.error == "boom ***");
+}
+
+TEST_CASE("from_bd and the one status encoding") {
+  CHECK(sdk::from_bd(bd_str{nullptr, 0}).empty());
+  CHECK(sdk::from_bd(sdk::to_bd("abc")) == "abc");
+  CHECK(sdk::status_word(sdk::Status::skipped) == "skipped");
+  CHECK(static_cast<int>(sdk::Status::error) == BD_STATUS_ERROR);
 }

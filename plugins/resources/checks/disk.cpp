@@ -1,0 +1,283 @@
+// resources.disk: free bytes, free percent and free inodes where backups are written, and
+// whether the next backup (the newest one's size times a growth margin) still fits.
+#include "checks.hpp"
+
+#include <backup_doctor/findings.hpp>
+#include <backup_doctor/params.hpp>
+#include <backup_doctor/system.hpp>
+#include <backup_doctor/text.hpp>
+#include "figures.hpp"
+#include "safe_open.hpp"
+
+#include <glob.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <cerrno>
+#include <filesystem>
+
+namespace backup_doctor::resources {
+
+using nlohmann::json;
+using sdk::errno_text;
+using sdk::number_param;
+using sdk::optional_size;
+using sdk::shell_quote;
+using sdk::string_param;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["path"],
+  "properties": {
+    "path": {"type": "string", "minLength": 1,
+      "description": "A directory on the filesystem that receives the backups (e.g. /opt/backups); the space figures are those of its filesystem."},
+    "backup_glob": {"type": "string", "minLength": 1,
+      "description": "Glob matching the existing backups (e.g. /opt/backups/database/*.sql.gz). The newest match (by mtime; a directory counts with everything in it) times growth_margin is the room the next backup needs. Optional: without it only the percentages are judged."},
+    "growth_margin": {"type": "number", "minimum": 1, "default": 1.2,
+      "description": "How much bigger than the newest backup the next one may be. Default 1.2 (20% growth)."},
+    "warn_free_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 15,
+      "description": "Warn when less than this percentage of the filesystem is free (as df counts it). Default 15."},
+    "fail_free_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 5,
+      "description": "Fail when less than this percentage is free. Default 5."},
+    "min_free": {"type": ["integer", "string"], "pattern": "^ *[0-9]+(\\.[0-9]+)? *([KMGTPEkmgtpe](i?B?)?|B)? *$",
+      "description": "Fail when fewer bytes than this are free: a number of bytes or a size such as \"20G\" (binary) or \"20GB\" (decimal). Optional."},
+    "warn_free_inodes_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 10,
+      "description": "Warn when less than this percentage of inodes is free. Default 10. Ignored on filesystems without an inode limit (btrfs)."},
+    "fail_free_inodes_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 2,
+      "description": "Fail when less than this percentage of inodes is free. Default 2."},
+    "max_scan_entries": {"type": "integer", "minimum": 1, "default": 200000,
+      "description": "When the newest backup is a directory, stop summing its size after this many entries (the estimate is then a lower bound). Default 200000."}
+  }
+})";
+
+struct Newest {
+  std::string path;
+  double mtime = 0;
+  uint64_t size = 0;
+  bool is_dir = false;
+  bool partial = false;  // directory scan stopped early
+  size_t matched = 0;
+};
+
+// Adds up the regular files below `dir` without following links: the directory is opened
+// through the safe-open primitive and walked with each level opened O_NOFOLLOW, so a link the
+// backup account planted (to a root-only tree) is counted as a link, not entered.
+uint64_t directory_size(const std::string& dir, size_t max_entries, bool& partial,
+                        sdk::Context& ctx) {
+  auto root = support::open_untrusted(dir, support::Expect::directory);
+  if (!root) {
+    partial = true;
+    return 0;
+  }
+  uint64_t total = 0;
+  size_t n = 0;
+  int err = support::walk_tree(
+      root.fd.get(),
+      [&](const support::WalkEntry& e) {
+        if (S_ISREG(e.st.st_mode)) total += static_cast<uint64_t>(e.st.st_size);
+        return true;
+      },
+      [&] {
+        if (++n > max_entries || (n % 1024 == 0 && ctx.cancelled())) partial = true;
+        return partial;
+      });
+  if (err != 0) partial = true;
+  return total;
+}
+
+std::optional<Newest> newest_backup(const std::string& pattern, size_t max_entries,
+                                    sdk::Context& ctx) {
+  glob_t g{};
+  int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
+  Newest best;
+  bool found = false;
+  if (rc == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      struct stat st {};
+      // A link is not the backup itself (and may point at what the backup account cannot read).
+      if (::lstat(g.gl_pathv[i], &st) != 0) continue;
+      if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;
+      ++best.matched;
+      double mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9;
+      if (!found || mtime > best.mtime) {
+        found = true;
+        best.path = g.gl_pathv[i];
+        best.mtime = mtime;
+        best.is_dir = S_ISDIR(st.st_mode);
+        best.size = static_cast<uint64_t>(st.st_size);
+      }
+    }
+  }
+  ::globfree(&g);
+  if (!found) return std::nullopt;
+  if (best.is_dir) best.size = directory_size(best.path, max_entries, best.partial, ctx);
+  return best;
+}
+
+void run(const json& params, sdk::Context& ctx, const Hooks&) {
+  std::string path = string_param(params, "path", "");
+  if (path.empty()) throw sdk::CheckError("parameter 'path' is required");
+  double margin = number_param(params, "growth_margin", 1.2);
+  if (margin < 1) throw sdk::CheckError("growth_margin must be at least 1");
+  double warn_pct = number_param(params, "warn_free_percent", 15);
+  double fail_pct = number_param(params, "fail_free_percent", 5);
+  double warn_inodes = number_param(params, "warn_free_inodes_percent", 10);
+  double fail_inodes = number_param(params, "fail_free_inodes_percent", 2);
+  auto min_free = optional_size(params, "min_free");
+  size_t max_entries = static_cast<size_t>(number_param(params, "max_scan_entries", 200000));
+
+  struct statvfs vfs {};
+  if (::statvfs(path.c_str(), &vfs) != 0) {
+    int err = errno;
+    ctx.report(sdk::Status::error, "cannot read the filesystem of " + path + ": " + errno_text(err),
+               err == ENOENT ? "Create " + path +
+                                   " or point 'path' at the directory the backups are written to."
+                             : "Run backup-doctor as a user that can reach " + path + ".",
+               {{"path", path}, {"errno", err}});
+    return;
+  }
+  const double frsize = static_cast<double>(vfs.f_frsize);
+  const double size = static_cast<double>(vfs.f_blocks) * frsize;
+  const double avail = static_cast<double>(vfs.f_bavail) * frsize;
+  const double used = static_cast<double>(vfs.f_blocks - vfs.f_bfree) * frsize;
+  // As df: the share of what an unprivileged writer can still use (root's reserve excluded).
+  const double free_pct = used + avail > 0 ? avail / (used + avail) * 100.0 : 0.0;
+  const bool has_inodes = vfs.f_files > 0;
+  const double inodes_free_pct =
+      has_inodes ? static_cast<double>(vfs.f_favail) / static_cast<double>(vfs.f_files) * 100.0
+                 : 100.0;
+
+  json labels = {{"path", path}};
+  ctx.metric("disk_free", avail, "bytes", labels);
+  ctx.metric("disk_size", size, "bytes", labels);
+  ctx.metric("disk_free", free_pct, "percent", labels);
+  if (has_inodes) {
+    ctx.metric("disk_free_inodes", static_cast<double>(vfs.f_favail), "count", labels);
+    ctx.metric("disk_free_inodes", inodes_free_pct, "percent", labels);
+  }
+
+  json details = {{"path", path},
+                  {"size_bytes", size},
+                  {"used_bytes", used},
+                  {"free_bytes", avail},
+                  {"free_percent", free_pct},
+                  {"inodes_total", has_inodes ? json(vfs.f_files) : json(nullptr)},
+                  {"inodes_free", has_inodes ? json(vfs.f_favail) : json(nullptr)},
+                  {"inodes_free_percent", has_inodes ? json(inodes_free_pct) : json(nullptr)},
+                  {"read_only", (vfs.f_flag & ST_RDONLY) != 0}};
+  sdk::Findings verdict;
+  const std::string where = "on the filesystem of " + path;
+  const std::string free_text = human_size(avail) + " (" + fixed1(free_pct) + "%) free " + where;
+
+  if ((vfs.f_flag & ST_RDONLY) != 0)
+    verdict.fail("the filesystem of " + path + " is mounted read-only",
+                 "Find out why it is read-only (`dmesg | grep -i -e error -e remount` shows an "
+                 "ext4/xfs error remount) and fix the disk before remounting it read-write with "
+                 "`mount -o remount,rw` on its mount point.");
+
+  const std::string clean_hint = "See what takes the room with `du -xsh " + shell_quote(path) +
+                                 "/* | sort -h | tail`, remove backups past their retention or "
+                                 "move them to other storage, or grow the filesystem.";
+  if (free_pct < fail_pct)
+    verdict.fail("only " + free_text + ", below " + fixed1(fail_pct) + "%", clean_hint);
+  else if (free_pct < warn_pct)
+    verdict.warn("only " + free_text + ", below " + fixed1(warn_pct) + "%", clean_hint);
+  if (min_free) {
+    details["min_free_bytes"] = *min_free;
+    if (avail < static_cast<double>(*min_free))
+      verdict.fail("only " + human_size(avail) + " free " + where + ", less than the required " +
+                       human_size(static_cast<double>(*min_free)),
+                   clean_hint);
+  }
+
+  if (has_inodes) {
+    const std::string inode_text =
+        std::to_string(vfs.f_favail) + " inodes (" + fixed1(inodes_free_pct) + "%) free " + where;
+    const std::string inode_hint =
+        "The filesystem is running out of file entries rather than bytes: find the directories "
+        "holding most files with `find " +
+        shell_quote(path) +
+        " -xdev -type f | sed 's|/[^/]*$||' | sort | uniq -c | sort -n | tail` and prune them or "
+        "pack them into archives.";
+    if (inodes_free_pct < fail_inodes)
+      verdict.fail("only " + inode_text + ", below " + fixed1(fail_inodes) + "%", inode_hint);
+    else if (inodes_free_pct < warn_inodes)
+      verdict.warn("only " + inode_text + ", below " + fixed1(warn_inodes) + "%", inode_hint);
+  }
+
+  if (params.contains("backup_glob") && params["backup_glob"].is_string()) {
+    std::string pattern = params["backup_glob"].get<std::string>();
+    details["backup_glob"] = pattern;
+    details["growth_margin"] = margin;
+    auto newest = newest_backup(pattern, max_entries, ctx);
+    if (!newest) {
+      details["backups_matched"] = 0;
+      verdict.warn("no backup matches " + pattern + ", so the room for the next one is unknown",
+                   "Check that backup_glob matches the files your backup job writes (`ls -la " +
+                       shell_quote(fs::path(pattern).parent_path().string()) +
+                       "`); if no backup exists yet, that is a problem of its own.");
+    } else {
+      double needed = static_cast<double>(newest->size) * margin;
+      bool room = avail >= needed;
+      details["backups_matched"] = newest->matched;
+      details["newest_backup"] = {{"path", newest->path},
+                                  {"size_bytes", newest->size},
+                                  {"mtime", newest->mtime},
+                                  {"is_directory", newest->is_dir},
+                                  {"size_is_lower_bound", newest->partial}};
+      details["next_backup_estimate_bytes"] = needed;
+      details["room_for_next_backup"] = room;
+      ctx.metric("newest_backup_size", static_cast<double>(newest->size), "bytes", labels);
+      ctx.metric("newest_backup_timestamp", newest->mtime, "seconds", labels);
+      ctx.metric("next_backup_estimate", needed, "bytes", labels);
+      ctx.metric("next_backup_headroom", avail - needed, "bytes", labels);
+      if (!room) {
+        double shortfall = needed - avail;
+        details["shortfall_bytes"] = shortfall;
+        std::string dir = fs::path(pattern).parent_path().string();
+        std::string name = fs::path(pattern).filename().string();
+        verdict.fail("the next backup needs about " + human_size(needed) + " (newest " +
+                         newest->path + " is " + human_size(static_cast<double>(newest->size)) +
+                         ", x" + fixed1(margin) + ") but only " + human_size(avail) + " is free " +
+                         where,
+                     "Free at least " + human_size(shortfall) + " " + where +
+                         " before the next run: list old backups with `find " + shell_quote(dir) +
+                         " -maxdepth 1 -name " + shell_quote(name) +
+                         " -mtime +30 -print`, remove those your retention policy no longer "
+                         "needs (or copy them off-host first), or grow the filesystem.");
+      }
+    }
+  }
+
+  verdict.report(
+      ctx,
+      free_text + ", " +
+          (has_inodes ? fixed1(inodes_free_pct) + "% of inodes free"
+                      : std::string("no inode limit")) +
+          (details.contains("room_for_next_backup")
+               ? ", room for the next backup (" +
+                     human_size(details["next_backup_estimate_bytes"].get<double>()) + ")"
+               : ""),
+      details, sdk::Findings::Style::list);
+}
+
+}  // namespace
+
+sdk::CheckType disk_check(const Hooks& hooks) {
+  return {
+      .type = "resources.disk",
+      .summary = "Free space and inodes where backups are written, and room for the next backup",
+      .doc =
+          "Reads statvfs(3) for the filesystem holding `path` and reports free bytes, free "
+          "percentage (as `df` computes it, without root's reserved blocks) and free inodes. "
+          "With `backup_glob`, the newest matching backup's size times `growth_margin` must fit "
+          "in the free space, or the next run would fill the disk. Read-only filesystems fail.",
+      .params_schema = sdk::parse_schema(kSchema),
+      .run = [&hooks](const json& params, sdk::Context& ctx) { run(params, ctx, hooks); }};
+}
+
+}  // namespace backup_doctor::resources

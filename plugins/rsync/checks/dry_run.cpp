@@ -1,0 +1,551 @@
+// rsync.dry_run: runs the job's own rsync command with --dry-run, maps the exit code to a
+// diagnosis, lists the paths rsync complained about, reports the pending drift, and predicts
+// the read/write failures a dry run cannot see.
+#include "checks.hpp"
+
+#include "access_probe.hpp"
+#include "users.hpp"
+
+#include <backup_doctor/findings.hpp>
+#include <backup_doctor/params.hpp>
+#include <backup_doctor/sdk.hpp>
+#include <backup_doctor/system.hpp>
+#include <backup_doctor/text.hpp>
+#include "exit_codes.hpp"
+#include "job_args.hpp"
+#include "local_tree.hpp"
+#include "location.hpp"
+#include "private_file.hpp"
+#include "rsync_output.hpp"
+#include "ssh_diagnosis.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+namespace backup_doctor::rsync {
+
+using sdk::capped;
+using sdk::context_cancelled;
+using sdk::duration_param;
+using sdk::Findings;
+using sdk::human_size;
+using sdk::shell_quote;
+using sdk::string_list;
+using sdk::user_name;
+using sdk::with_duration_patterns;
+namespace {
+
+namespace fs = std::filesystem;
+using sdk::Status;
+
+std::string schema() {
+  return with_duration_patterns(R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["source", "destination"],
+  "properties": {
+    "source": {
+      "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+      ],
+      "description": "The job's source argument(s), exactly as the job passes them (a trailing slash matters to rsync)."},
+    "destination": {"type": "string", "minLength": 1,
+      "description": "The job's destination argument: a local path, `[user@]host:path` or an rsync daemon URL."},
+    "args": {"type": "array", "items": {"type": "string"}, "default": ["-a"],
+      "description": "The job's own rsync options, one per element (e.g. [\"-aHAX\", \"--delete\", \"-e\", \"ssh -i /etc/backup/id_ed25519\"]). Options that would write even in a dry run (--log-file, --write-batch) or change the output (--quiet, --out-format, --info, --progress) are left out and listed in details, also as remote options (-M). Refused, with the reason: options the check does not know, a remote shell other than ssh or ssh options that run a command, write or fork (ProxyCommand, -E, -f, ControlMaster...), a --rsync-path with shell syntax, and, when the dry run runs as root (no run_as), options that follow links (-L, -k, -K) or read files or per-directory filter files that another account can change (--files-from, --exclude-from, merge filters, -F, -C). Default [\"-a\"]."},
+    "rsync": {"type": "string", "minLength": 1, "default": "rsync",
+      "description": "The rsync program (name on PATH or absolute path). As root without run_as, a program that anyone but root can change is refused. Default \"rsync\"."},
+    "run_as": {"type": "string", "minLength": 1,
+      "description": "Run the dry run (and the access probe) as this user, the account the real job uses. Default: the user backup-doctor runs as, which as root can read everything and so hides permission problems."},
+    "timeout": {"type": "string", "pattern": "@duration@", "default": "10m",
+      "description": "Kill the dry run after this long. Default \"10m\"."},
+    "probe_access": {"type": "boolean", "default": true,
+      "description": "After the dry run, open each file it would send (read-only, nothing is read) and test the local destination for write access, as run_as: a dry run never opens files, so this is how an unreadable file (code 23 in the real run) is found. Default true."},
+    "probe_max_files": {"type": "integer", "minimum": 0, "default": 100000,
+      "description": "Probe at most this many files. Default 100000."},
+    "daemon_password": {"type": "string",
+      "description": "Password for an rsync daemon source or destination, handed to rsync in a file only the rsync process's user can read (--password-file; never in its environment or command line, never shown). Use {\"secret\": {\"env\": \"NAME\"}}."},
+    "warn_transfer_files": {"type": "integer", "minimum": 0,
+      "description": "Warn when more than this many files would be transferred: the last sync is far behind. No default (no warning)."},
+    "warn_transfer_bytes": {"type": "integer", "minimum": 0,
+      "description": "Warn when more than this many bytes would be transferred. No default (no warning)."},
+    "max_items": {"type": "integer", "minimum": 1, "default": 20,
+      "description": "How many offending paths to list per kind in details. Default 20."}
+  }
+})");
+}
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return false;
+  std::string d = dir.back() == '/' ? dir : dir + "/";
+  return path == dir || path.rfind(d, 0) == 0;
+}
+
+// Where an itemized name lives on the sending side. rsync prints names relative to the
+// transfer root: inside "src/" for a source with a trailing slash, starting with "src" for one
+// without, the whole path for --relative.
+std::string local_path_for(const std::string& name, const std::vector<std::string>& sources,
+                           bool relative) {
+  for (const auto& s : sources) {
+    std::vector<std::string> candidates;
+    if (relative) {
+      candidates.push_back((name.rfind('/', 0) == 0 ? "" : "/") + name);
+      candidates.push_back(name);
+    } else if (!s.empty() && s.back() == '/') {
+      candidates.push_back(s + name);
+    } else {
+      fs::path parent = fs::path(s).parent_path();
+      candidates.push_back((parent.empty() ? fs::path(name) : parent / name).string());
+    }
+    for (const auto& c : candidates) {
+      struct stat st {};
+      if (lstat(c.c_str(), &st) == 0) return c;
+    }
+  }
+  return {};
+}
+
+std::string fix_for_unreadable(const std::string& path, const std::string& user) {
+  struct stat st {};
+  bool dir = stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return "setfacl -m u:" + user + (dir ? ":rx " : ":r ") + shell_quote(path);
+}
+
+// "2 unreadable: /a, /b" with at most `max` names shown.
+std::string list_text(const std::vector<std::string>& paths, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < paths.size() && i < max; ++i) out += (i ? ", " : "") + paths[i];
+  if (paths.size() > max) out += ", ... (" + std::to_string(paths.size() - max) + " more)";
+  return out;
+}
+
+json path_group(const std::vector<std::string>& paths, size_t max) {
+  return {{"paths", capped(paths, max)}, {"count", paths.size()}};
+}
+
+const char* kSetRunAs =
+    "Set run_as to the account the job runs as: the dry run then reads and follows only what "
+    "that account may (and finds the permission problems root would hide).";
+
+// As root, rsync opens the top-level paths itself: a link the backup account made there would
+// send it into directories that account cannot read, and list them.
+std::vector<OptionRefusal> root_path_refusals(const std::vector<std::string>& sources,
+                                              const std::string& destination, const JobArgs& job) {
+  std::vector<OptionRefusal> out;
+  auto check = [&](const std::string& what, const std::string& path, bool follow) {
+    if (parse_location(path).kind != Location::Kind::local) return;
+    if (std::string risk = tree_risk(path, follow); !risk.empty())
+      out.push_back({what + " " + path, "as root, rsync would open it, but " + risk,
+                     "Point the job at the real directory, or: " + std::string(kSetRunAs)});
+  };
+  for (const auto& s : sources) check("source", s, !s.empty() && s.back() == '/');
+  check("destination", destination, true);
+  for (const auto& d : job.local_dirs)
+    check("comparison directory (--compare-dest, --copy-dest, --link-dest)", d, true);
+  return out;
+}
+
+void report_refusals(sdk::Context& ctx, const std::vector<OptionRefusal>& refused,
+                     const std::string& user_name) {
+  const OptionRefusal& first = refused.front();
+  std::string summary = "The dry run does not accept " + first.option + ": " + first.why;
+  if (refused.size() > 1)
+    summary += " (and " + std::to_string(refused.size() - 1) + " more refused)";
+  std::string remediation;
+  json list = json::array();
+  for (const auto& r : refused) {
+    list.push_back({{"option", r.option}, {"reason", r.why}, {"fix", r.fix}});
+    std::string line = (refused.size() > 1 ? r.option + ": " : std::string()) + r.fix;
+    if (remediation.find(line) == std::string::npos)
+      remediation += (remediation.empty() ? "" : "\n") + line;
+  }
+  ctx.report(Status::error, summary, remediation,
+             {{"refused", list}, {"run_as", user_name}, {"ran", false}});
+}
+
+void report_start_failure(sdk::Context& ctx, const support::ProcessResult& r, json details) {
+  if (r.refused_untrusted) {
+    ctx.report(Status::error, "Refused to run " + r.program + ": " + r.start_error,
+               "Point 'rsync' at a program only root can change (the system's rsync, e.g. "
+               "/usr/bin/rsync), or set run_as so that the dry run runs as the job's account.",
+               details);
+    return;
+  }
+  ctx.report(Status::error, "Could not run rsync: " + r.start_error,
+             "Install rsync (`apt-get install rsync`) or set the 'rsync' parameter to its path.",
+             details);
+}
+
+bool talks_to_daemon(const std::vector<std::string>& sources, const std::string& destination) {
+  if (parse_location(destination).kind == Location::Kind::daemon) return true;
+  return std::any_of(sources.begin(), sources.end(), [](const std::string& s) {
+    return parse_location(s).kind == Location::Kind::daemon;
+  });
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const auto sources = string_list(params, "source");
+  const std::string destination = params.at("destination").get<std::string>();
+  const std::string program = params.value("rsync", std::string("rsync"));
+  const auto run_as = user_param(params, "run_as");
+  const bool as_root = !run_as && geteuid() == 0;
+  const bool daemon = talks_to_daemon(sources, destination);
+  const bool own_password = params.contains("daemon_password") && daemon;
+  const auto job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}),
+                                   {as_root, own_password});
+  const auto timeout = duration_param(params, "timeout", "10m");
+  const bool probe = params.value("probe_access", true);
+  const size_t probe_max = params.value("probe_max_files", size_t{100000});
+  const size_t max_items = params.value("max_items", size_t{20});
+  const std::string user_name = run_as ? run_as->name : current_user().name;
+
+  std::vector<OptionRefusal> refused = job.refused;
+  if (as_root)
+    for (auto& r : root_path_refusals(sources, destination, job)) refused.push_back(r);
+  if (!refused.empty()) {
+    report_refusals(ctx, refused, user_name);
+    return;
+  }
+  std::optional<PrivateFile> password;
+  if (own_password)
+    password.emplace("rsync-password", params["daemon_password"].get<std::string>() + "\n", run_as);
+
+  std::vector<std::string> argv{program};
+  argv.insert(argv.end(), job.args.begin(), job.args.end());
+  if (password) argv.push_back("--password-file=" + password->path());
+  // After the job's options so they win: --no-h keeps --stats numbers plain.
+  for (const char* a : {"--dry-run", "--itemize-changes", "--stats", "--no-h", "--"})
+    argv.emplace_back(a);
+  argv.insert(argv.end(), sources.begin(), sources.end());
+  argv.push_back(destination);
+
+  support::ProcessOptions opts;
+  opts.timeout = timeout;
+  opts.as_user = run_as;
+  opts.cwd = "/";
+  opts.env["LC_ALL"] = "C";  // rsync's messages and numbers in the form we parse
+  opts.cancelled = &context_cancelled;
+  opts.cancelled_arg = &ctx;
+
+  ctx.info("running: " + [&] {
+    std::string s;
+    for (const auto& a : argv) s += (s.empty() ? "" : " ") + shell_quote(a);
+    return s;
+  }());
+  auto r = support::run_process(argv, opts);
+  password.reset();  // rsync has read it
+
+  json details = {{"command", argv}, {"run_as", user_name}};
+  if (!job.ignored.empty()) details["ignored_args"] = job.ignored;
+  if (!r.started) {
+    report_start_failure(ctx, r, details);
+    return;
+  }
+  if (r.cancelled) throw sdk::CheckError("cancelled");
+  details["duration_seconds"] = static_cast<double>(r.elapsed.count()) / 1000.0;
+  ctx.metric("dry_run_duration", static_cast<double>(r.elapsed.count()) / 1000.0, "seconds");
+  if (r.timed_out) {
+    details["stderr"] = r.err.substr(0, 4000);
+    ctx.report(Status::error, "The rsync dry run did not finish within " + format_duration(timeout),
+               "Either the tree is too large for this timeout (raise 'timeout') or rsync hangs: "
+               "a remote side that stopped answering, or a stuck network filesystem in the "
+               "source. Add --timeout=300 to the job so a stalled real run ends with code 30 "
+               "instead of hanging.",
+               details);
+    return;
+  }
+  if (r.signal != 0) {
+    ctx.report(Status::error, "rsync was killed by signal " + std::to_string(r.signal),
+               "Something killed rsync during the dry run (out-of-memory killer?); check "
+               "`journalctl -k` for the reason.",
+               details);
+    return;
+  }
+
+  const ExitCodeInfo code = describe_exit_code(r.exit_code);
+  details["exit_code"] = r.exit_code;
+  details["exit_code_name"] = code.name;
+  details["exit_code_meaning"] = code.meaning;
+  ctx.metric("exit_code", r.exit_code, "");
+
+  const TransferStats stats = parse_stats(r.out);
+  const Itemized items = parse_itemized(r.out);
+  const uint64_t transfer_files = stats.transferred_files.value_or(items.sent_files.size());
+  if (stats.transferred_files || !items.sent_files.empty() || r.exit_code == 0) {
+    details["would_transfer_files"] = transfer_files;
+    details["would_delete_files"] = stats.deleted_files.value_or(items.deletions);
+    details["itemized_changes"] = items.changed;
+    ctx.metric("transfer_files", static_cast<double>(transfer_files), "count");
+    ctx.metric("delete_files", static_cast<double>(stats.deleted_files.value_or(items.deletions)),
+               "count");
+  }
+  if (stats.transferred_size) {
+    details["would_transfer_bytes"] = *stats.transferred_size;
+    ctx.metric("transfer_size", static_cast<double>(*stats.transferred_size), "bytes");
+  }
+  if (stats.files) {
+    details["source_entries"] = *stats.files;
+    details["source_files"] = stats.regular_files.value_or(*stats.files);
+    ctx.metric("source_files", static_cast<double>(stats.regular_files.value_or(*stats.files)),
+               "count");
+  }
+  if (stats.total_size) {
+    details["source_bytes"] = *stats.total_size;
+    ctx.metric("source_size", static_cast<double>(*stats.total_size), "bytes");
+  }
+
+  Findings f;
+  // What rsync said about individual paths, grouped by kind.
+  const StderrReport report = parse_stderr(r.err);
+  std::map<std::string, std::vector<std::string>> by_kind;
+  for (const auto& issue : report.issues) by_kind[issue.kind].push_back(issue.path);
+  json issues = json::object();
+  for (const auto& [kind, paths] : by_kind) issues[kind] = path_group(paths, max_items);
+  if (!issues.empty()) details["issues"] = issues;
+  if (!report.rsync_error_line.empty()) details["rsync_error"] = report.rsync_error_line;
+  if (!report.other_lines.empty()) details["other_errors"] = capped(report.other_lines, max_items);
+
+  Location dest_loc = parse_location(destination);
+  const bool dest_local = dest_loc.kind == Location::Kind::local;
+
+  if (r.exit_code != 0) {
+    std::string summary =
+        "rsync dry run ended with code " + std::to_string(r.exit_code) + " (" + code.meaning + ")";
+    std::string remediation =
+        std::string("rsync code ") + std::to_string(r.exit_code) + ": " + code.advice;
+    std::vector<std::string> specifics;
+    std::vector<std::string> fixes;
+    for (const auto& [kind, paths] : by_kind) {
+      std::string n = std::to_string(paths.size());
+      if (kind == "permission_denied") {
+        std::vector<std::string> read_side, write_side;
+        for (const auto& p : paths)
+          (dest_local && under(p, destination) ? write_side : read_side).push_back(p);
+        if (!read_side.empty()) {
+          specifics.push_back(std::to_string(read_side.size()) + " unreadable for '" + user_name +
+                              "': " + list_text(read_side, 3));
+          std::string cmds;
+          for (size_t i = 0; i < read_side.size() && i < 3; ++i)
+            cmds += (i ? "; " : "") + fix_for_unreadable(read_side[i], user_name);
+          fixes.push_back("Let '" + user_name + "' read what it must copy: `" + cmds + "`" +
+                          (read_side.size() > 3
+                               ? " (and likewise for the other " +
+                                     std::to_string(read_side.size() - 3) + " paths in details)"
+                               : "") +
+                          ", or exclude paths that need not be backed up.");
+        }
+        if (!write_side.empty()) {
+          specifics.push_back(std::to_string(write_side.size()) +
+                              " not writable in the "
+                              "destination: " +
+                              list_text(write_side, 3));
+          fixes.push_back("Give '" + user_name + "' write access in the destination: `chown -R " +
+                          user_name + " " + shell_quote(destination) + "`.");
+        }
+      } else if (kind == "missing") {
+        specifics.push_back(n + " missing: " + list_text(paths, 3));
+        fixes.push_back("These paths do not exist: " + list_text(paths, 3) +
+                        ". Correct the job's source/destination, mount the volume that should "
+                        "hold them, or drop stale entries from --files-from.");
+      } else if (kind == "vanished") {
+        specifics.push_back(n + " vanished while listed: " + list_text(paths, 3));
+      } else if (kind == "no_space" || kind == "quota_exceeded") {
+        specifics.push_back(n + (kind == "no_space" ? " hit a full disk: " : " hit a quota: ") +
+                            list_text(paths, 3));
+        fixes.push_back("Free space (or raise the quota) on the destination filesystem.");
+      } else if (kind == "not_permitted") {
+        specifics.push_back(n + " with attributes that could not be set: " + list_text(paths, 3));
+        fixes.push_back("'" + user_name +
+                        "' may not set owners/permissions there: run the job "
+                        "as root on the receiving side, or drop -o/-g (or use --no-perms) if "
+                        "ownership need not be preserved.");
+      } else {
+        specifics.push_back(n + " " + kind + ": " + list_text(paths, 3));
+      }
+    }
+    if (!specifics.empty()) summary += ": " + specifics.front();
+    if (specifics.size() > 1) summary += "; " + specifics[1];
+    for (const auto& fx : fixes) remediation += " " + fx;
+    if (r.exit_code == 24)
+      summary = std::to_string(by_kind["vanished"].size()) +
+                " source file(s) vanished during the dry run (code 24): " +
+                list_text(by_kind["vanished"], 3);
+    if (r.exit_code == 1 && !report.other_lines.empty())
+      summary += ": " + report.other_lines.front();
+    // Through a remote shell, the real cause is ssh's message, whatever code rsync settles on
+    // (12 or 255 depending on how ssh ended).
+    SshFailure ssh =
+        r.err.find("ssh") != std::string::npos ? classify_ssh_error(r.err) : SshFailure::other;
+    if (ssh != SshFailure::other && r.exit_code != 23 && r.exit_code != 24) {
+      details["ssh_failure"] = ssh_failure_name(ssh);
+      std::string line = ssh_error_excerpt(r.err, 1);
+      summary += ": ssh failed (" + std::string(ssh_failure_name(ssh)) + "): " + line;
+      remediation = "The remote shell could not log in: " + line +
+                    ". Run the rsync.remote check against this destination for the cause and "
+                    "the fix (it tells refused, timeout, host key and authentication apart).";
+    }
+    f.add(code.status, summary, remediation);
+  }
+
+  // The access probe: what the real run would trip over.
+  const bool listed = r.exit_code == 0 || r.exit_code == 23 || r.exit_code == 24;
+  if (probe && listed) {
+    const bool as_root = !run_as && geteuid() == 0;
+    std::vector<std::string> local_sources;
+    for (const auto& s : sources)
+      if (parse_location(s).kind == Location::Kind::local) local_sources.push_back(s);
+    std::vector<std::string> files;
+    for (const auto& name : items.sent_files) {
+      if (files.size() >= probe_max) break;
+      std::string p = local_path_for(name, local_sources, job.relative);
+      if (!p.empty()) files.push_back(p);
+    }
+    std::vector<std::string> dirs;
+    std::string missing_parent;
+    if (dest_local) {
+      struct stat st {};
+      if (stat(destination.c_str(), &st) == 0) {
+        dirs.push_back(destination);
+      } else {
+        fs::path parent = fs::path(destination).lexically_normal();
+        if (!parent.has_filename()) parent = parent.parent_path();
+        parent = parent.parent_path();
+        if (parent.empty()) parent = ".";
+        std::error_code ec;
+        if (fs::is_directory(parent, ec))
+          dirs.push_back(parent.string());
+        else if (!job.mkpath)
+          missing_parent = parent.string();
+      }
+    }
+    if (!missing_parent.empty()) {
+      details["destination_parent_missing"] = missing_parent;
+      f.add(Status::fail,
+            "The real run would fail (code 11): the destination's parent " + missing_parent +
+                " does not exist",
+            "rsync creates only the last directory of the destination. Create the path "
+            "(`mkdir -p " +
+                shell_quote(missing_parent) +
+                "`), mount the backup volume, or add "
+                "--mkpath to the job.");
+    }
+    json probe_details = {{"run_as", user_name}};
+    if (as_root) {
+      probe_details["skipped"] =
+          "running as root without run_as: root can read and write "
+          "everything, so the probe would prove nothing";
+    } else {
+      ProbeResult pr = probe_access(run_as, files, dirs);
+      probe_details["tested"] = pr.tested;
+      if (!pr.tested) {
+        probe_details["reason"] = pr.reason;
+      } else {
+        probe_details["files_checked"] = pr.files_checked;
+        probe_details["dirs_checked"] = pr.dirs_checked;
+        std::vector<std::string> unreadable, unwritable;
+        for (const auto& fl : pr.failures) (fl.write ? unwritable : unreadable).push_back(fl.path);
+        if (!unreadable.empty()) {
+          probe_details["unreadable"] = path_group(unreadable, max_items);
+          std::string cmds;
+          for (size_t i = 0; i < unreadable.size() && i < 3; ++i)
+            cmds += (i ? "; " : "") + fix_for_unreadable(unreadable[i], user_name);
+          f.add(Status::fail,
+                std::to_string(unreadable.size()) +
+                    " file(s) the job would send are unreadable "
+                    "for '" +
+                    user_name + "' (the real run ends with code 23): " + list_text(unreadable, 3),
+                "The dry run cannot notice this because it never opens files. Grant read "
+                "access: `" +
+                    cmds + "`" +
+                    (unreadable.size() > 3 ? " (and the other paths listed in details)" : "") +
+                    ", run the job as a user that can read them, or exclude them.");
+        }
+        if (!unwritable.empty()) {
+          probe_details["unwritable"] = path_group(unwritable, max_items);
+          const std::string& d = unwritable.front();
+          bool exists = d == destination;
+          struct stat st {};
+          stat(d.c_str(), &st);
+          auto owner = support::lookup_user(std::to_string(st.st_uid));
+          f.add(Status::fail,
+                std::string("The real run would fail (code ") + (exists ? "23" : "11") + "): " + d +
+                    " is not writable by '" + user_name + "'",
+                d + " belongs to " + (owner ? owner->name : std::to_string(st.st_uid)) + ". " +
+                    (exists ? "`chown " + user_name + " " + shell_quote(d) + " && chmod u+rwx " +
+                                  shell_quote(d) + "`"
+                            : "Create the destination for the backup user: `install -d -o " +
+                                  user_name + " " + shell_quote(destination) + "`") +
+                    ", or run the job as a user that may write there.");
+        }
+      }
+    }
+    details["probe"] = probe_details;
+  }
+
+  // Drift: how far the destination is behind.
+  if (r.exit_code == 0 || r.exit_code == 24) {
+    if (params.contains("warn_transfer_files") &&
+        transfer_files > params["warn_transfer_files"].get<uint64_t>())
+      f.add(Status::warn,
+            std::to_string(transfer_files) + " files would be transferred (threshold " +
+                std::to_string(params["warn_transfer_files"].get<uint64_t>()) + ")",
+            "The destination is far behind the source: check that the scheduled job really "
+            "runs (cron/systemd timer logs) and completes.");
+    if (params.contains("warn_transfer_bytes") && stats.transferred_size &&
+        *stats.transferred_size > params["warn_transfer_bytes"].get<uint64_t>())
+      f.add(Status::warn,
+            human_size(*stats.transferred_size) + " would be transferred (threshold " +
+                human_size(params["warn_transfer_bytes"].get<uint64_t>()) + ")",
+            "The destination is far behind the source: check that the scheduled job really "
+            "runs (cron/systemd timer logs) and completes.");
+  }
+
+  std::string ok = "rsync dry run succeeded: " + std::to_string(transfer_files) + " file(s)" +
+                   (stats.transferred_size ? ", " + human_size(*stats.transferred_size) : "") +
+                   " would be transferred";
+  f.report(ctx, ok, details);
+}
+
+}  // namespace
+
+sdk::CheckType dry_run_check() {
+  return {
+      .type = "rsync.dry_run",
+      .summary =
+          "Runs the job's rsync command with --dry-run and diagnoses its exit code and errors",
+      .doc =
+          "Runs the real `rsync --dry-run --itemize-changes --stats` with the job's own options, "
+          "sources and destination (no shell, with a timeout, optionally as the job's user) and "
+          "maps rsync's exit code to a diagnosis: 1 syntax, 2 protocol, 3 file selection, 4 "
+          "unsupported action, 5 daemon protocol start, 6 daemon log, 10 socket I/O, 11 file "
+          "I/O, 12 protocol stream, 13 diagnostics, 14 IPC, 20 signal, 21 waitpid, 22 memory, 23 "
+          "partial transfer, 24 vanished files (warning), 25 --max-delete (warning), 30 I/O "
+          "timeout, 35 daemon connect timeout, plus 127/255 from the remote shell. The paths "
+          "rsync complained about (permission denied, missing, vanished, disk full) are listed "
+          "with a count.\n\nHow many files and bytes would move is the drift since the last sync "
+          "and is exported as metrics; optional thresholds turn a large drift into a warning.\n\n"
+          "A dry run never opens file contents nor creates anything, so by itself it misses "
+          "unreadable files and an unwritable destination. Unless disabled, the check then opens "
+          "every file the run would send (read-only, nothing is read) and asks for write access "
+          "to the local destination, as the job's user, and reports the code the real run "
+          "would end with.\n\nrsync runs some options even in a dry run, so every job option is "
+          "classified: options that write (--log-file, --write-batch) or change the output are "
+          "left out and listed, also as remote options (-M); options the check does not know, "
+          "a remote shell other than plain ssh, ssh options that run a command, write or fork, "
+          "and a --rsync-path with shell syntax are refused with the reason. Run as root "
+          "without run_as, options that follow links or read files (or per-directory filter "
+          "files) that another account can change are refused too, and so are sources and "
+          "destinations reached through a link another account made. The daemon password "
+          "reaches rsync in a private file (--password-file), never in its environment.",
+      .params_schema = sdk::parse_schema(schema()),
+      .run = &run};
+}
+
+}  // namespace backup_doctor::rsync
