@@ -188,37 +188,49 @@ int command_plugins(const GlobalOptions& g, const std::string& format) {
   return 0;
 }
 
+// Every check type of `plugin` in `format` (text or json; markdown is the whole reference).
+std::string describe_plugin(const LoadedPlugin& plugin, const std::string& format) {
+  std::string out;
+  for (const auto& c : plugin.checks)
+    out += (format == "json" ? describe_json(plugin, c) : describe_text(plugin, c) + "\n");
+  return out;
+}
+
+const LoadedPlugin* plugin_named(const PluginRegistry& registry, const std::string& name) {
+  for (const auto& p : registry.plugins())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 int command_describe(const GlobalOptions& g, const std::string& type, bool all,
                      const std::string& format) {
   auto registry = load_registry(g);
-  if (all) {
-    std::string out;
-    if (format == "markdown")
-      out = describe_all_markdown(registry);
-    else
-      for (const auto& p : registry.plugins())
-        for (const auto& c : p.checks)
-          out += (format == "json" ? describe_json(p, c) : describe_text(p, c) + "\n");
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    return 0;
-  }
-  if (type.empty()) {
+  std::string out;
+  if (all && format == "markdown") {
+    out = describe_all_markdown(registry);
+  } else if (all) {
+    for (const auto& p : registry.plugins()) out += describe_plugin(p, format);
+  } else if (type.empty()) {
     std::fprintf(stderr,
-                 "backup-doctor describe: name a check type (e.g. files.freshness) or use --all\n");
+                 "backup-doctor describe: name a check type (e.g. files.freshness), a plugin "
+                 "(e.g. files) or use --all\n");
+    return kExitUnknown;
+  } else if (const LoadedPlugin* plugin = registry.plugin_for(type)) {
+    const CheckTypeInfo& check = *plugin->find(type);
+    out = format == "json"       ? describe_json(*plugin, check)
+          : format == "markdown" ? describe_all_markdown(registry)
+                                 : describe_text(*plugin, check);
+  } else if (const LoadedPlugin* named = plugin_named(registry, type)) {
+    out = format == "markdown" ? describe_all_markdown(registry) : describe_plugin(*named, format);
+  } else {
+    std::vector<std::string> names = registry.check_types();
+    for (const auto& p : registry.plugins()) names.push_back(p.name);
+    std::fprintf(stderr,
+                 "backup-doctor describe: no check type or plugin named '%s'%s; 'backup-doctor "
+                 "plugins' lists them\n",
+                 type.c_str(), did_you_mean(type, names).c_str());
     return kExitUnknown;
   }
-  const LoadedPlugin* plugin = registry.plugin_for(type);
-  if (plugin == nullptr) {
-    std::fprintf(
-        stderr,
-        "backup-doctor describe: unknown check type '%s'%s; 'backup-doctor plugins' lists them\n",
-        type.c_str(), did_you_mean(type, registry.check_types()).c_str());
-    return kExitUnknown;
-  }
-  const CheckTypeInfo& check = *plugin->find(type);
-  std::string out = format == "json"       ? describe_json(*plugin, check)
-                    : format == "markdown" ? describe_all_markdown(registry)
-                                           : describe_text(*plugin, check);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
@@ -284,7 +296,8 @@ int run_cli(int argc, char** argv) {
 
   auto* describe =
       app.add_subcommand("describe", "Show a check type's documentation and parameters");
-  describe->add_option("type", describe_type, "Check type, e.g. files.freshness");
+  describe->add_option("type", describe_type,
+                       "Check type (e.g. files.freshness) or plugin (e.g. files: all its types)");
   describe->add_flag("--all", describe_all, "Every check type of every plugin");
   describe->add_option("-f,--format", describe_format, "text, json or markdown")
       ->check(CLI::IsMember({"text", "json", "markdown"}));

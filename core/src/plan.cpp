@@ -82,42 +82,48 @@ bool has_any(const std::vector<std::string>& have, const std::vector<std::string
 
 }  // namespace
 
-PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
-                      const PlanOptions& options, Scrubber& scrubber) {
-  PlanOutcome out;
-  out.plan.profile = options.profile;
+namespace {
 
-  // Variables: the checklist's, then the profile's, then --var; each may use ${env:NAME}.
-  nlohmann::json vars = cl.vars;
-  std::vector<std::string> tags = options.tags, skip_tags;
+// The variables a run uses: the checklist's, then the profile's, then --var; and the tags the
+// profile adds or skips. False when the profile does not exist (its error is in `errors`).
+struct RunVariables {
+  nlohmann::json vars;
+  std::vector<std::string> tags, skip_tags;
+};
+
+bool gather_variables(const Checklist& cl, const PlanOptions& options, RunVariables& rv,
+                      std::vector<std::string>& errors) {
+  rv.vars = cl.vars;
+  rv.tags = options.tags;
   if (!options.profile.empty()) {
-    auto profile = find_profile(cl, options.profile, out.errors);
-    if (!profile) return out;
-    for (const auto& [k, v] : profile->vars.items()) vars[k] = v;
-    tags.insert(tags.end(), profile->tags.begin(), profile->tags.end());
-    skip_tags = profile->skip_tags;
+    auto profile = find_profile(cl, options.profile, errors);
+    if (!profile) return false;
+    for (const auto& [k, v] : profile->vars.items()) rv.vars[k] = v;
+    rv.tags.insert(rv.tags.end(), profile->tags.begin(), profile->tags.end());
+    rv.skip_tags = profile->skip_tags;
   }
   // --var values arrive as text; one that overrides a number or boolean variable takes its type.
   for (const auto& [k, v] : options.vars) {
-    vars[k] = v;
+    rv.vars[k] = v;
     if (!cl.vars.contains(k) || cl.vars[k].is_string()) continue;
     auto typed = nlohmann::json::parse(v, nullptr, false);
     if (!typed.is_discarded() && typed.type() == cl.vars[k].type())
-      vars[k] = typed;
+      rv.vars[k] = typed;
     else if (!typed.is_discarded() && typed.is_number() && cl.vars[k].is_number())
-      vars[k] = typed;
+      rv.vars[k] = typed;
     else
-      out.errors.push_back(located(cl.file, "", "--var " + k,
-                                   "expected a " + std::string(cl.vars[k].type_name()) +
-                                       " like the checklist's value " + cl.vars[k].dump() +
-                                       ", got '" + v + "'"));
+      errors.push_back(located(cl.file, "", "--var " + k,
+                               "expected a " + std::string(cl.vars[k].type_name()) +
+                                   " like the checklist's value " + cl.vars[k].dump() + ", got '" +
+                                   v + "'"));
   }
-  // A variable that secrets are read from is hidden from checks, and what ${env:NAME} takes
-  // from it is masked like the secret itself.
-  std::set<std::string> secret_env;
-  for (const auto& c : cl.checks) collect_secret_env(c.with, secret_env);
-  collect_secret_env(vars, secret_env);
-  out.plan.hidden_env.assign(secret_env.begin(), secret_env.end());
+  return true;
+}
+
+// Expands ${env:NAME} in the variables themselves.
+void interpolate_variables(const Checklist& cl, nlohmann::json& vars,
+                           const std::set<std::string>& secret_env, Scrubber& scrubber,
+                           std::vector<std::string>& errors) {
   InterpolationContext env_only;
   env_only.scrubber = &scrubber;
   env_only.secret_env = &secret_env;
@@ -125,27 +131,31 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
     if (!v.is_string()) continue;
     std::string error;
     v = interpolate_string(v.get<std::string>(), env_only, error);
-    if (!error.empty()) out.errors.push_back(located(cl.file, "", "vars." + k, error));
+    if (!error.empty()) errors.push_back(located(cl.file, "", "vars." + k, error));
   }
+}
 
-  // Selection: --only and tags pick checks; whatever they need comes along.
+// Selection: --only and tags pick checks; whatever they need comes along.
+std::set<std::string> select_checks(const Checklist& cl, const PlanOptions& options,
+                                    const RunVariables& rv, std::vector<std::string>& errors) {
   std::set<std::string> selected;
   std::vector<std::string> ids;
   for (const auto& c : cl.checks) ids.push_back(c.id);
   for (const auto& id : options.only)
     if (!cl.find(id))
-      out.errors.push_back(
+      errors.push_back(
           located(cl.file, "", "--only", "no check has id '" + id + "'" + did_you_mean(id, ids)));
+  auto named_by_only = [&](const std::string& id) {
+    return std::find(options.only.begin(), options.only.end(), id) != options.only.end();
+  };
   for (const auto& c : cl.checks) {
     if (!c.enabled) continue;
     bool pick = true;
     if (!options.only.empty())
-      pick = std::find(options.only.begin(), options.only.end(), c.id) != options.only.end();
-    else if (!tags.empty())
-      pick = has_any(c.tags, tags);
-    if (has_any(c.tags, skip_tags) &&
-        std::find(options.only.begin(), options.only.end(), c.id) == options.only.end())
-      pick = false;
+      pick = named_by_only(c.id);
+    else if (!rv.tags.empty())
+      pick = has_any(c.tags, rv.tags);
+    if (has_any(c.tags, rv.skip_tags) && !named_by_only(c.id)) pick = false;
     if (pick) selected.insert(c.id);
   }
   std::function<void(const std::string&)> add_needs = [&](const std::string& id) {
@@ -153,55 +163,89 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
       if (selected.insert(n).second) add_needs(n);
   };
   for (const auto& id : std::set<std::string>(selected)) add_needs(id);
+  return selected;
+}
 
-  // Parameters: interpolate, check against the plugin's schema, resolve secrets.
+// "unknown check type" with what could explain it: a plugin file of that name that was refused.
+std::string unknown_type_message(const CheckSpec& c, const PluginRegistry& registry) {
+  std::string msg =
+      "unknown check type '" + c.use + "'" + did_you_mean(c.use, registry.check_types());
+  std::string prefix = c.use.substr(0, c.use.find('.'));
+  for (const auto& r : registry.refused())
+    if (r.file.filename().string().find(prefix) != std::string::npos)
+      msg += "; note: plugin file " + r.file.string() + " was not loaded: " + r.reason;
+  return msg + "; 'backup-doctor plugins' lists the check types available";
+}
+
+// Parameters of one selected check: interpolated, checked against the plugin's schema, secrets
+// resolved. Nothing when the check cannot be planned (its errors are in `errors`).
+std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
+                                       const PluginRegistry& registry,
+                                       const InterpolationContext& ctx,
+                                       std::map<std::string, CompiledSchema>& schemas,
+                                       std::vector<std::string>& errors) {
+  const LoadedPlugin* plugin = registry.plugin_for(c.use);
+  if (plugin == nullptr) {
+    errors.push_back(located(cl.file, c.id, "use", unknown_type_message(c, registry)));
+    return std::nullopt;
+  }
+  std::vector<InterpolationError> ierrors;
+  // Validation sees placeholders for secrets, so a schema can never echo a secret value.
+  InterpolationContext vctx = ctx;
+  vctx.resolve_secrets = false;
+  nlohmann::json shown = interpolate(c.with, vctx, ierrors);
+  for (const auto& e : ierrors)
+    errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+  if (!ierrors.empty()) return std::nullopt;
+
+  const CheckTypeInfo* type = plugin->find(c.use);
+  auto [it, _] = schemas.try_emplace(c.use, type->params_schema);
+  for (const auto& p : it->second.validate(shown)) {
+    std::string field = p.path.empty() ? "with" : "with." + json_path(p.path);
+    errors.push_back(
+        located(cl.file, c.id, field,
+                p.message + " ('backup-doctor describe " + c.use + "' lists the parameters)"));
+  }
+  std::vector<std::string> path;
+  inner_timeouts_too_long(shown, c, path, cl.file, errors);
+  PlannedCheck planned{c, shown, plugin};
+  if (ctx.resolve_secrets) {
+    std::vector<InterpolationError> serrors;
+    planned.params = interpolate(c.with, ctx, serrors);
+    for (const auto& e : serrors)
+      errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+  }
+  return planned;
+}
+
+}  // namespace
+
+PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
+                      const PlanOptions& options, Scrubber& scrubber) {
+  PlanOutcome out;
+  out.plan.profile = options.profile;
+  RunVariables rv;
+  if (!gather_variables(cl, options, rv, out.errors)) return out;
+  // A variable that secrets are read from is hidden from checks, and what ${env:NAME} takes
+  // from it is masked like the secret itself.
+  std::set<std::string> secret_env;
+  for (const auto& c : cl.checks) collect_secret_env(c.with, secret_env);
+  collect_secret_env(rv.vars, secret_env);
+  out.plan.hidden_env.assign(secret_env.begin(), secret_env.end());
+  interpolate_variables(cl, rv.vars, secret_env, scrubber, out.errors);
+
+  std::set<std::string> selected = select_checks(cl, options, rv, out.errors);
+
   std::map<std::string, CompiledSchema> schemas;
-  auto types = registry.check_types();
   InterpolationContext ctx;
-  ctx.vars = &vars;
+  ctx.vars = &rv.vars;
   ctx.resolve_secrets = options.resolve_secrets;
   ctx.scrubber = &scrubber;
   ctx.secret_env = &secret_env;
   for (const auto& c : cl.checks) {
     if (!selected.count(c.id)) continue;
-    const LoadedPlugin* plugin = registry.plugin_for(c.use);
-    if (plugin == nullptr) {
-      std::string msg = "unknown check type '" + c.use + "'" + did_you_mean(c.use, types);
-      std::string prefix = c.use.substr(0, c.use.find('.'));
-      for (const auto& r : registry.refused())
-        if (r.file.filename().string().find(prefix) != std::string::npos)
-          msg += "; note: plugin file " + r.file.string() + " was not loaded: " + r.reason;
-      msg += "; 'backup-doctor plugins' lists the check types available";
-      out.errors.push_back(located(cl.file, c.id, "use", msg));
-      continue;
-    }
-    std::vector<InterpolationError> ierrors;
-    // Validation sees placeholders for secrets, so a schema can never echo a secret value.
-    InterpolationContext vctx = ctx;
-    vctx.resolve_secrets = false;
-    nlohmann::json shown = interpolate(c.with, vctx, ierrors);
-    for (const auto& e : ierrors)
-      out.errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
-    if (!ierrors.empty()) continue;
-
-    const CheckTypeInfo* type = plugin->find(c.use);
-    auto [it, _] = schemas.try_emplace(c.use, type->params_schema);
-    for (const auto& p : it->second.validate(shown)) {
-      std::string field = p.path.empty() ? "with" : "with." + json_path(p.path);
-      out.errors.push_back(
-          located(cl.file, c.id, field,
-                  p.message + " ('backup-doctor describe " + c.use + "' lists the parameters)"));
-    }
-    std::vector<std::string> path;
-    inner_timeouts_too_long(shown, c, path, cl.file, out.errors);
-    PlannedCheck planned{c, shown, plugin};
-    if (options.resolve_secrets) {
-      std::vector<InterpolationError> serrors;
-      planned.params = interpolate(c.with, ctx, serrors);
-      for (const auto& e : serrors)
-        out.errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
-    }
-    out.plan.checks.push_back(std::move(planned));
+    if (auto planned = plan_check(cl, c, registry, ctx, schemas, out.errors))
+      out.plan.checks.push_back(std::move(*planned));
   }
   if (out.plan.checks.empty() && out.errors.empty())
     out.errors.push_back(

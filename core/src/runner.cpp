@@ -62,22 +62,211 @@ unsigned default_jobs() {
   return std::max(4u, std::thread::hardware_concurrency());
 }
 
-RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubber& scrubber) {
-  RunReport report;
-  report.profile = plan.profile;
-  report.started_at = std::chrono::system_clock::now();
-  auto t0 = std::chrono::steady_clock::now();
-  signal(SIGPIPE, SIG_IGN);
+namespace {
 
-  // Everything a check leaves behind is re-parented to us once its check process is gone, and
-  // killed (process_tree.hpp). Children we had before the run are not the run's business.
-  become_subreaper();
-  std::set<pid_t> keep;
-  for (pid_t p : child_processes()) keep.insert(p);
+// One run of a plan: the state of every check (waiting, running, finished) and the loop that
+// starts what is ready, waits for output, exits, deadlines and interrupts, and collects results.
+class PlanRun {
+ public:
+  PlanRun(const Plan& plan, const RunnerOptions& options, const Scrubber& scrubber)
+      : plan_(plan),
+        options_(options),
+        scrubber_(scrubber),
+        n_(plan.checks.size()),
+        jobs_(std::max(1u, options.jobs)),
+        results_(n_),
+        started_(n_, false),
+        running_(n_),
+        last_notice_(std::chrono::steady_clock::now()) {
+    // Everything a check leaves behind is re-parented to us once its check process is gone,
+    // and killed (process_tree.hpp). Children we had before the run are not the run's business.
+    become_subreaper();
+    for (pid_t p : child_processes()) keep_.insert(p);
+    for (size_t i = 0; i < n_; ++i) index_of_[plan.checks[i].spec.id] = i;
+  }
+
+  // Runs every check; the results in checklist order.
+  std::vector<CheckResult> run() {
+    while (done_ < n_) {
+      bool started_any = start_ready();
+      if (started_any) notify();
+      if (done_ == n_) break;
+      if (active_ == 0) {
+        if (interrupted_ || !started_any) {
+          // Interrupted: what never started is reported as not run. Not started and nothing
+          // running is unreachable with a validated plan (no cycles); fail safe, not spin.
+          settle_unstarted(interrupted_);
+          break;
+        }
+        continue;
+      }
+      wait_for_events();
+      reap_exited();
+    }
+    kill_strays();
+    std::vector<CheckResult> out;
+    for (auto& r : results_)
+      if (r) out.push_back(std::move(*r));
+    return out;
+  }
+
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  // Starts whatever is ready, in checklist order; true when anything started or was skipped.
+  bool start_ready() {
+    bool started_any = false;
+    for (size_t i = 0; i < n_ && !interrupted_; ++i) {
+      if (started_[i]) continue;
+      bool ready = true;
+      std::vector<std::string> blocked_by;
+      for (const auto& need : plan_.checks[i].spec.needs) {
+        const auto& dep = results_[index_of_.at(need)];
+        if (!dep)
+          ready = false;
+        else if (!passed(dep->status))
+          blocked_by.push_back(need);
+      }
+      if (!ready) continue;
+      if (!blocked_by.empty()) {
+        skip_blocked(i, blocked_by);
+        started_any = true;
+        continue;
+      }
+      if (active_ >= jobs_) continue;
+      start_check(i);
+      started_any = true;
+    }
+    return started_any;
+  }
+
+  // A check whose prerequisite did not pass is skipped, naming the first one.
+  void skip_blocked(size_t i, const std::vector<std::string>& blocked_by) {
+    started_[i] = true;
+    const auto& dep = *results_[index_of_.at(blocked_by.front())];
+    finish(i, skipped_result(plan_.checks[i],
+                             "skipped: it needs '" + blocked_by.front() + "', which " +
+                                 (dep.status == Status::skipped
+                                      ? "was skipped"
+                                      : "ended with status " + std::string(to_string(dep.status))),
+                             {{"blocked_by", blocked_by}}));
+  }
+
+  void start_check(size_t i) {
+    const auto& c = plan_.checks[i];
+    started_[i] = true;
+    std::string scratch = scratch_dirs_.acquire();
+    try {
+      running_[i] = std::make_unique<CheckProcess>(c, scrubber_, plan_.hidden_env,
+                                                   options_.stop_grace, scratch);
+      ++active_;
+      spdlog::debug("check {} started (pid {})", c.spec.id, running_[i]->pid());
+    } catch (const std::exception& e) {
+      scratch_dirs_.release(scratch);
+      CheckResult r = skipped_result(c, std::string("could not start the check: ") + e.what(), {});
+      r.status = Status::error;
+      r.remediation =
+          "The machine is out of processes or file descriptors; free some and run again.";
+      finish(i, std::move(r));
+    }
+  }
+
+  void settle_unstarted(bool interrupted) {
+    for (size_t i = 0; i < n_; ++i) {
+      if (results_[i]) continue;
+      if (interrupted) started_[i] = true;
+      results_[i] = skipped_result(
+          plan_.checks[i],
+          interrupted ? "not run: the run was interrupted" : "not run: unmet needs", {});
+      ++done_;
+    }
+  }
+
+  // Waits for output, an exit, a deadline or an interrupt, and reads what arrived.
+  void wait_for_events() {
+    std::vector<pollfd> fds;
+    std::vector<size_t> owner;
+    auto now = std::chrono::steady_clock::now();
+    auto next_deadline = now + std::chrono::milliseconds(100);
+    for (size_t i = 0; i < n_; ++i) {
+      if (!running_[i]) continue;
+      bool open = false;
+      for (int fd : {running_[i]->message_fd(), running_[i]->stderr_fd()}) {
+        if (fd < 0) continue;
+        fds.push_back({fd, POLLIN, 0});
+        owner.push_back(i);
+        open = true;
+      }
+      // Both pipes at EOF: the child is exiting; look again almost at once rather than sleep.
+      next_deadline = std::min(next_deadline,
+                               open ? running_[i]->deadline() : now + std::chrono::milliseconds(1));
+    }
+    if (options_.interrupt_fd >= 0) {
+      fds.push_back({options_.interrupt_fd, POLLIN, 0});
+      owner.push_back(n_);
+    }
+    auto wait_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - now).count();
+    // Cap the wait: a child whose pipes are held open by a grandchild is noticed by waitpid.
+    int ready =
+        poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms, 0, 50)));
+    if (ready < 0 && errno != EINTR) spdlog::warn("poll: {}", std::strerror(errno));
+    for (size_t k = 0; ready > 0 && k < fds.size(); ++k) {
+      if (!fds[k].revents) continue;
+      if (owner[k] == n_)
+        on_interrupt();
+      else if (running_[owner[k]])
+        running_[owner[k]]->read_available(fds[k].fd);
+    }
+  }
+
+  void on_interrupt() {
+    char buf[64];
+    ssize_t ignored = read(options_.interrupt_fd, buf, sizeof buf);  // one read: never blocks
+    (void)ignored;
+    if (interrupted_) return;
+    interrupted_ = true;
+    spdlog::warn("interrupted: stopping {} running check(s)", active_);
+    // SIGTERM now (each check cleans up), SIGKILL from reap_exited() after the grace.
+    for (auto& p : running_)
+      if (p) p->mark_interrupted(), p->stop();
+  }
+
+  // Stops checks past their deadline and collects the ones that exited.
+  void reap_exited() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_notice_ > std::chrono::milliseconds(250)) notify();  // keeps a progress line
+    std::vector<std::string> ended_scratch;
+    bool sweep = false;  // a check ended that may have left something behind
+    for (size_t i = 0; i < n_; ++i) {
+      auto& p = running_[i];
+      if (!p) continue;
+      if (!p->poll_exit() && now >= p->deadline()) {
+        // The grace period before its timeout: SIGTERM, so that the check can clean up (drop
+        // its scratch database, stop its programs); at the timeout itself, SIGKILL.
+        if (!p->stopping()) {
+          p->mark_timed_out();
+          spdlog::debug("check {} timed out; stopping it", plan_.checks[i].spec.id);
+        }
+        p->stop();
+      }
+      if (p->exited()) {
+        --active_;
+        if (!p->exited_cleanly()) sweep = true;
+        ended_scratch.push_back(p->scratch_dir());
+        finish(i, p->result());
+      }
+    }
+    // A check that ended cleanly killed what it started itself; only after one that did not
+    // can something of it have come to us. Its directories are reused only once that is gone.
+    bool all_gone = !sweep || kill_strays();
+    for (const auto& dir : ended_scratch) scratch_dirs_.release(dir, all_gone);
+  }
+
   // True when nothing is left (or nothing could be found to kill).
-  auto kill_strays = [&](const std::vector<std::unique_ptr<CheckProcess>>& live) {
-    std::set<pid_t> expected = keep;
-    for (const auto& p : live)
+  bool kill_strays() {
+    std::set<pid_t> expected = keep_;
+    for (const auto& p : running_)
       if (p && !p->exited()) expected.insert(p->pid());
     Sweep sweep = kill_children_except(expected);
     if (sweep.killed)
@@ -88,181 +277,54 @@ RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubbe
           "far); look for the rest with `ps -ef --forest` as root",
           sweep.killed);
     return sweep.complete;
-  };
-
-  // Declared after the strays' bookkeeping and before the checks: removed when the run ends.
-  ScratchPool scratch_dirs(ScratchPool::default_base());
-
-  const size_t n = plan.checks.size();
-  std::map<std::string, size_t> index_of;
-  for (size_t i = 0; i < n; ++i) index_of[plan.checks[i].spec.id] = i;
-  std::vector<std::optional<CheckResult>> results(n);
-  std::vector<bool> started(n, false);
-  std::vector<std::unique_ptr<CheckProcess>> running(n);
-  size_t done = 0, active = 0;
-  bool interrupted = false;
-  const unsigned jobs = std::max(1u, options.jobs);
-
-  auto last_notice = std::chrono::steady_clock::now();
-  auto notify = [&] {
-    if (!options.on_progress) return;
-    last_notice = std::chrono::steady_clock::now();
-    RunProgress p{done, n, {}};
-    for (size_t i = 0; i < n; ++i)
-      if (running[i]) p.running.push_back(plan.checks[i].spec.id);
-    options.on_progress(p);
-  };
-  auto finish = [&](size_t i, CheckResult r) {
-    results[i] = std::move(r);
-    running[i].reset();
-    ++done;
-    notify();
-  };
-
-  while (done < n) {
-    // Start whatever is ready, in checklist order.
-    bool started_any = false;
-    for (size_t i = 0; i < n && !interrupted; ++i) {
-      if (started[i]) continue;
-      const auto& c = plan.checks[i];
-      bool ready = true;
-      std::vector<std::string> blocked_by;
-      for (const auto& need : c.spec.needs) {
-        const auto& dep = results[index_of.at(need)];
-        if (!dep)
-          ready = false;
-        else if (!passed(dep->status))
-          blocked_by.push_back(need);
-      }
-      if (!ready) continue;
-      if (!blocked_by.empty()) {
-        started[i] = true;
-        const auto& dep = *results[index_of.at(blocked_by.front())];
-        finish(i,
-               skipped_result(c,
-                              "skipped: it needs '" + blocked_by.front() + "', which " +
-                                  (dep.status == Status::skipped
-                                       ? "was skipped"
-                                       : "ended with status " + std::string(to_string(dep.status))),
-                              {{"blocked_by", blocked_by}}));
-        started_any = true;
-        continue;
-      }
-      if (active >= jobs) continue;
-      started[i] = true;
-      std::string scratch = scratch_dirs.acquire();
-      try {
-        running[i] = std::make_unique<CheckProcess>(c, scrubber, plan.hidden_env,
-                                                    options.stop_grace, scratch);
-        ++active;
-        spdlog::debug("check {} started (pid {})", c.spec.id, running[i]->pid());
-      } catch (const std::exception& e) {
-        scratch_dirs.release(scratch);
-        CheckResult r =
-            skipped_result(c, std::string("could not start the check: ") + e.what(), {});
-        r.status = Status::error;
-        r.remediation =
-            "The machine is out of processes or file descriptors; free some and run again.";
-        finish(i, std::move(r));
-      }
-      started_any = true;
-    }
-    if (started_any) notify();
-    if (done == n) break;
-    if (active == 0) {
-      if (interrupted) {
-        for (size_t i = 0; i < n; ++i)
-          if (!results[i])
-            started[i] = true,
-            results[i] = skipped_result(plan.checks[i], "not run: the run was interrupted", {}),
-            ++done;
-        break;
-      }
-      if (!started_any) {
-        // Unreachable with a validated plan (no cycles); fail safe rather than spin.
-        for (size_t i = 0; i < n; ++i)
-          if (!results[i])
-            results[i] = skipped_result(plan.checks[i], "not run: unmet needs", {}), ++done;
-        break;
-      }
-      continue;
-    }
-
-    // Wait for output, an exit, a deadline or an interrupt.
-    std::vector<pollfd> fds;
-    std::vector<size_t> owner;
-    auto now = std::chrono::steady_clock::now();
-    auto next_deadline = now + std::chrono::milliseconds(100);
-    for (size_t i = 0; i < n; ++i) {
-      if (!running[i]) continue;
-      bool open = false;
-      for (int fd : {running[i]->message_fd(), running[i]->stderr_fd()})
-        if (fd >= 0) fds.push_back({fd, POLLIN, 0}), owner.push_back(i), open = true;
-      // Both pipes at EOF: the child is exiting; look again almost at once rather than sleep.
-      next_deadline = std::min(next_deadline,
-                               open ? running[i]->deadline() : now + std::chrono::milliseconds(1));
-    }
-    if (options.interrupt_fd >= 0)
-      fds.push_back({options.interrupt_fd, POLLIN, 0}), owner.push_back(n);
-    auto wait_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - now).count();
-    // Cap the wait: a child whose pipes are held open by a grandchild is noticed by waitpid.
-    int ready =
-        poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms, 0, 50)));
-    if (ready < 0 && errno != EINTR) spdlog::warn("poll: {}", std::strerror(errno));
-    for (size_t k = 0; ready > 0 && k < fds.size(); ++k) {
-      if (!fds[k].revents) continue;
-      if (owner[k] == n) {
-        char buf[64];
-        ssize_t ignored =
-            read(options.interrupt_fd, buf, sizeof buf);  // one read: never blocks here
-        (void)ignored;
-        if (!interrupted) {
-          interrupted = true;
-          report.interrupted = true;
-          spdlog::warn("interrupted: stopping {} running check(s)", active);
-          // SIGTERM now (each check cleans up), SIGKILL from the loop below after the grace.
-          for (auto& p : running)
-            if (p) p->mark_interrupted(), p->stop();
-        }
-        continue;
-      }
-      if (running[owner[k]]) running[owner[k]]->read_available(fds[k].fd);
-    }
-
-    now = std::chrono::steady_clock::now();
-    if (now - last_notice > std::chrono::milliseconds(250))
-      notify();  // keeps a progress line alive
-    std::vector<std::string> ended_scratch;
-    bool sweep = false;  // a check ended that may have left something behind
-    for (size_t i = 0; i < n; ++i) {
-      auto& p = running[i];
-      if (!p) continue;
-      if (!p->poll_exit() && now >= p->deadline()) {
-        // The grace period before its timeout: SIGTERM, so that the check can clean up (drop
-        // its scratch database, stop its programs); at the timeout itself, SIGKILL.
-        if (!p->stopping()) {
-          p->mark_timed_out();
-          spdlog::debug("check {} timed out; stopping it", plan.checks[i].spec.id);
-        }
-        p->stop();
-      }
-      if (p->exited()) {
-        --active;
-        if (!p->exited_cleanly()) sweep = true;
-        ended_scratch.push_back(p->scratch_dir());
-        finish(i, p->result());
-      }
-    }
-    // A check that ended cleanly killed what it started itself; only after one that did not
-    // can something of it have come to us. Its directories are reused only once that is gone.
-    bool all_gone = !sweep || kill_strays(running);
-    for (const auto& dir : ended_scratch) scratch_dirs.release(dir, all_gone);
   }
 
-  kill_strays(running);
-  for (auto& r : results)
-    if (r) report.results.push_back(std::move(*r));
+  void notify() {
+    if (!options_.on_progress) return;
+    last_notice_ = std::chrono::steady_clock::now();
+    RunProgress p{done_, n_, {}};
+    for (size_t i = 0; i < n_; ++i)
+      if (running_[i]) p.running.push_back(plan_.checks[i].spec.id);
+    options_.on_progress(p);
+  }
+
+  void finish(size_t i, CheckResult r) {
+    results_[i] = std::move(r);
+    running_[i].reset();
+    ++done_;
+    notify();
+  }
+
+  const Plan& plan_;
+  const RunnerOptions& options_;
+  const Scrubber& scrubber_;
+  const size_t n_;
+  const unsigned jobs_;
+  std::set<pid_t> keep_;
+  // After the strays' bookkeeping and before the checks: removed when the run ends.
+  ScratchPool scratch_dirs_{ScratchPool::default_base()};
+  std::map<std::string, size_t> index_of_;
+  std::vector<std::optional<CheckResult>> results_;
+  std::vector<bool> started_;
+  std::vector<std::unique_ptr<CheckProcess>> running_;
+  size_t done_ = 0, active_ = 0;
+  bool interrupted_ = false;
+  std::chrono::steady_clock::time_point last_notice_;
+};
+
+}  // namespace
+
+RunReport run_plan(const Plan& plan, const RunnerOptions& options, const Scrubber& scrubber) {
+  RunReport report;
+  report.profile = plan.profile;
+  report.started_at = std::chrono::system_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
+  signal(SIGPIPE, SIG_IGN);
+  {
+    PlanRun run(plan, options, scrubber);
+    report.results = run.run();
+    report.interrupted = run.interrupted();
+  }
   report.duration = std::chrono::steady_clock::now() - t0;
   return report;
 }

@@ -187,19 +187,16 @@ std::string untrusted_program_reason(const std::string& program) {
   return untrusted_path_reason(program);
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv_in, const ProcessOptions& o) {
-  ProcessResult r;
-  auto started_at = std::chrono::steady_clock::now();
-  if (argv_in.empty()) {
-    r.start_error = "no program given";
-    return r;
-  }
-  const std::string path = o.search_path.empty() ? trusted_search_path() : o.search_path;
-  std::vector<std::string> argv = argv_in;
+namespace {
+
+// The program to run, found and vetted: its full path in argv[0]. False (with r.start_error,
+// and r.refused_untrusted when it is not run as root) when it cannot be run.
+bool resolve_program(std::vector<std::string>& argv, const ProcessOptions& o,
+                     const std::string& path, ProcessResult& r) {
   std::string program = find_program(argv[0], path);
   if (program.empty()) {
     r.start_error = "'" + argv[0] + "' was not found on PATH or is not executable";
-    return r;
+    return false;
   }
   r.program = program;
   const bool as_root = geteuid() == 0 && (!o.as_user || o.as_user->uid == 0);
@@ -208,11 +205,23 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
       r.refused_untrusted = true;
       r.start_error =
           "not run as root: " + why + ", so running it would let that user run code as root";
-      return r;
+      return false;
     }
   }
   argv[0] = program;
+  return true;
+}
 
+// A started program: its pid and our ends of its pipes (-1 once closed).
+struct Child {
+  pid_t pid = -1;
+  int in_fd = -1;             // its stdin, when we feed it
+  int out_fds[2] = {-1, -1};  // its stdout and stderr
+};
+
+// Forks and execs the program; false (with r.start_error) when it did not start.
+bool start_child(std::vector<std::string>& argv, const ProcessOptions& o, const std::string& path,
+                 Child& child, ProcessResult& r) {
   std::vector<std::string> env_strings = child_environment(o, path);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
@@ -220,6 +229,7 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // Looked up before fork: the child may only make async-signal-safe calls.
   const std::vector<gid_t> groups = o.as_user && geteuid() != o.as_user->uid
                                         ? supplementary_groups(*o.as_user)
                                         : std::vector<gid_t>{};
@@ -228,14 +238,14 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
   if ((o.stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC)) || pipe2(out_pipe, O_CLOEXEC) ||
       pipe2(err_pipe, O_CLOEXEC) || pipe2(status_pipe, O_CLOEXEC)) {
     r.start_error = std::string("pipe: ") + std::strerror(errno);
-    return r;
+    return false;
   }
   const int child_stdin = o.stdin_fd >= 0 ? o.stdin_fd : in_pipe[0];
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     r.start_error = std::string("fork: ") + std::strerror(errno);
-    return r;
+    return false;
   }
   if (pid == 0)
     exec_child(args.data(), o, parent, child_stdin, out_pipe[1], err_pipe[1], status_pipe[1],
@@ -258,105 +268,154 @@ ProcessResult run_process(const std::vector<std::string>& argv_in, const Process
     int st = 0;
     waitpid(pid, &st, 0);
     r.start_error = argv[0] + ": " + std::strerror(child_errno);
-    return r;
+    return false;
   }
-  r.started = true;
+  child.pid = pid;
+  child.in_fd = in_pipe[1];
+  child.out_fds[0] = out_pipe[0];
+  child.out_fds[1] = err_pipe[0];
+  return true;
+}
 
-  // Feed stdin from stdin_data or the producer, as fast as the program takes it.
-  std::string input = o.stdin_producer ? std::string() : o.stdin_data;
-  bool more_input = static_cast<bool>(o.stdin_producer);
-  size_t in_off = 0;
-  int in_fd = in_pipe[1];
-  if (in_fd >= 0 && input.empty() && !more_input) {
-    close(in_fd);
-    in_fd = -1;
-  } else if (in_fd >= 0) {
-    fcntl(in_fd, F_SETFL, O_NONBLOCK);
+// Feeds the program's stdin from stdin_data or the producer, as fast as it takes it.
+class InputFeed {
+ public:
+  InputFeed(const ProcessOptions& o, int& fd)
+      : o_(o),
+        fd_(fd),
+        input_(o.stdin_producer ? std::string() : o.stdin_data),
+        more_(static_cast<bool>(o.stdin_producer)) {
+    if (fd_ >= 0 && input_.empty() && !more_)
+      close_fd();
+    else if (fd_ >= 0)
+      fcntl(fd_, F_SETFL, O_NONBLOCK);
   }
-  signal(SIGPIPE, SIG_IGN);
+  // The pipe has room: writes what it takes; closes it when everything was written.
+  void on_writable() {
+    if (off_ >= input_.size() && more_) {
+      input_.clear();
+      off_ = 0;
+      more_ = o_.stdin_producer(input_);
+    }
+    ssize_t w = off_ < input_.size() ? write(fd_, input_.data() + off_, input_.size() - off_) : 0;
+    if (w > 0) off_ += static_cast<size_t>(w);
+    if ((w < 0 && errno != EAGAIN) || (off_ >= input_.size() && !more_)) close_fd();
+  }
+  void close_fd() {
+    if (fd_ >= 0) close(fd_), fd_ = -1;
+  }
 
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = started_at + o.timeout;
-  int fds[2] = {out_pipe[0], err_pipe[0]};
-  std::string* bufs[2] = {&r.out, &r.err};
-  int open_streams = 2;
+ private:
+  const ProcessOptions& o_;
+  int& fd_;
+  std::string input_;
+  bool more_;
+  size_t off_ = 0;
+};
+
+// Appends what one of the program's output pipes holds, up to max_output; closes it at EOF.
+void read_output(int& fd, std::string& buf, const ProcessOptions& o, ProcessResult& r) {
   char chunk[65536];
-  // Stopping (timeout or cancel): SIGTERM to the group, and its output is still read, so that
-  // it can end cleanly (a closed pipe would kill it with SIGPIPE in its clean-up); SIGKILL when
-  // kill_at passes. Once it has exited, what it left in its group is killed and its output is
-  // read until the pipes close, for a moment at most: a process that escaped the group may hold
-  // them open, and must not keep us waiting.
+  ssize_t got = read(fd, chunk, sizeof chunk);
+  if (got <= 0) {
+    close(fd);
+    fd = -1;
+    return;
+  }
+  size_t room = o.max_output > buf.size() ? o.max_output - buf.size() : 0;
+  if (static_cast<size_t>(got) > room) r.truncated = true;
+  buf.append(chunk, std::min(room, static_cast<size_t>(got)));
+}
+
+// Feeds and reads the program until it has exited and its pipes are drained, stopping it at its
+// timeout or on cancellation.
+//
+// Stopping: SIGTERM to the group, and its output is still read, so that it can end cleanly (a
+// closed pipe would kill it with SIGPIPE in its clean-up); SIGKILL when kill_at passes. Once it
+// has exited, what it left in its group is killed and its output is read until the pipes close,
+// for a moment at most: a process that escaped the group may hold them open, and must not keep
+// us waiting.
+void exchange(Child& child, const ProcessOptions& o,
+              std::chrono::steady_clock::time_point started_at, ProcessResult& r) {
+  using Clock = std::chrono::steady_clock;
+  InputFeed feed(o, child.in_fd);
+  signal(SIGPIPE, SIG_IGN);
+  const auto deadline = started_at + o.timeout;
+  std::string* bufs[2] = {&r.out, &r.err};
   std::optional<Clock::time_point> kill_at, drain_until;
   bool killed = false;
   for (;;) {
     auto now = Clock::now();
-    if (!drain_until && exited(pid)) {
-      kill(-pid, SIGKILL);
+    if (!drain_until && exited(child.pid)) {
+      kill(-child.pid, SIGKILL);
       drain_until = now + std::chrono::milliseconds(200);
     }
-    if (drain_until && (open_streams == 0 || now >= *drain_until)) break;
+    const bool streams_open = child.out_fds[0] >= 0 || child.out_fds[1] >= 0;
+    if (drain_until && (!streams_open || now >= *drain_until)) break;
     if (!drain_until && !kill_at) {
       bool cancel = o.cancelled && o.cancelled(o.cancelled_arg);
       if (cancel || now >= deadline) {
         (cancel ? r.cancelled : r.timed_out) = true;
-        kill(-pid, SIGTERM);
+        kill(-child.pid, SIGTERM);
         kill_at = now + o.kill_grace;
-        if (in_fd >= 0) close(in_fd), in_fd = -1;
+        feed.close_fd();
       }
     }
     if (kill_at && !killed && now >= *kill_at) {
-      kill(-pid, SIGKILL);
+      kill(-child.pid, SIGKILL);
       killed = true;
     }
     pollfd pfds[3];
     int count = 0;
-    for (int fd : fds)
+    for (int fd : child.out_fds)
       if (fd >= 0) pfds[count++] = {fd, POLLIN, 0};
-    if (in_fd >= 0) pfds[count++] = {in_fd, POLLOUT, 0};
+    if (child.in_fd >= 0) pfds[count++] = {child.in_fd, POLLOUT, 0};
     int ready = poll(pfds, count, 20);
     if (ready < 0 && errno != EINTR) break;
     for (int i = 0; ready > 0 && i < count; ++i) {
       if (pfds[i].revents == 0) continue;
-      if (pfds[i].fd == in_fd) {
-        if (in_off >= input.size() && more_input) {
-          input.clear();
-          in_off = 0;
-          more_input = o.stdin_producer(input);
-        }
-        ssize_t w =
-            in_off < input.size() ? write(in_fd, input.data() + in_off, input.size() - in_off) : 0;
-        if (w > 0) in_off += static_cast<size_t>(w);
-        if ((w < 0 && errno != EAGAIN) || (in_off >= input.size() && !more_input)) {
-          close(in_fd);
-          in_fd = -1;
-        }
+      if (pfds[i].fd == child.in_fd) {
+        feed.on_writable();
         continue;
       }
-      int which = pfds[i].fd == fds[0] ? 0 : 1;
-      ssize_t got = read(fds[which], chunk, sizeof chunk);
-      if (got <= 0) {
-        close(fds[which]);
-        fds[which] = -1;
-        --open_streams;
-        continue;
-      }
-      std::string& buf = *bufs[which];
-      size_t room = o.max_output > buf.size() ? o.max_output - buf.size() : 0;
-      if (static_cast<size_t>(got) > room) r.truncated = true;
-      buf.append(chunk, std::min(room, static_cast<size_t>(got)));
+      int which = pfds[i].fd == child.out_fds[0] ? 0 : 1;
+      read_output(child.out_fds[which], *bufs[which], o, r);
     }
   }
-  for (int fd : fds)
-    if (fd >= 0) close(fd);
-  if (in_fd >= 0) close(in_fd);
+  for (int& fd : child.out_fds)
+    if (fd >= 0) close(fd), fd = -1;
+  feed.close_fd();
+}
+
+// Kills what is left of the program's group and collects its exit status.
+void reap(const Child& child, ProcessResult& r) {
   // Whatever the program left running in its group goes with it (a zombie program still holds
   // the group id, so this cannot reach anyone else).
-  kill(-pid, SIGKILL);
+  kill(-child.pid, SIGKILL);
   int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  while (waitpid(child.pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(st)) r.exit_code = WEXITSTATUS(st);
   if (WIFSIGNALED(st) && !r.timed_out && !r.cancelled) r.signal = WTERMSIG(st);
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv_in, const ProcessOptions& o) {
+  ProcessResult r;
+  auto started_at = std::chrono::steady_clock::now();
+  if (argv_in.empty()) {
+    r.start_error = "no program given";
+    return r;
+  }
+  const std::string path = o.search_path.empty() ? trusted_search_path() : o.search_path;
+  std::vector<std::string> argv = argv_in;
+  if (!resolve_program(argv, o, path, r)) return r;
+  Child child;
+  if (!start_child(argv, o, path, child, r)) return r;
+  r.started = true;
+  exchange(child, o, started_at, r);
+  reap(child, r);
   r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_at);
   return r;

@@ -80,6 +80,21 @@ TEST_CASE("describe shows a check type - an unknown one gets a suggestion") {
   CHECK(md.out.find("### `abi_v1.hello`") != std::string::npos);
 }
 
+TEST_CASE("describe with a plugin's name shows every check type of that plugin") {
+  auto r = run_bd({"--plugin-dir", kFixtures, "describe", "fixture"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("fixture.status") != std::string::npos);
+  CHECK(r.out.find("fixture.echo") != std::string::npos);
+  CHECK(r.out.find("abi_v1.hello") == std::string::npos);  // another plugin's
+  auto j = run_bd({"--plugin-dir", kFixtures, "describe", "fixture", "--format", "json"});
+  CHECK(j.exit_code == 0);
+  CHECK(j.out.find("\"fixture.echo\"") != std::string::npos);
+  auto typo = run_bd({"--plugin-dir", kFixtures, "describe", "fixtrue"});
+  CHECK(typo.exit_code == 3);
+  CHECK(typo.err.find("no check type or plugin named 'fixtrue'") != std::string::npos);
+  CHECK(typo.err.find("did you mean 'fixture'?") != std::string::npos);
+}
+
 TEST_CASE("validate names the file, check id and parameter of a typo, and exits 2") {
   test::TempDir dir;
   auto file = dir.write(
