@@ -32,7 +32,7 @@ std::string schema() {
       "description": "Warn when MemAvailable is below this percentage of MemTotal. Default 10."},
     "fail_available_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 5,
       "description": "Fail when MemAvailable is below this percentage of MemTotal. Default 5."},
-    "min_available": {"type": ["integer", "string"], "pattern": "^ *[0-9]+(\\.[0-9]+)? *([KMGTPEkmgtpe](i?B?)?|B)? *$",
+    "min_available": {"$ref": "bd:size",
       "description": "Fail when MemAvailable is below this many bytes (a number, or a size such as \"2G\"). Optional."},
     "warn_swap_used_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 50,
       "description": "Warn when more than this percentage of swap is in use. Default 50. Ignored without swap."},
