@@ -98,6 +98,280 @@ void report_source_refused(const std::string& source, const support::SafeOpened&
            details);
 }
 
+// Candidate prefixes: the source path's trailing components, longest first
+// ("srv/opt/trixtech", "opt/trixtech", "trixtech"), as `tar -C <some ancestor>` stores them.
+std::vector<std::string> prefix_candidates(const std::string& source) {
+  std::vector<std::string> candidates;
+  std::vector<std::string> parts;
+  for (const auto& part : std::filesystem::path(source))
+    if (part != "/" && !part.empty()) parts.push_back(part.string());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string c;
+    for (size_t j = i; j < parts.size(); ++j) c += (c.empty() ? "" : "/") + parts[j];
+    candidates.push_back(c);
+  }
+  return candidates;
+}
+
+// The `archive_prefix` parameter, normalised as entry names are; unset when it is to be
+// detected from the first entry.
+std::optional<std::string> prefix_param(const nlohmann::json& params) {
+  if (!params.contains("archive_prefix")) return std::nullopt;
+  std::string p = params["archive_prefix"].get<std::string>();
+  std::string normalized;
+  return normalize_member(p, "", normalized) ? normalized : std::string();
+}
+
+// The archive's regular files (and hard links), named relative to the prefix that corresponds
+// to `source`, gathered from one streaming read.
+struct ArchiveListing {
+  Manifest files;
+  std::optional<std::string> prefix;
+  uint64_t outside_prefix = 0;  // entries whose name is not under the prefix
+  std::string name;             // scratch for the normalised name, reused for every entry
+};
+
+// The first entry with a name decides the prefix: the longest candidate it lies under, else the
+// archive root.
+std::string detect_prefix(std::string_view normalized, const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates)
+    if (normalized == c || normalized.starts_with(c + "/")) return c;
+  return std::string();
+}
+
+void list_entry(const EntryInfo& e, const std::vector<std::string>& candidates,
+                const std::vector<std::string>& exclude, ArchiveListing& out) {
+  if (!out.prefix) {
+    std::string n;
+    if (!normalize_member(e.path, "", n)) return;  // "./": decide on the next entry
+    out.prefix = detect_prefix(n, candidates);
+  }
+  if (e.type != EntryType::file && e.type != EntryType::hardlink) return;
+  if (!normalize_member(e.path, *out.prefix, out.name)) {
+    ++out.outside_prefix;
+    return;
+  }
+  if (excluded(out.name, exclude)) return;
+  out.files.add(out.name, e.size, e.mtime, e.type == EntryType::hardlink ? Manifest::kHardlink : 0);
+}
+
+// Lists the archive into `listing` (whose prefix may already be set); the scan says whether it
+// was damaged.
+ScanResult list_archive(Target& target, const std::string& source,
+                        const std::vector<std::string>& exclude, ArchiveListing& listing,
+                        sdk::Context& ctx) {
+  std::vector<std::string> candidates = prefix_candidates(source);
+  ScanOptions options;
+  options.hash = false;
+  options.cancelled = [&ctx] { return ctx.cancelled(); };
+  options.on_entry = [&](const EntryInfo& e) { list_entry(e, candidates, exclude, listing); };
+  ScanResult scan = scan_archive(std::move(target.file), target.path, options);
+  if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
+  listing.files.sort();
+  return scan;
+}
+
+SourceWalkResult list_source(const nlohmann::json& params, const support::SafeOpened& source_dir,
+                             const std::string& source, const std::vector<std::string>& exclude,
+                             Manifest& source_files, sdk::Context& ctx) {
+  SourceWalkOptions walk_options;
+  walk_options.exclude = exclude;
+  walk_options.one_file_system = params.value("one_file_system", false);
+  walk_options.cancelled = [&ctx] { return ctx.cancelled(); };
+  SourceWalkResult walked = walk_source(source_dir.fd.get(), source, walk_options, source_files);
+  if (walked.cancelled) throw sdk::CheckError("cancelled while walking " + source);
+  return walked;
+}
+
+// Both sides gathered and matched: what the verdict and its messages are made from.
+struct Compared {
+  const std::string& archive;  // the archive's path
+  const std::string& source;
+  const ArchiveListing& listing;
+  const Manifest& source_files;
+  const ScanResult& scan;
+  Comparison c;
+  uint64_t churn = 0;  // added, removed or changed since the archive was written
+  double churn_percent = 0;
+};
+
+nlohmann::json comparison_details(const Compared& k, const SourceWalkResult& walked) {
+  const Comparison& c = k.c;
+  nlohmann::json details = {{"archive", k.archive},
+                            {"archive_mtime", iso_time(k.scan.mtime)},
+                            {"source", k.source},
+                            {"archive_prefix", k.listing.prefix.value_or("")},
+                            {"archive_files", k.listing.files.size()},
+                            {"source_files", k.source_files.size()},
+                            {"matched", c.matched},
+                            {"not_in_archive", items_json(c.not_in_archive)},
+                            {"added_since", items_json(c.added_since)},
+                            {"removed_since", items_json(c.removed_since)},
+                            {"changed_since", items_json(c.changed_since)},
+                            {"size_mismatch", items_json(c.size_mismatch)},
+                            {"mtime_mismatch", items_json(c.mtime_mismatch)},
+                            {"changed_percent", k.churn_percent}};
+  if (k.listing.outside_prefix) details["entries_outside_prefix"] = k.listing.outside_prefix;
+  if (walked.unreadable) {
+    details["unreadable_source_dirs"] = walked.unreadable;
+    details["unreadable_samples"] = walked.unreadable_samples;
+  }
+  return details;
+}
+
+void emit_metrics(const Compared& k, const nlohmann::json& labels, sdk::Context& ctx) {
+  ctx.metric("archive_compare_source_files", static_cast<double>(k.source_files.size()), "count",
+             labels);
+  ctx.metric("archive_compare_archive_files", static_cast<double>(k.listing.files.size()), "count",
+             labels);
+  ctx.metric("archive_compare_not_in_archive", static_cast<double>(k.c.not_in_archive.count),
+             "count", labels);
+  ctx.metric("archive_compare_size_mismatch", static_cast<double>(k.c.size_mismatch.count), "count",
+             labels);
+  ctx.metric("archive_compare_changed_since", static_cast<double>(k.churn), "count", labels);
+}
+
+struct Message {
+  std::string summary;
+  std::string remediation;
+};
+
+// One difference, phrased: its clause of the summary and its part of the remediation.
+struct Finding {
+  std::string clause;
+  std::string remediation;
+};
+
+Message join_findings(const std::string& counts, const std::vector<Finding>& findings) {
+  Message m{.summary = counts + ":", .remediation = ""};
+  for (size_t i = 0; i < findings.size(); ++i) {
+    m.summary += std::string(i ? ";" : "") + " " + findings[i].clause;
+    m.remediation += findings[i].remediation;
+  }
+  return m;
+}
+
+Finding phrase_not_in_archive(const Compared& k) {
+  const Category& missing = k.c.not_in_archive;
+  return {.clause = files(missing.count) + " older than the archive " +
+                    (missing.count == 1 ? "is" : "are") + " not in it (" + examples(missing) + ")",
+          .remediation =
+              "The backup skipped " + files(missing.count) +
+              " that existed when it ran: check the job's exclude list and its log "
+              "at " +
+              iso_time(k.scan.mtime) +
+              " for 'Permission denied' or 'Cannot open', and that the backup user can read "
+              "them (e.g. `sudo -u backup test -r " +
+              shell_quote(k.source + "/" + missing.items.front().path) +
+              " && echo readable`). If they are excluded on purpose, add them to `exclude`. "};
+}
+
+Finding phrase_size_mismatch(const Compared& k) {
+  const Category& resized = k.c.size_mismatch;
+  const auto& d = resized.items.front();
+  return {.clause = files(resized.count) +
+                    " with a different size in the archive although unchanged since (" +
+                    examples(resized) + ")",
+          .remediation =
+              "The archived copies of " + files(resized.count) +
+              " differ in size from files that have not changed since (e.g. " + d.path + ": " +
+              std::to_string(d.archive_size) + " bytes archived, " + std::to_string(d.source_size) +
+              " in the source): they were being written while tar read them. Back up from "
+              "a snapshot (LVM, ZFS, or the application's own dump) or while the "
+              "application is stopped, and check the archive with archive.verify. "};
+}
+
+Finding phrase_mtime_mismatch(const Compared& k) {
+  const Category& retimed = k.c.mtime_mismatch;
+  const auto& d = retimed.items.front();
+  const std::optional<std::string>& prefix = k.listing.prefix;
+  std::string member = (prefix && !prefix->empty() ? *prefix + "/" : std::string()) + d.path;
+  return {.clause = files(retimed.count) +
+                    " with another modification time than the archived copy (" + examples(retimed) +
+                    ")",
+          .remediation =
+              "Same size but a different time, and not modified since the archive was "
+              "written: they were touched or restored with an older time, or rewritten "
+              "during the backup. Compare one: `tar -xOf " +
+              shell_quote(k.archive) + " " + shell_quote(member) + " | cmp - " +
+              shell_quote(k.source + "/" + d.path) + "`. "};
+}
+
+Finding phrase_churn(const Compared& k) {
+  char pct[32];
+  std::snprintf(pct, sizeof pct, "%.0f%%", k.churn_percent);
+  return {.clause = std::string(pct) + " of the files changed since the archive was written (" +
+                    std::to_string(k.c.added_since.count) + " added, " +
+                    std::to_string(k.c.removed_since.count) + " removed, " +
+                    std::to_string(k.c.changed_since.count) + " changed)",
+          .remediation = std::string("The archive (") + iso_time(k.scan.mtime) +
+                         ") no longer reflects the source: a restore would lose " + pct +
+                         " of the changes. Check that the backup job still runs on schedule and "
+                         "finishes (its log and the archive dates)."};
+}
+
+// The archive could only be listed up to its damage: the comparison is partial.
+void report_damaged(const Compared& k, nlohmann::json& details, sdk::Context& ctx) {
+  const WalkResult& w = k.scan.walk;
+  details["damage"] = w.damage->to_json();
+  details["partial"] = true;
+  ctx.fail("cannot compare fully: " + k.archive + " is damaged (" + w.damage->message + ") after " +
+               std::to_string(w.before_damage.entries) + " entries",
+           "Only the entries before the damage could be listed, so the differences in the "
+           "details are incomplete. Run archive.verify on " +
+               k.archive + " for the damage report, and take a new backup.",
+           details);
+}
+
+void report_wrong_prefix(const Compared& k, const nlohmann::json& details, sdk::Context& ctx) {
+  ctx.report(sdk::Status::error,
+             "no archive entry lies under the prefix '" + k.listing.prefix.value_or("") + "'",
+             "Set `archive_prefix` to the directory inside the archive that holds the files "
+             "of " +
+                 k.source + " (list it with `tar -tf " + shell_quote(k.archive) + " | head`).",
+             details);
+}
+
+// Fails on what the backup did not capture (files missing, or archived while being written);
+// warns on what only makes it stale (retimed files, churn since it was written).
+void report_verdict(const nlohmann::json& params, const Compared& k, nlohmann::json& details,
+                    sdk::Context& ctx) {
+  std::string counts = std::to_string(k.source_files.size()) + " source files vs " +
+                       std::to_string(k.listing.files.size()) + " in " + k.archive;
+  if (k.scan.walk.damage) {
+    report_damaged(k, details, ctx);
+    return;
+  }
+  if (k.listing.files.size() == 0 && k.source_files.size() > 0 && k.listing.outside_prefix > 0) {
+    report_wrong_prefix(k, details, ctx);
+    return;
+  }
+  int64_t max_missing = params.value("max_not_in_archive", 0);
+  std::vector<Finding> failures;
+  if (static_cast<int64_t>(k.c.not_in_archive.count) > max_missing)
+    failures.push_back(phrase_not_in_archive(k));
+  if (k.c.size_mismatch.count > 0) failures.push_back(phrase_size_mismatch(k));
+  if (!failures.empty()) {
+    Message m = join_findings(counts, failures);
+    ctx.fail(m.summary, m.remediation, details);
+    return;
+  }
+  double warn_percent = params.value("warn_changed_percent", 25.0);
+  std::vector<Finding> warnings;
+  if (k.c.mtime_mismatch.count > 0) warnings.push_back(phrase_mtime_mismatch(k));
+  if (k.churn_percent > warn_percent) warnings.push_back(phrase_churn(k));
+  if (!warnings.empty()) {
+    Message m = join_findings(counts, warnings);
+    ctx.warn(m.summary, m.remediation, details);
+    return;
+  }
+  ctx.ok(counts + ": " + std::to_string(k.c.matched) + " match; " +
+             std::to_string(k.c.added_since.count) + " added, " +
+             std::to_string(k.c.removed_since.count) + " removed, " +
+             std::to_string(k.c.changed_since.count) + " changed since the archive was written",
+         details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
@@ -119,196 +393,26 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     return;
   }
   // Entry names are normalised once the prefix is known, which the first entry decides.
-  std::optional<std::string> prefix;
-  if (params.contains("archive_prefix")) {
-    std::string p = params["archive_prefix"].get<std::string>();
-    std::string normalized;
-    prefix = normalize_member(p, "", normalized) ? normalized : std::string();
-  }
-  // Candidate prefixes: the source path's trailing components, longest first
-  // ("srv/opt/trixtech", "opt/trixtech", "trixtech"), as `tar -C <some ancestor>` stores them.
-  std::vector<std::string> candidates;
-  {
-    std::vector<std::string> parts;
-    for (const auto& part : std::filesystem::path(source))
-      if (part != "/" && !part.empty()) parts.push_back(part.string());
-    for (size_t i = 0; i < parts.size(); ++i) {
-      std::string c;
-      for (size_t j = i; j < parts.size(); ++j) c += (c.empty() ? "" : "/") + parts[j];
-      candidates.push_back(c);
-    }
-  }
-  Manifest archive_files;
-  uint64_t outside_prefix = 0;
-  std::string name;
-  ScanOptions options;
-  options.hash = false;
-  options.cancelled = [&ctx] { return ctx.cancelled(); };
-  options.on_entry = [&](const EntryInfo& e) {
-    if (!prefix) {
-      std::string n;
-      if (!normalize_member(e.path, "", n)) return;  // "./": decide on the next entry
-      prefix = std::string();
-      for (const auto& c : candidates)
-        if (n == c || n.rfind(c + "/", 0) == 0) {
-          prefix = c;
-          break;
-        }
-    }
-    if (e.type != EntryType::file && e.type != EntryType::hardlink) return;
-    if (!normalize_member(e.path, *prefix, name)) {
-      ++outside_prefix;
-      return;
-    }
-    if (excluded(name, exclude)) return;
-    archive_files.add(name, e.size, e.mtime,
-                      e.type == EntryType::hardlink ? Manifest::kHardlink : 0);
-  };
-  ScanResult scan = scan_archive(std::move(target.file), target.path, options);
-  if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
-  archive_files.sort();
-
+  ArchiveListing listing;
+  listing.prefix = prefix_param(params);
+  ScanResult scan = list_archive(target, source, exclude, listing, ctx);
   Manifest source_files;
-  SourceWalkOptions walk_options;
-  walk_options.exclude = exclude;
-  walk_options.one_file_system = params.value("one_file_system", false);
-  walk_options.cancelled = [&ctx] { return ctx.cancelled(); };
-  SourceWalkResult walked = walk_source(source_dir.fd.get(), source, walk_options, source_files);
-  if (walked.cancelled) throw sdk::CheckError("cancelled while walking " + source);
+  SourceWalkResult walked = list_source(params, source_dir, source, exclude, source_files, ctx);
 
-  Comparison c = compare_manifests(archive_files, source_files, scan.mtime, max_items);
+  Comparison c = compare_manifests(listing.files, source_files, scan.mtime, max_items);
   uint64_t churn = c.added_since.count + c.removed_since.count + c.changed_since.count;
-  double churn_percent = 100.0 * static_cast<double>(churn) /
-                         static_cast<double>(std::max<size_t>(1, source_files.size()));
-
-  nlohmann::json details = {{"archive", target.path},
-                            {"archive_mtime", iso_time(scan.mtime)},
-                            {"source", source},
-                            {"archive_prefix", prefix.value_or("")},
-                            {"archive_files", archive_files.size()},
-                            {"source_files", source_files.size()},
-                            {"matched", c.matched},
-                            {"not_in_archive", items_json(c.not_in_archive)},
-                            {"added_since", items_json(c.added_since)},
-                            {"removed_since", items_json(c.removed_since)},
-                            {"changed_since", items_json(c.changed_since)},
-                            {"size_mismatch", items_json(c.size_mismatch)},
-                            {"mtime_mismatch", items_json(c.mtime_mismatch)},
-                            {"changed_percent", churn_percent}};
-  if (outside_prefix) details["entries_outside_prefix"] = outside_prefix;
-  if (walked.unreadable) {
-    details["unreadable_source_dirs"] = walked.unreadable;
-    details["unreadable_samples"] = walked.unreadable_samples;
-  }
-
-  nlohmann::json labels = {{"target", spec.path}, {"source", source}};
-  ctx.metric("archive_compare_source_files", static_cast<double>(source_files.size()), "count",
-             labels);
-  ctx.metric("archive_compare_archive_files", static_cast<double>(archive_files.size()), "count",
-             labels);
-  ctx.metric("archive_compare_not_in_archive", static_cast<double>(c.not_in_archive.count), "count",
-             labels);
-  ctx.metric("archive_compare_size_mismatch", static_cast<double>(c.size_mismatch.count), "count",
-             labels);
-  ctx.metric("archive_compare_changed_since", static_cast<double>(churn), "count", labels);
-
-  std::string counts = std::to_string(source_files.size()) + " source files vs " +
-                       std::to_string(archive_files.size()) + " in " + target.path;
-  if (scan.walk.damage) {
-    details["damage"] = scan.walk.damage->to_json();
-    details["partial"] = true;
-    ctx.fail("cannot compare fully: " + target.path + " is damaged (" + scan.walk.damage->message +
-                 ") after " + std::to_string(scan.walk.before_damage.entries) + " entries",
-             "Only the entries before the damage could be listed, so the differences in the "
-             "details are incomplete. Run archive.verify on " +
-                 target.path + " for the damage report, and take a new backup.",
-             details);
-    return;
-  }
-  if (archive_files.size() == 0 && source_files.size() > 0 && outside_prefix > 0) {
-    ctx.report(sdk::Status::error,
-               "no archive entry lies under the prefix '" + prefix.value_or("") + "'",
-               "Set `archive_prefix` to the directory inside the archive that holds the files "
-               "of " +
-                   source + " (list it with `tar -tf " + shell_quote(target.path) + " | head`).",
-               details);
-    return;
-  }
-
-  int64_t max_missing = params.value("max_not_in_archive", 0);
-  std::string q = shell_quote(target.path);
-  if (static_cast<int64_t>(c.not_in_archive.count) > max_missing || c.size_mismatch.count > 0) {
-    std::string summary = counts + ":";
-    std::string remediation;
-    if (static_cast<int64_t>(c.not_in_archive.count) > max_missing) {
-      summary += " " + files(c.not_in_archive.count) + " older than the archive " +
-                 (c.not_in_archive.count == 1 ? "is" : "are") + " not in it (" +
-                 examples(c.not_in_archive) + ")";
-      remediation +=
-          "The backup skipped " + files(c.not_in_archive.count) +
-          " that existed when it ran: check the job's exclude list and its log "
-          "at " +
-          iso_time(scan.mtime) +
-          " for 'Permission denied' or 'Cannot open', and that the backup user can read "
-          "them (e.g. `sudo -u backup test -r " +
-          shell_quote(source + "/" + c.not_in_archive.items.front().path) +
-          " && echo readable`). If they are excluded on purpose, add them to `exclude`. ";
-    }
-    if (c.size_mismatch.count > 0) {
-      const auto& d = c.size_mismatch.items.front();
-      summary += std::string(summary.back() == ':' ? "" : ";") + " " +
-                 files(c.size_mismatch.count) +
-                 " with a different size in the archive although unchanged since (" +
-                 examples(c.size_mismatch) + ")";
-      remediation += "The archived copies of " + files(c.size_mismatch.count) +
-                     " differ in size from files that have not changed since (e.g. " + d.path +
-                     ": " + std::to_string(d.archive_size) + " bytes archived, " +
-                     std::to_string(d.source_size) +
-                     " in the source): they were being written while tar read them. Back up from "
-                     "a snapshot (LVM, ZFS, or the application's own dump) or while the "
-                     "application is stopped, and check the archive with archive.verify. ";
-    }
-    ctx.fail(summary, remediation, details);
-    return;
-  }
-  double warn_percent = params.value("warn_changed_percent", 25.0);
-  if (c.mtime_mismatch.count > 0 || churn_percent > warn_percent) {
-    std::string summary = counts + ":";
-    std::string remediation;
-    if (c.mtime_mismatch.count > 0) {
-      summary += " " + files(c.mtime_mismatch.count) +
-                 " with another modification time than the archived copy (" +
-                 examples(c.mtime_mismatch) + ")";
-      const auto& d = c.mtime_mismatch.items.front();
-      remediation +=
-          "Same size but a different time, and not modified since the archive was "
-          "written: they were touched or restored with an older time, or rewritten "
-          "during the backup. Compare one: `tar -xOf " +
-          q + " " +
-          shell_quote((prefix && !prefix->empty() ? *prefix + "/" : std::string()) + d.path) +
-          " | cmp - " + shell_quote(source + "/" + d.path) + "`. ";
-    }
-    if (churn_percent > warn_percent) {
-      char pct[32];
-      std::snprintf(pct, sizeof pct, "%.0f%%", churn_percent);
-      summary += std::string(summary.back() == ':' ? "" : ";") + " " + pct +
-                 " of the files changed since the archive was written (" +
-                 std::to_string(c.added_since.count) + " added, " +
-                 std::to_string(c.removed_since.count) + " removed, " +
-                 std::to_string(c.changed_since.count) + " changed)";
-      remediation += std::string("The archive (") + iso_time(scan.mtime) +
-                     ") no longer reflects the source: a restore would lose " + pct +
-                     " of the changes. Check that the backup job still runs on schedule and "
-                     "finishes (its log and the archive dates).";
-    }
-    ctx.warn(summary, remediation, details);
-    return;
-  }
-  ctx.ok(counts + ": " + std::to_string(c.matched) + " match; " +
-             std::to_string(c.added_since.count) + " added, " +
-             std::to_string(c.removed_since.count) + " removed, " +
-             std::to_string(c.changed_since.count) + " changed since the archive was written",
-         details);
+  Compared k{.archive = target.path,
+             .source = source,
+             .listing = listing,
+             .source_files = source_files,
+             .scan = scan,
+             .c = std::move(c),
+             .churn = churn,
+             .churn_percent = 100.0 * static_cast<double>(churn) /
+                              static_cast<double>(std::max<size_t>(1, source_files.size()))};
+  nlohmann::json details = comparison_details(k, walked);
+  emit_metrics(k, {{"target", spec.path}, {"source", source}}, ctx);
+  report_verdict(params, k, details, ctx);
 }
 
 }  // namespace

@@ -105,6 +105,191 @@ std::optional<uint64_t> gzip_trailer_size(int fd, uint64_t file_size) {
          uint64_t{tail[3]} << 24;
 }
 
+// The filesystem holding the restore target, as fstatvfs reports it.
+struct FreeSpace {
+  uint64_t block = 0;  // allocation unit
+  uint64_t free_bytes = 0;
+  bool inodes_known = false;  // btrfs and some network filesystems report none
+  uint64_t free_inodes = 0;
+};
+
+FreeSpace measure_free_space(const support::SafeOpened& dir, const std::string& measured) {
+  struct statvfs vfs {};
+  if (::fstatvfs(dir.fd.get(), &vfs) != 0)
+    throw sdk::CheckError("cannot measure free space at " + measured + ": " + std::strerror(errno));
+  FreeSpace space;
+  space.block = vfs.f_frsize ? vfs.f_frsize : 4096;
+  space.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * space.block;
+  space.inodes_known = vfs.f_files > 0;
+  space.free_inodes = vfs.f_favail;
+  return space;
+}
+
+// What a restore of the archive needs, and where the figures come from.
+struct RestoreNeed {
+  std::string source_used = "scan";  // or "gzip_trailer"
+  uint64_t bytes = 0, inodes = 0, content_bytes = 0;
+  bool count_inodes = true;      // false when the figures come without an entry count
+  std::optional<Damage> damage;  // the scan stopped at it: the figures cover what precedes it
+};
+
+// The size in the gzip trailer, when it was asked for and can be trusted; unset otherwise (the
+// archive is then scanned).
+std::optional<RestoreNeed> need_from_trailer(const nlohmann::json& params, const Target& target,
+                                             uint64_t archive_size) {
+  if (params.value("size_source", std::string("scan")) != "gzip_trailer") return std::nullopt;
+  auto size = gzip_trailer_size(target.file.fd.get(), archive_size);
+  if (!size) return std::nullopt;
+  RestoreNeed need;
+  need.source_used = "gzip_trailer";
+  need.content_bytes = *size;
+  need.bytes = *size;
+  need.count_inodes = false;
+  return need;
+}
+
+void count_entry(const EntryInfo& e, uint64_t block, RestoreNeed& need) {
+  if (e.type == EntryType::hardlink) return;  // shares the inode and blocks of its target
+  ++need.inodes;
+  uint64_t size = static_cast<uint64_t>(std::max<int64_t>(0, e.size));
+  need.content_bytes += size;
+  // Sparse entries are extracted sparse: only their data regions take blocks.
+  uint64_t allocated = static_cast<uint64_t>(std::max<int64_t>(0, e.allocated));
+  need.bytes += e.type == EntryType::file ? (allocated + block - 1) / block * block : block;
+}
+
+RestoreNeed need_from_scan(Target& target, uint64_t block, sdk::Context& ctx) {
+  RestoreNeed need;
+  ScanOptions options;
+  options.hash = false;
+  options.cancelled = [&ctx] { return ctx.cancelled(); };
+  options.on_entry = [&](const EntryInfo& e) { count_entry(e, block, need); };
+  ScanResult scan = scan_archive(std::move(target.file), target.path, options);
+  if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
+  if (!scan.walk.is_tar) {  // a compressed dump: restored as one file
+    need.inodes = 1;
+    need.content_bytes = scan.walk.stream_bytes;
+    need.bytes = (need.content_bytes + block - 1) / block * block;
+  }
+  need.damage = scan.walk.damage;
+  return need;
+}
+
+// Both sides gathered: what the verdict and its messages are made from.
+struct Sizing {
+  const std::string& archive;  // its path
+  const std::string& restore_target;
+  const std::string& measured;  // the restore target or its nearest existing parent
+  uint64_t archive_size = 0;
+  const RestoreNeed& need;
+  const FreeSpace& space;
+  double margin = 0;  // a fraction: 0.1 for 10%
+};
+
+nlohmann::json sizing_details(const Sizing& s) {
+  const RestoreNeed& need = s.need;
+  nlohmann::json details = {{"archive", s.archive},
+                            {"archive_size_bytes", s.archive_size},
+                            {"size_source", need.source_used},
+                            {"content_bytes", need.content_bytes},
+                            {"required_bytes", need.bytes},
+                            {"restore_target", s.restore_target},
+                            {"measured_path", s.measured},
+                            {"filesystem", mount_point(s.measured)},
+                            {"free_bytes", s.space.free_bytes},
+                            {"margin_percent", s.margin * 100}};
+  if (need.count_inodes) details["required_inodes"] = need.inodes;
+  if (s.space.inodes_known) details["free_inodes"] = s.space.free_inodes;
+  if (need.damage) details["damage"] = need.damage->to_json();
+  return details;
+}
+
+void emit_metrics(const Sizing& s, const nlohmann::json& labels, sdk::Context& ctx) {
+  ctx.metric("archive_restore_required", static_cast<double>(s.need.bytes), "bytes", labels);
+  ctx.metric("archive_restore_free", static_cast<double>(s.space.free_bytes), "bytes", labels);
+  if (s.need.count_inodes)
+    ctx.metric("archive_restore_required_inodes", static_cast<double>(s.need.inodes), "count",
+               labels);
+  if (s.space.inodes_known)
+    ctx.metric("archive_restore_free_inodes", static_cast<double>(s.space.free_inodes), "count",
+               labels);
+}
+
+uint64_t with_margin(uint64_t v, double margin) {
+  return static_cast<uint64_t>(static_cast<double>(v) * (1 + margin));
+}
+
+// "restoring A into T needs 3.0 GiB in 120 inodes; /srv has 10 GiB free and 5000 free inodes"
+std::string phrase_head(const Sizing& s, const std::string& fs) {
+  std::string need_text =
+      human_size(s.need.bytes) +
+      (s.need.count_inodes ? " in " + std::to_string(s.need.inodes) + " inodes" : "");
+  std::string have_text =
+      human_size(s.space.free_bytes) + " free" +
+      (s.space.inodes_known ? " and " + std::to_string(s.space.free_inodes) + " free inodes" : "");
+  return "restoring " + s.archive + " into " + s.restore_target + " needs " + need_text + "; " +
+         fs + " has " + have_text;
+}
+
+std::string phrase_short_remediation(const Sizing& s, const std::string& fs, bool bytes_short,
+                                     bool inodes_short, const std::string& partial) {
+  std::string remediation = "Before a restore is needed, make room on " + fs + ": ";
+  if (bytes_short)
+    remediation += "free at least " +
+                   human_size(with_margin(s.need.bytes, s.margin) - s.space.free_bytes) +
+                   " (`du -xsh " + shell_quote(fs) + "/* | sort -h | tail` shows where it went)";
+  if (inodes_short)
+    remediation += std::string(bytes_short ? ", and " : "") + "free " +
+                   std::to_string(with_margin(s.need.inodes, s.margin) - s.space.free_inodes) +
+                   " inodes (many small files; `du -x --inodes " + shell_quote(fs) +
+                   " | sort -n | tail` finds them)";
+  remediation += "; or plan the restore onto a larger filesystem (`tar -x -f " +
+                 shell_quote(s.archive) + " -C /path/on/bigger/fs`)." + partial;
+  return remediation;
+}
+
+std::string phrase_tight_remediation(const Sizing& s, const std::string& fs, bool tight) {
+  std::string remediation =
+      s.need.damage ? "The archive is damaged; size estimate covers only its readable part. Run "
+                      "archive.verify on " +
+                          s.archive + ". "
+                    : "";
+  if (tight)
+    remediation += "The restore would fit but leave less than the " +
+                   std::to_string(static_cast<int>(s.margin * 100)) + "% margin on " + fs +
+                   ": free some space there (or grow the filesystem) so a restore during an "
+                   "incident does not fill it.";
+  return remediation;
+}
+
+// Short of bytes or inodes fails; within the margin, or sized from a damaged archive, warns.
+void report_verdict(const Sizing& s, const nlohmann::json& details, sdk::Context& ctx) {
+  std::string fs = mount_point(s.measured);
+  Room bytes_room = judge_room(s.need.bytes, s.space.free_bytes, s.margin);
+  Room inodes_room = s.need.count_inodes && s.space.inodes_known
+                         ? judge_room(s.need.inodes, s.space.free_inodes, s.margin)
+                         : Room::enough;
+  bool bytes_short = bytes_room == Room::short_of;
+  bool inodes_short = inodes_room == Room::short_of;
+  bool tight = bytes_room != Room::enough || inodes_room != Room::enough;
+  std::string partial = s.need.damage
+                            ? " (the archive is damaged, so this counts only the entries before "
+                              "the damage; see archive.verify)"
+                            : "";
+  std::string head = phrase_head(s, fs);
+  if (bytes_short || inodes_short) {
+    ctx.fail(head + ": not enough" + partial,
+             phrase_short_remediation(s, fs, bytes_short, inodes_short, partial), details);
+    return;
+  }
+  if (tight || s.need.damage) {
+    ctx.warn(head + (tight ? ": less than the margin left" : "") + partial,
+             phrase_tight_remediation(s, fs, tight), details);
+    return;
+  }
+  ctx.ok(head, details);
+}
+
 void run(const nlohmann::json& params, sdk::Context& ctx) {
   TargetSpec spec;
   spec.path = params.at("path").get<std::string>();
@@ -124,120 +309,21 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
     report_target_refused(restore_target, measured, measured_dir, ctx);
     return;
   }
-  struct statvfs vfs {};
-  if (::fstatvfs(measured_dir.fd.get(), &vfs) != 0)
-    throw sdk::CheckError("cannot measure free space at " + measured + ": " + std::strerror(errno));
-  uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
-  uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * block;
-  bool inodes_known = vfs.f_files > 0;  // btrfs and some network filesystems report none
-  uint64_t free_inodes = vfs.f_favail;
+  FreeSpace space = measure_free_space(measured_dir, measured);
   uint64_t archive_size = static_cast<uint64_t>(target.file.st.st_size);
+  std::optional<RestoreNeed> from_trailer = need_from_trailer(params, target, archive_size);
+  RestoreNeed need = from_trailer ? *from_trailer : need_from_scan(target, space.block, ctx);
 
-  std::string source_used = "scan";
-  uint64_t need_bytes = 0, need_inodes = 0, content_bytes = 0;
-  bool count_inodes = true;
-  std::optional<Damage> damage;
-  if (params.value("size_source", std::string("scan")) == "gzip_trailer") {
-    if (auto size = gzip_trailer_size(target.file.fd.get(), archive_size)) {
-      source_used = "gzip_trailer";
-      content_bytes = *size;
-      need_bytes = *size;
-      count_inodes = false;
-    }
-  }
-  if (source_used == "scan") {
-    ScanOptions options;
-    options.hash = false;
-    options.cancelled = [&ctx] { return ctx.cancelled(); };
-    options.on_entry = [&](const EntryInfo& e) {
-      if (e.type == EntryType::hardlink) return;  // shares the inode and blocks of its target
-      ++need_inodes;
-      uint64_t size = static_cast<uint64_t>(std::max<int64_t>(0, e.size));
-      content_bytes += size;
-      // Sparse entries are extracted sparse: only their data regions take blocks.
-      uint64_t allocated = static_cast<uint64_t>(std::max<int64_t>(0, e.allocated));
-      need_bytes += e.type == EntryType::file ? (allocated + block - 1) / block * block : block;
-    };
-    ScanResult scan = scan_archive(std::move(target.file), target.path, options);
-    if (scan.walk.cancelled) throw sdk::CheckError("cancelled while reading " + target.path);
-    if (!scan.walk.is_tar) {  // a compressed dump: restored as one file
-      need_inodes = 1;
-      content_bytes = scan.walk.stream_bytes;
-      need_bytes = (content_bytes + block - 1) / block * block;
-    }
-    damage = scan.walk.damage;
-  }
-
-  nlohmann::json details = {{"archive", target.path},       {"archive_size_bytes", archive_size},
-                            {"size_source", source_used},   {"content_bytes", content_bytes},
-                            {"required_bytes", need_bytes}, {"restore_target", restore_target},
-                            {"measured_path", measured},    {"filesystem", mount_point(measured)},
-                            {"free_bytes", free_bytes},     {"margin_percent", margin * 100}};
-  if (count_inodes) details["required_inodes"] = need_inodes;
-  if (inodes_known) details["free_inodes"] = free_inodes;
-  if (damage) details["damage"] = damage->to_json();
-
-  nlohmann::json labels = {{"target", spec.path}, {"restore_target", restore_target}};
-  ctx.metric("archive_restore_required", static_cast<double>(need_bytes), "bytes", labels);
-  ctx.metric("archive_restore_free", static_cast<double>(free_bytes), "bytes", labels);
-  if (count_inodes)
-    ctx.metric("archive_restore_required_inodes", static_cast<double>(need_inodes), "count",
-               labels);
-  if (inodes_known)
-    ctx.metric("archive_restore_free_inodes", static_cast<double>(free_inodes), "count", labels);
-
-  std::string fs = mount_point(measured);
-  auto with_margin = [margin](uint64_t v) {
-    return static_cast<uint64_t>(static_cast<double>(v) * (1 + margin));
-  };
-  Room bytes_room = judge_room(need_bytes, free_bytes, margin);
-  Room inodes_room =
-      count_inodes && inodes_known ? judge_room(need_inodes, free_inodes, margin) : Room::enough;
-  bool bytes_short = bytes_room == Room::short_of;
-  bool inodes_short = inodes_room == Room::short_of;
-  bool bytes_tight = bytes_room != Room::enough;
-  bool inodes_tight = inodes_room != Room::enough;
-  std::string need_text = human_size(need_bytes) +
-                          (count_inodes ? " in " + std::to_string(need_inodes) + " inodes" : "");
-  std::string have_text =
-      human_size(free_bytes) + " free" +
-      (inodes_known ? " and " + std::to_string(free_inodes) + " free inodes" : "");
-  std::string partial = damage ? " (the archive is damaged, so this counts only the entries before "
-                                 "the damage; see archive.verify)"
-                               : "";
-  std::string head = "restoring " + target.path + " into " + restore_target + " needs " +
-                     need_text + "; " + fs + " has " + have_text;
-  if (bytes_short || inodes_short) {
-    std::string remediation = "Before a restore is needed, make room on " + fs + ": ";
-    if (bytes_short)
-      remediation += "free at least " + human_size(with_margin(need_bytes) - free_bytes) +
-                     " (`du -xsh " + shell_quote(fs) + "/* | sort -h | tail` shows where it went)";
-    if (inodes_short)
-      remediation += std::string(bytes_short ? ", and " : "") + "free " +
-                     std::to_string(with_margin(need_inodes) - free_inodes) +
-                     " inodes (many small files; `du -x --inodes " + shell_quote(fs) +
-                     " | sort -n | tail` finds them)";
-    remediation += "; or plan the restore onto a larger filesystem (`tar -x -f " +
-                   shell_quote(target.path) + " -C /path/on/bigger/fs`)." + partial;
-    ctx.fail(head + ": not enough" + partial, remediation, details);
-    return;
-  }
-  if (bytes_tight || inodes_tight || damage) {
-    std::string remediation =
-        damage ? "The archive is damaged; size estimate covers only its readable part. Run "
-                 "archive.verify on " +
-                     target.path + ". "
-               : "";
-    if (bytes_tight || inodes_tight)
-      remediation += "The restore would fit but leave less than the " +
-                     std::to_string(static_cast<int>(margin * 100)) + "% margin on " + fs +
-                     ": free some space there (or grow the filesystem) so a restore during an "
-                     "incident does not fill it.";
-    ctx.warn(head + (bytes_tight || inodes_tight ? ": less than the margin left" : "") + partial,
-             remediation, details);
-    return;
-  }
-  ctx.ok(head, details);
+  Sizing s{.archive = target.path,
+           .restore_target = restore_target,
+           .measured = measured,
+           .archive_size = archive_size,
+           .need = need,
+           .space = space,
+           .margin = margin};
+  nlohmann::json details = sizing_details(s);
+  emit_metrics(s, {{"target", spec.path}, {"restore_target", restore_target}}, ctx);
+  report_verdict(s, details, ctx);
 }
 
 }  // namespace
