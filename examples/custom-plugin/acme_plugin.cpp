@@ -4,10 +4,11 @@
 #include <backup_doctor/params.hpp>  // required_string, duration_param
 #include <backup_doctor/schema.hpp>  // parse_schema and its bd:duration block
 #include <backup_doctor/sdk.hpp>
-#include <backup_doctor/text.hpp>  // iso_time
+#include <backup_doctor/support/safe_open.hpp>  // open_untrusted, read_up_to
+#include <backup_doctor/text.hpp>               // iso_time
 
+#include <charconv>
 #include <chrono>
-#include <fstream>
 #include <sstream>
 
 namespace {
@@ -16,36 +17,55 @@ using backup_doctor::sdk::Context;
 using nlohmann::json;
 
 namespace sdk = backup_doctor::sdk;
+namespace support = backup_doctor::support;
+
+// What the marker says. The backup account writes it, so it is read as untrusted data: through
+// the SDK's safe-open primitive (no link followed that the account could have planted, no FIFO
+// that would hang us, at most 64 KiB), and a malformed field is an error, never a pass.
+struct Marker {
+  std::string status;
+  long long finished = 0;
+};
+
+Marker parse_marker(const std::string& text, const std::string& path) {
+  Marker m;
+  std::istringstream fields(text);
+  for (std::string field; fields >> field;) {
+    if (field.rfind("status=", 0) == 0) m.status = field.substr(7);
+    if (field.rfind("finished=", 0) == 0) {
+      std::string value = field.substr(9);
+      auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), m.finished);
+      if (err != std::errc() || end != value.data() + value.size())
+        throw sdk::CheckError(
+            "the job marker " + path + " has finished=" + value + ", not a unix time",
+            "Make the job write finished=$(date +%s) when it ends.");
+    }
+  }
+  return m;
+}
 
 void check_marker(const json& params, Context& ctx) {
   const std::string path = sdk::required_string(params, "path");
   const auto max_age = sdk::duration_param(params, "max_age", "25h");
 
-  std::ifstream in(path);
-  if (!in) {
+  support::SafeOpened opened = support::open_untrusted(path);
+  if (opened.refusal == support::Refusal::missing) {
     ctx.fail("no job marker at " + path,
              "The backup job never finished, or writes its marker elsewhere: check the job's "
              "schedule and its log, then point \"path\" at the marker it writes.",
              {{"path", path}});
     return;
   }
-  std::string line, status;
-  long long finished = 0;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string field;
-    while (fields >> field) {
-      if (field.rfind("status=", 0) == 0) status = field.substr(7);
-      if (field.rfind("finished=", 0) == 0) finished = std::stoll(field.substr(9));
-    }
-  }
+  if (!opened) throw sdk::CheckError(opened.message, "Point \"path\" at the marker file itself.");
+  Marker marker = parse_marker(support::read_up_to(opened.fd.get(), 64 * 1024).data, path);
+
   auto now = std::chrono::system_clock::now();
-  auto age = now - std::chrono::system_clock::from_time_t(finished);
-  ctx.metric("acme_job_finished_timestamp", static_cast<double>(finished), "seconds");
-  json details{{"path", path}, {"status", status}, {"finished", finished}};
-  if (status != "success") {
-    ctx.fail("the last ACME backup job ended with status '" + status + "'",
-             "Open the job's log for the run that finished at " + sdk::iso_time(finished) +
+  auto age = now - std::chrono::system_clock::from_time_t(marker.finished);
+  ctx.metric("acme_job_finished_timestamp", static_cast<double>(marker.finished), "seconds");
+  json details{{"path", path}, {"status", marker.status}, {"finished", marker.finished}};
+  if (marker.status != "success") {
+    ctx.fail("the last ACME backup job ended with status '" + marker.status + "'",
+             "Open the job's log for the run that finished at " + sdk::iso_time(marker.finished) +
                  " and fix what it reports; the next run must write status=success.",
              details);
   } else if (age > max_age) {

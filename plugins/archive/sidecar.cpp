@@ -39,20 +39,6 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
-// Up to `limit` bytes from the start of the file open on `fd`.
-std::string read_prefix(int fd, size_t limit) {
-  std::string text(limit, '\0');
-  size_t got = 0;
-  while (got < limit) {
-    ssize_t n = ::read(fd, text.data() + got, limit - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  text.resize(got);
-  return text;
-}
-
 // The tagged form: `sha256sum --tag` and BSD writes "SHA256 (name) = hex", `openssl dgst
 // -sha256` writes "SHA2-256(name)= hex" (OpenSSL 3) or "SHA256(name)= hex" (1.1).
 struct Tagged {
@@ -172,7 +158,7 @@ Checksum load_checksum(const std::string& archive, const std::optional<std::stri
     return c;
   }
   c.sidecar_mtime = opened.st.st_mtime;
-  std::string text = read_prefix(opened.fd.get(), 1 << 20);
+  std::string text = support::read_up_to(opened.fd.get(), 1 << 20).data;
   SidecarParse parsed = parse_sidecar(text);
   auto line = pick_sidecar_line(parsed, archive, &c.name_matches);
   if (!line) {

@@ -1,6 +1,7 @@
 #include "procfs.hpp"
 
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -40,28 +41,11 @@ std::optional<std::string> read_file(const std::string& path, int* err, size_t m
   int open_errno = errno;
   ::close(path_fd);
   if (fd < 0) return fail(open_errno);
-  std::string out;
-  char buf[16384];
-  bool more = false;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return fail(e);
-    }
-    if (n == 0) break;
-    size_t room = max_bytes - out.size();
-    out.append(buf, std::min(room, static_cast<size_t>(n)));
-    if (static_cast<size_t>(n) > room || out.size() >= max_bytes) {
-      more = static_cast<size_t>(n) > room || ::read(fd, buf, 1) > 0;
-      break;
-    }
-  }
+  support::BoundedRead read = support::read_up_to(fd, max_bytes);
   ::close(fd);
-  if (truncated) *truncated = more;
-  return out;
+  if (read.error != 0) return fail(read.error);
+  if (truncated) *truncated = read.truncated;
+  return std::move(read.data);
 }
 
 namespace {

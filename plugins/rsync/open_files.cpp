@@ -1,5 +1,7 @@
 #include "open_files.hpp"
 
+#include <backup_doctor/support/safe_open.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,16 +25,8 @@ bool all_digits(const char* s) {
 std::string read_small_at(int dir, const char* name, size_t max = 4096) {
   int fd = ::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return {};
-  std::string out(max, '\0');
-  size_t have = 0;
-  while (have < max) {
-    ssize_t n = ::read(fd, out.data() + have, max - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    have += static_cast<size_t>(n);
-  }
+  std::string out = support::read_up_to(fd, max).data;
   ::close(fd);
-  out.resize(have);
   return out;
 }
 

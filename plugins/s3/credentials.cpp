@@ -79,11 +79,7 @@ std::optional<std::string> read_config_text(const std::string& path, int hops = 
     throw sdk::CheckError(f.message +
                           "; an AWS config or credentials file must be the file "
                           "itself: put it there, or name the real file");
-  std::string text;
-  char buf[8192];
-  for (ssize_t n; text.size() < kMaxIniBytes && (n = ::read(f.fd.get(), buf, sizeof buf)) > 0;)
-    text.append(buf, static_cast<size_t>(n));
-  return text;
+  return support::read_up_to(f.fd.get(), kMaxIniBytes).data;
 }
 
 }  // namespace

@@ -53,4 +53,18 @@ code=$?
 set -e
 [ "$code" = 2 ] || fail "failed marker: expected exit 2, got $code"
 grep -q "ended with status 'failed'" <<<"$out" || fail "unexpected output: $out"
+
+# The marker is the backup account's file: read through the SDK's safe-open primitive, a link
+# to it is refused (an error, exit 3), and so is a marker whose time is not a number.
+ln -s "$tmp/ok-marker" "$tmp/link-marker"
+printf 'status=success finished=soon\n' >"$tmp/garbled-marker"
+for marker in link-marker garbled-marker; do
+  set +e
+  out=$("$bd" --plugin-dir "$tmp/acme-build" run "$tmp/acme-src/checklist.json" --var "marker=$tmp/$marker")
+  code=$?
+  set -e
+  [ "$code" = 3 ] || fail "$marker: expected exit 3, got $code: $out"
+  grep -q "ERROR acme-job" <<<"$out" || fail "$marker: unexpected output: $out"
+done
+grep -q "not a unix time" <<<"$out" || fail "garbled marker: unexpected output: $out"
 echo "custom plugin built against the installed SDK loads and runs"

@@ -91,6 +91,16 @@ SafeOpened open_untrusted(const std::string& path, Expect expect = Expect::regul
 SafeOpened open_untrusted_at(int dir, const std::string& dir_path, std::string_view name,
                              Expect expect = Expect::regular);
 
+// What read_up_to() read from a descriptor open_untrusted() returned.
+struct BoundedRead {
+  std::string data;        // at most `max` bytes, from the descriptor's current offset
+  bool truncated = false;  // there was more than `max`
+  int error = 0;           // errno of a failed read; `data` holds what came before it
+};
+
+// Reads at most `max` bytes: whatever the file's owner makes it grow to, memory stays bounded.
+BoundedRead read_up_to(int fd, size_t max);
+
 // The type word used in messages: "regular file", "directory", "symbolic link", "FIFO",
 // "socket", "block device", "character device".
 std::string file_type_word(mode_t mode);

@@ -26,11 +26,7 @@ uid_t test_uid() {
 }
 
 std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
+  return support::read_up_to(fd, 1 << 20).data;
 }
 
 }  // namespace
@@ -178,4 +174,26 @@ TEST_CASE("remove_tree removes a link to elsewhere, not what it points to") {
   CHECK(support::remove_tree((dir / "scratch").string()) == 0);
   CHECK_FALSE(std::filesystem::exists(dir / "scratch"));
   CHECK(std::filesystem::exists(keep));
+}
+
+TEST_CASE("read_up_to stops at its bound and says whether there was more") {
+  test::TempDir dir;
+  auto f = dir.write("grown.log", std::string(10000, 'x'));
+  auto r = support::open_untrusted(f.string());
+  REQUIRE(r);
+  auto first = support::read_up_to(r.fd.get(), 4096);
+  CHECK(first.data.size() == 4096);
+  CHECK(first.truncated);
+  CHECK(first.error == 0);
+
+  auto whole = support::open_untrusted(f.string());
+  auto all = support::read_up_to(whole.fd.get(), 10000);
+  CHECK(all.data.size() == 10000);
+  CHECK_FALSE(all.truncated);  // exactly the bound: nothing more to read
+
+  auto dir_fd = support::open_untrusted(dir.path().string(), Expect::directory);
+  REQUIRE(dir_fd);
+  auto failed = support::read_up_to(dir_fd.fd.get(), 16);
+  CHECK(failed.error == EISDIR);
+  CHECK(failed.data.empty());
 }

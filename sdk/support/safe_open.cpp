@@ -363,6 +363,28 @@ std::string untrusted_path_reason(const std::string& path) {
   return {};
 }
 
+BoundedRead read_up_to(int fd, size_t max) {
+  BoundedRead r;
+  r.data.resize(max);
+  size_t have = 0;
+  while (have < max) {
+    ssize_t n = ::read(fd, r.data.data() + have, max - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) r.error = errno;
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  r.data.resize(have);
+  if (have == max && r.error == 0) {
+    char probe;
+    ssize_t n;
+    while ((n = ::read(fd, &probe, 1)) < 0 && errno == EINTR) {
+    }
+    r.truncated = n > 0;
+  }
+  return r;
+}
+
 int list_directory(int dir, std::vector<DirEntry>& entries) {
   int fd = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
