@@ -2,6 +2,8 @@
 
 #include "util.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fnmatch.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -97,8 +99,11 @@ void choose_newest(const TargetSpec& spec, int dir, Target& t) {
 
 }  // namespace
 
-bool has_glob(const std::string& s) {
-  return s.find_first_of("*?[") != std::string::npos;
+TargetSpec target_spec(const nlohmann::json& params) {
+  TargetSpec spec;
+  spec.path = params.at("path").get<std::string>();
+  spec.pattern = params.value("pattern", std::string("*"));
+  return spec;
 }
 
 support::SafeOpened open_named_directory(const std::string& path) {
@@ -132,7 +137,7 @@ Target resolve_target(const TargetSpec& spec) {
   if (file.refusal == support::Refusal::missing) {
     size_t slash = spec.path.find_last_of('/');
     std::string last = slash == std::string::npos ? spec.path : spec.path.substr(slash + 1);
-    if (!has_glob(last)) {
+    if (!sdk::has_glob(last)) {
       t.missing = true;
       t.error = spec.path + ": " + std::strerror(file.error);
       return t;

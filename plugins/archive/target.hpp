@@ -3,7 +3,8 @@
 // directories belong to the backup account, so nothing is followed or opened that it could
 // have planted there: the directory is listed with lstat facts, only regular files are
 // candidates, and the chosen one is opened relative to the listed directory through
-// support::open_untrusted_at (never a link, a FIFO or a device).
+// support::open_untrusted_at (never a link, a FIFO or a device). Checksum files, temporary files
+// and dot files are never chosen unless the pattern asks for them (TargetSpec::exclude).
 #pragma once
 
 #include "safe_open.hpp"
@@ -47,9 +48,10 @@ struct Target {
   bool usable() const { return !path.empty() && static_cast<bool>(file); }
 };
 
-Target resolve_target(const TargetSpec& spec);
+// The target a check's `path` and `pattern` parameters name (sdk::target_path_schema()).
+TargetSpec target_spec(const nlohmann::json& params);
 
-bool has_glob(const std::string& s);
+Target resolve_target(const TargetSpec& spec);
 
 // What to do about an archive or checksum file that open_untrusted refused, where `what` names
 // it ("the archive", "the checksum file").

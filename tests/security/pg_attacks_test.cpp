@@ -123,11 +123,9 @@ struct Before {
 std::string who_runs(const std::string& program) {
   std::string out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::ifstream cmd(e.path() / "cmdline");
-    std::string c((std::istreambuf_iterator<char>(cmd)), {});
+    std::string c = test::read_proc_file(e.path() / "cmdline");
     if (c.find(program) == std::string::npos) continue;
-    std::ifstream st(e.path() / "stat");
-    std::string s((std::istreambuf_iterator<char>(st)), {});
+    std::string s = test::read_proc_file(e.path() / "stat");
     for (char& ch : c) ch = ch == '\0' ? ' ' : ch;
     out += e.path().filename().string() + ": " + c + " | " + s + "\n";
   }
@@ -345,11 +343,8 @@ TEST_CASE("the restore password is in no program's environment, command line or 
       for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         std::string pid = e.path().filename().string();
         if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-        auto slurp = [&](const char* what) {
-          std::ifstream in(e.path() / what, std::ios::binary);
-          return std::string((std::istreambuf_iterator<char>(in)), {});
-        };
-        std::string cmd = slurp("cmdline"), env = slurp("environ");
+        std::string cmd = test::read_proc_file(e.path() / "cmdline"),
+                    env = test::read_proc_file(e.path() / "environ");
         if (cmd.find(kRestorePw) != std::string::npos || env.find(kRestorePw) != std::string::npos)
           ++leaks;
         if (!cmd.starts_with(kPgBinDir + "/psql")) continue;

@@ -8,11 +8,10 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -20,10 +19,22 @@ namespace backup_doctor::test {
 
 inline const bool kTestIsSubreaper = ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
 
+// The text of a file under /proc/<pid>/, or what was read before the process went away. Not
+// std::ifstream: libstdc++ throws from underflow() when read() fails, and reading a process that
+// exits mid-read fails with ESRCH.
+inline std::string read_proc_file(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return text;
+}
+
 // The parent of `pid`, or 0 when it is gone.
 inline long parent_of(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
   if (close == std::string::npos) return 0;
   std::istringstream rest(stat.substr(close + 1));
@@ -41,8 +52,7 @@ inline int processes_with(const std::string& marker) {
   if (proc == nullptr) return 0;
   while (dirent* e = readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), {});
+    std::string cmd = read_proc_file(std::string("/proc/") + e->d_name + "/cmdline");
     if (cmd.find(marker) == std::string::npos) continue;
     long pid = std::atol(e->d_name);
     for (int hops = 0; pid > 1 && hops < 64; ++hops) {

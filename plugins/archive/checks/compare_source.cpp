@@ -18,10 +18,8 @@ const char* kSchema = R"({
   "additionalProperties": false,
   "required": ["path", "source"],
   "properties": {
-    "path": {"type": "string", "minLength": 1,
-      "description": "The archive file; or a directory, whose newest file matching `pattern` is used; or a directory and glob in one."},
-    "pattern": {"type": "string", "minLength": 1, "default": "*",
-      "description": "Glob for the file name when `path` is a directory. Default `*` (checksum and temporary files excluded)."},
+    "path": {"$ref": "bd:target_path"},
+    "pattern": {"$ref": "bd:target_pattern"},
     "source": {"type": "string", "minLength": 1,
       "description": "The live directory the archive was made from, e.g. `/opt/trixtech`."},
     "archive_prefix": {"type": "string",
@@ -373,9 +371,7 @@ void report_verdict(const nlohmann::json& params, const Compared& k, nlohmann::j
 }
 
 void run(const nlohmann::json& params, sdk::Context& ctx) {
-  TargetSpec spec;
-  spec.path = params.at("path").get<std::string>();
-  spec.pattern = params.value("pattern", std::string("*"));
+  TargetSpec spec = target_spec(params);
   std::string source = params.at("source").get<std::string>();
   while (source.size() > 1 && source.back() == '/') source.pop_back();
   size_t max_items = params.value("max_items", 20);

@@ -19,15 +19,14 @@
 namespace backup_doctor::archive {
 namespace {
 
-std::string schema() {
-  auto j = nlohmann::json::parse(R"({
+const char* kSchema = R"({
   "type": "object",
   "additionalProperties": false,
   "required": ["paths"],
   "properties": {
     "paths": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
       "description": "Backup directories to look in, e.g. [\"/opt/backups/database\", \"/opt/backups/files\"]."},
-    "min_age": {"type": "string", "minLength": 1, "default": "1h",
+    "min_age": {"$ref": "bd:duration", "default": "1h",
       "description": "Only files last modified longer ago than this count (a running backup's temporary file is not a leftover). Default 1h."},
     "temp_patterns": {"type": "array", "items": {"type": "string", "minLength": 1},
       "default": ["*.tmp", "*.temp", "*.partial", "*.part", "*.incomplete", "*.filepart", ".*.??????"],
@@ -44,10 +43,7 @@ std::string schema() {
     "max_items": {"type": "integer", "minimum": 1, "default": 20,
       "description": "At most this many paths are listed per kind in the details. Default 20."}
   }
-})");
-  j["properties"]["min_age"]["pattern"] = kDurationPattern;
-  return j.dump();
-}
+})";
 
 const char* kDoc =
     "Looks through the backup directories for what non-atomic writes leave behind: temporary "
@@ -373,7 +369,7 @@ sdk::CheckType leftovers_check() {
       .type = "archive.leftovers",
       .summary = "Finds temporary, partial and zero-length files and archives without checksums",
       .doc = kDoc,
-      .params_schema = sdk::parse_schema(schema()),
+      .params_schema = sdk::parse_schema(kSchema),
       .run = &run};
 }
 

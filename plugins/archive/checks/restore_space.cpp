@@ -22,10 +22,8 @@ const char* kSchema = R"({
   "additionalProperties": false,
   "required": ["path", "restore_target"],
   "properties": {
-    "path": {"type": "string", "minLength": 1,
-      "description": "The archive file; or a directory, whose newest file matching `pattern` is used; or a directory and glob in one."},
-    "pattern": {"type": "string", "minLength": 1, "default": "*",
-      "description": "Glob for the file name when `path` is a directory. Default `*` (checksum and temporary files excluded)."},
+    "path": {"$ref": "bd:target_path"},
+    "pattern": {"$ref": "bd:target_pattern"},
     "restore_target": {"type": "string", "minLength": 1,
       "description": "Directory the archive would be restored into (it need not exist yet: its nearest existing parent is measured)."},
     "margin_percent": {"type": "number", "minimum": 0, "default": 10,
@@ -291,9 +289,7 @@ void report_verdict(const Sizing& s, const nlohmann::json& details, sdk::Context
 }
 
 void run(const nlohmann::json& params, sdk::Context& ctx) {
-  TargetSpec spec;
-  spec.path = params.at("path").get<std::string>();
-  spec.pattern = params.value("pattern", std::string("*"));
+  TargetSpec spec = target_spec(params);
   std::string restore_target = params.at("restore_target").get<std::string>();
   double margin = params.value("margin_percent", 10.0) / 100.0;
 

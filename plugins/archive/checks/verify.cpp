@@ -22,10 +22,8 @@ const char* kSchema = R"({
   "additionalProperties": false,
   "required": ["path"],
   "properties": {
-    "path": {"type": "string", "minLength": 1,
-      "description": "The archive file; or a directory, whose newest file matching `pattern` is verified; or a directory and glob in one (`/opt/backups/files/*.tar.gz`)."},
-    "pattern": {"type": "string", "minLength": 1, "default": "*",
-      "description": "Glob for the file name when `path` is a directory. Default `*`. Checksum files (`*.sha256`), temporary files (`*.tmp`, `*.partial`, `*.part`) and dot files are never chosen unless the pattern asks for them."},
+    "path": {"$ref": "bd:target_path"},
+    "pattern": {"$ref": "bd:target_pattern"},
     "format": {"enum": ["auto", "tar", "raw"], "default": "auto",
       "description": "What is inside the compression. `tar`: a tar archive whose entries are walked. `raw`: a single compressed stream such as a `.sql.gz` dump (only the compression and checksum are verified). `auto` (default): tar when the file name says so (`.tar`, `.tar.*`, `.tgz`, ...), otherwise whatever libarchive recognises, else raw."},
     "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$",
@@ -60,7 +58,9 @@ const char* kDoc =
     "backup that was written broken from one that broke later.\n\n"
     "Backup directories belong to the backup account, so nothing it could plant there is "
     "followed or opened: the newest match is picked from `lstat` facts among regular files "
-    "only (a symbolic link, whatever it points to, is never chosen; a FIFO or a device never "
+    "only, never a checksum file (`*.sha256`), a temporary file (`*.tmp`, `*.partial`, "
+    "`*.part`) or a dot file unless `pattern` asks for one (a symbolic link, whatever it points "
+    "to, is never chosen; a FIFO or a device never "
     "opened), and the archive and its checksum file are opened only when they are regular "
     "files. A link, FIFO or device given as `path` or `sidecar` fails the check, named with "
     "its target or type; one newer than the archive verified is a warning.";
@@ -871,9 +871,7 @@ void report_intact(const nlohmann::json& params, Verified& v, sdk::Context& ctx)
 }
 
 void run(const nlohmann::json& params, sdk::Context& ctx) {
-  TargetSpec spec;
-  spec.path = params.at("path").get<std::string>();
-  spec.pattern = params.value("pattern", std::string("*"));
+  TargetSpec spec = target_spec(params);
   Target target = resolve_target(spec);
   nlohmann::json labels = {{"target", spec.path}};
   if (report_no_archive(spec, target, ctx)) return;

@@ -31,6 +31,165 @@ struct Relation {
   bool sequence = false;
 };
 
+// The role being checked, as the server sees it in this database.
+struct RoleInfo {
+  std::string role, ident, db, db_ident;
+  bool superuser = false, bypass_rls = false, read_all = false, read_all_exists = false,
+       can_connect = false;
+};
+
+RoleInfo read_role_info(const QueryResult& info, const std::string& role) {
+  RoleInfo ri;
+  ri.role = role;
+  ri.ident = info.text(0, "ident");
+  ri.db = info.text(0, "db"), ri.db_ident = info.text(0, "db_ident");
+  ri.superuser = info.text(0, "rolsuper") == "t";
+  ri.bypass_rls = info.text(0, "rolbypassrls") == "t";
+  ri.read_all = info.text(0, "read_all_data") == "t";
+  ri.read_all_exists = info.text(0, "read_all_exists") == "t";
+  ri.can_connect = info.text(0, "can_connect") == "t";
+  return ri;
+}
+
+const char* const kSchemaFilter =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
+    "AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND ($2::text[] IS NULL OR n.nspname = ANY($2)) "
+    "AND NOT (n.nspname = ANY($3)) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass "
+    "                AND d.objid = n.oid AND d.deptype = 'e') ";
+
+QueryResult query_schemas(Connection& conn, const std::string& role,
+                          const std::optional<std::string>& schemas_param,
+                          const std::optional<std::string>& exclude_param) {
+  return conn.query(std::string("SELECT n.nspname, quote_ident(n.nspname) AS ident, "
+                                "has_schema_privilege(r.oid, n.oid, 'USAGE') AS usage "
+                                "FROM pg_namespace n, pg_roles r WHERE r.rolname = $1 AND ") +
+                        kSchemaFilter + "ORDER BY 1",
+                    {role, schemas_param, exclude_param});
+}
+
+QueryResult query_relations(Connection& conn, const std::string& role,
+                            const std::optional<std::string>& schemas_param,
+                            const std::optional<std::string>& exclude_param) {
+  return conn.query(
+      std::string("SELECT n.nspname, c.relname, quote_ident(n.nspname) AS schema_ident, "
+                  "quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname, c.relkind, "
+                  "CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(r.oid, c.oid, 'SELECT') "
+                  "     ELSE has_table_privilege(r.oid, c.oid, 'SELECT') END AS can_select, "
+                  "c.relrowsecurity AND c.relowner <> r.oid AS rls "
+                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, pg_roles r "
+                  "WHERE r.rolname = $1 AND c.relkind IN ('r', 'p', 'S') AND ") +
+          kSchemaFilter +
+          "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+          "                AND d.objid = c.oid AND d.deptype = 'e') "
+          "ORDER BY 1, 2",
+      {role, schemas_param, exclude_param});
+}
+
+// Schemas without USAGE: appends their GRANTs, and returns how many there are.
+size_t collect_missing_usage(const QueryResult& schemas, const RoleInfo& ri, size_t max_items,
+                             nlohmann::json& missing_usage, std::vector<std::string>& grants) {
+  size_t missing_usage_count = 0;
+  if (ri.read_all) return missing_usage_count;
+  for (size_t i = 0; i < schemas.rows.size(); ++i) {
+    if (schemas.text(i, "usage") == "t") continue;
+    ++missing_usage_count;
+    if (missing_usage.size() < max_items) missing_usage.push_back(schemas.text(i, "nspname"));
+    grants.push_back("GRANT USAGE ON SCHEMA " + schemas.text(i, "ident") + " TO " + ri.ident + ";");
+  }
+  return missing_usage_count;
+}
+
+// Missing SELECTs, per schema and kind, so that a schema missing everything gets one
+// "ALL ... IN SCHEMA" statement instead of one per object.
+struct RelationScan {
+  std::map<std::pair<std::string, bool>, std::vector<Relation>> missing_by_schema;
+  std::map<std::pair<std::string, bool>, size_t> total_by_schema;
+  nlohmann::json missing_tables = nlohmann::json::array(), missing_seqs = nlohmann::json::array(),
+                 rls_tables = nlohmann::json::array();
+  size_t n_tables = 0, n_seqs = 0, n_missing_tables = 0, n_missing_seqs = 0, n_rls = 0;
+};
+
+RelationScan scan_relations(const QueryResult& rels, const RoleInfo& ri, bool check_rls,
+                            size_t max_items) {
+  RelationScan s;
+  for (size_t i = 0; i < rels.rows.size(); ++i) {
+    Relation rel{rels.text(i, "nspname"), rels.text(i, "relname"), rels.text(i, "qname"),
+                 rels.text(i, "schema_ident"), rels.text(i, "relkind") == "S"};
+    (rel.sequence ? s.n_seqs : s.n_tables)++;
+    auto key = std::make_pair(rel.schema_ident, rel.sequence);
+    s.total_by_schema[key]++;
+    if (check_rls && !ri.bypass_rls && !rel.sequence && rels.text(i, "rls") == "t") {
+      if (s.rls_tables.size() < max_items) s.rls_tables.push_back(rel.schema + "." + rel.name);
+      ++s.n_rls;
+    }
+    if (ri.read_all || rels.text(i, "can_select") == "t") continue;
+    auto& list = rel.sequence ? s.missing_seqs : s.missing_tables;
+    if (list.size() < max_items) list.push_back(rel.schema + "." + rel.name);
+    (rel.sequence ? s.n_missing_seqs : s.n_missing_tables)++;
+    s.missing_by_schema[key].push_back(rel);
+  }
+  return s;
+}
+
+void add_select_grants(RelationScan& s, const std::string& ident, size_t max_items,
+                       std::vector<std::string>& grants) {
+  for (const auto& [key, missing] : s.missing_by_schema) {
+    const auto& [schema_ident, sequence] = key;
+    const char* kind = sequence ? "SEQUENCES" : "TABLES";
+    if (missing.size() == s.total_by_schema[key] || missing.size() > max_items) {
+      grants.push_back(std::string("GRANT SELECT ON ALL ") + kind + " IN SCHEMA " + schema_ident +
+                       " TO " + ident + ";");
+    } else {
+      for (const auto& rel : missing)
+        grants.push_back(std::string("GRANT SELECT ON ") + (sequence ? "SEQUENCE " : "") +
+                         rel.qname + " TO " + ident + ";");
+    }
+  }
+}
+
+std::string phrase_cannot_dump(const RoleInfo& ri, size_t missing_usage_count,
+                               const RelationScan& s) {
+  std::vector<std::string> parts;
+  if (!ri.can_connect) parts.push_back("CONNECT on the database");
+  if (missing_usage_count)
+    parts.push_back("USAGE on " + std::to_string(missing_usage_count) + " schema(s)");
+  if (s.n_missing_tables)
+    parts.push_back("SELECT on " + std::to_string(s.n_missing_tables) + " table(s)");
+  if (s.n_missing_seqs)
+    parts.push_back("SELECT on " + std::to_string(s.n_missing_seqs) + " sequence(s)");
+  std::string summary = "Role " + ri.role + " cannot dump " + ri.db;
+  if (!parts.empty()) {
+    summary += ": missing ";
+    for (size_t i = 0; i < parts.size(); ++i)
+      summary += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  }
+  if (s.n_rls)
+    summary += (parts.empty() ? ": " : "; ") + std::to_string(s.n_rls) +
+               " table(s) with row-level security block it";
+  return summary;
+}
+
+std::string phrase_grant_fix(const RoleInfo& ri, size_t missing_usage_count, const RelationScan& s,
+                             const std::vector<std::string>& grants) {
+  std::string fix;
+  if (!grants.empty()) {
+    fix = "Connected to " + ri.db + " as its owner or a superuser, run:";
+    for (const auto& g : grants) fix += "\n  " + g;
+  }
+  if (s.n_rls) {
+    fix += std::string(fix.empty() ? "" : "\n") +
+           "pg_dump refuses tables with row-level security unless the role bypasses it; as a "
+           "superuser run:\n  ALTER ROLE " +
+           ri.ident + " BYPASSRLS;";
+  }
+  if (ri.read_all_exists && !ri.read_all &&
+      (s.n_missing_tables || s.n_missing_seqs || missing_usage_count))
+    fix +=
+        "\nOr, covering tables created later as well: GRANT pg_read_all_data TO " + ri.ident + ";";
+  return fix;
+}
+
 void run(const nlohmann::json& params, sdk::Context& r) {
   ConnParams cp = parse_connection(params);
   std::string role = params.value("role", std::string());
@@ -63,163 +222,60 @@ void run(const nlohmann::json& params, sdk::Context& r) {
            {{"role", role}});
     return;
   }
-  std::string ident = info.text(0, "ident");
-  std::string db = info.text(0, "db"), db_ident = info.text(0, "db_ident");
-  bool superuser = info.text(0, "rolsuper") == "t";
-  bool bypass_rls = info.text(0, "rolbypassrls") == "t";
-  bool read_all = info.text(0, "read_all_data") == "t";
-  bool read_all_exists = info.text(0, "read_all_exists") == "t";
-  bool can_connect = info.text(0, "can_connect") == "t";
+  RoleInfo ri = read_role_info(info, role);
 
   nlohmann::json details = {{"role", role},
-                            {"dbname", db},
-                            {"superuser", superuser},
-                            {"pg_read_all_data", read_all},
-                            {"bypass_rls", bypass_rls},
-                            {"connect", can_connect}};
-  if (superuser) {
+                            {"dbname", ri.db},
+                            {"superuser", ri.superuser},
+                            {"pg_read_all_data", ri.read_all},
+                            {"bypass_rls", ri.bypass_rls},
+                            {"connect", ri.can_connect}};
+  if (ri.superuser) {
     r.metric("pg_privileges_missing", 0, "count");
-    r.ok("Role " + role + " is a superuser: it can dump all of " + db, details);
+    r.ok("Role " + role + " is a superuser: it can dump all of " + ri.db, details);
     return;
   }
 
   std::vector<std::string> grants;
-  if (!can_connect)
-    grants.push_back("GRANT CONNECT ON DATABASE " + db_ident + " TO " + ident + ";");
+  if (!ri.can_connect)
+    grants.push_back("GRANT CONNECT ON DATABASE " + ri.db_ident + " TO " + ri.ident + ";");
 
   auto schemas_param = text_array(params.value("schemas", nlohmann::json()));
   auto exclude_param = text_array(params.value("exclude_schemas", nlohmann::json::array()));
-  const char* schema_filter =
-      "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
-      "AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND ($2::text[] IS NULL OR n.nspname = ANY($2)) "
-      "AND NOT (n.nspname = ANY($3)) "
-      "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass "
-      "                AND d.objid = n.oid AND d.deptype = 'e') ";
-
-  QueryResult schemas =
-      conn.query(std::string("SELECT n.nspname, quote_ident(n.nspname) AS ident, "
-                             "has_schema_privilege(r.oid, n.oid, 'USAGE') AS usage "
-                             "FROM pg_namespace n, pg_roles r WHERE r.rolname = $1 AND ") +
-                     schema_filter + "ORDER BY 1",
-                 {role, schemas_param, exclude_param});
-  QueryResult rels = conn.query(
-      std::string("SELECT n.nspname, c.relname, quote_ident(n.nspname) AS schema_ident, "
-                  "quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname, c.relkind, "
-                  "CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(r.oid, c.oid, 'SELECT') "
-                  "     ELSE has_table_privilege(r.oid, c.oid, 'SELECT') END AS can_select, "
-                  "c.relrowsecurity AND c.relowner <> r.oid AS rls "
-                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, pg_roles r "
-                  "WHERE r.rolname = $1 AND c.relkind IN ('r', 'p', 'S') AND ") +
-          schema_filter +
-          "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
-          "                AND d.objid = c.oid AND d.deptype = 'e') "
-          "ORDER BY 1, 2",
-      {role, schemas_param, exclude_param});
+  QueryResult schemas = query_schemas(conn, role, schemas_param, exclude_param);
+  QueryResult rels = query_relations(conn, role, schemas_param, exclude_param);
 
   nlohmann::json missing_usage = nlohmann::json::array();
-  size_t missing_usage_count = 0;
-  if (!read_all) {
-    for (size_t i = 0; i < schemas.rows.size(); ++i) {
-      if (schemas.text(i, "usage") == "t") continue;
-      ++missing_usage_count;
-      if (missing_usage.size() < max_items) missing_usage.push_back(schemas.text(i, "nspname"));
-      grants.push_back("GRANT USAGE ON SCHEMA " + schemas.text(i, "ident") + " TO " + ident + ";");
-    }
-  }
+  size_t missing_usage_count = collect_missing_usage(schemas, ri, max_items, missing_usage, grants);
+  RelationScan s = scan_relations(rels, ri, check_rls, max_items);
+  add_select_grants(s, ri.ident, max_items, grants);
 
-  // Missing SELECTs, per schema and kind, so that a schema missing everything gets one
-  // "ALL ... IN SCHEMA" statement instead of one per object.
-  std::map<std::pair<std::string, bool>, std::vector<Relation>> missing_by_schema;
-  std::map<std::pair<std::string, bool>, size_t> total_by_schema;
-  nlohmann::json missing_tables = nlohmann::json::array(), missing_seqs = nlohmann::json::array(),
-                 rls_tables = nlohmann::json::array();
-  size_t n_tables = 0, n_seqs = 0, n_missing_tables = 0, n_missing_seqs = 0, n_rls = 0;
-  for (size_t i = 0; i < rels.rows.size(); ++i) {
-    Relation rel{rels.text(i, "nspname"), rels.text(i, "relname"), rels.text(i, "qname"),
-                 rels.text(i, "schema_ident"), rels.text(i, "relkind") == "S"};
-    (rel.sequence ? n_seqs : n_tables)++;
-    auto key = std::make_pair(rel.schema_ident, rel.sequence);
-    total_by_schema[key]++;
-    if (check_rls && !bypass_rls && !rel.sequence && rels.text(i, "rls") == "t") {
-      if (rls_tables.size() < max_items) rls_tables.push_back(rel.schema + "." + rel.name);
-      ++n_rls;
-    }
-    if (read_all || rels.text(i, "can_select") == "t") continue;
-    auto& list = rel.sequence ? missing_seqs : missing_tables;
-    if (list.size() < max_items) list.push_back(rel.schema + "." + rel.name);
-    (rel.sequence ? n_missing_seqs : n_missing_tables)++;
-    missing_by_schema[key].push_back(rel);
-  }
-  for (const auto& [key, missing] : missing_by_schema) {
-    const auto& [schema_ident, sequence] = key;
-    const char* kind = sequence ? "SEQUENCES" : "TABLES";
-    if (missing.size() == total_by_schema[key] || missing.size() > max_items) {
-      grants.push_back(std::string("GRANT SELECT ON ALL ") + kind + " IN SCHEMA " + schema_ident +
-                       " TO " + ident + ";");
-    } else {
-      for (const auto& rel : missing)
-        grants.push_back(std::string("GRANT SELECT ON ") + (sequence ? "SEQUENCE " : "") +
-                         rel.qname + " TO " + ident + ";");
-    }
-  }
-
-  size_t total_missing =
-      (can_connect ? 0 : 1) + missing_usage_count + n_missing_tables + n_missing_seqs + n_rls;
+  size_t total_missing = (ri.can_connect ? 0 : 1) + missing_usage_count + s.n_missing_tables +
+                         s.n_missing_seqs + s.n_rls;
   details["schemas_checked"] = schemas.rows.size();
-  details["tables_checked"] = n_tables;
-  details["sequences_checked"] = n_seqs;
+  details["tables_checked"] = s.n_tables;
+  details["sequences_checked"] = s.n_seqs;
   details["missing_schema_usage"] = missing_usage;
   details["missing_schema_usage_count"] = missing_usage_count;
-  details["missing_tables"] = missing_tables;
-  details["missing_table_count"] = n_missing_tables;
-  details["missing_sequences"] = missing_seqs;
-  details["missing_sequence_count"] = n_missing_seqs;
-  details["rls_tables"] = rls_tables;
-  details["rls_table_count"] = n_rls;
+  details["missing_tables"] = s.missing_tables;
+  details["missing_table_count"] = s.n_missing_tables;
+  details["missing_sequences"] = s.missing_seqs;
+  details["missing_sequence_count"] = s.n_missing_seqs;
+  details["rls_tables"] = s.rls_tables;
+  details["rls_table_count"] = s.n_rls;
   details["grants"] = grants;
   r.metric("pg_privileges_missing", static_cast<double>(total_missing), "count");
 
   if (total_missing == 0) {
-    std::string how = read_all ? " (through pg_read_all_data)" : "";
-    r.ok("Role " + role + " can dump " + db + how + ": CONNECT, USAGE on " +
+    std::string how = ri.read_all ? " (through pg_read_all_data)" : "";
+    r.ok("Role " + role + " can dump " + ri.db + how + ": CONNECT, USAGE on " +
              std::to_string(schemas.rows.size()) + " schemas, SELECT on " +
-             std::to_string(n_tables) + " tables and " + std::to_string(n_seqs) + " sequences",
+             std::to_string(s.n_tables) + " tables and " + std::to_string(s.n_seqs) + " sequences",
          details);
     return;
   }
-
-  std::vector<std::string> parts;
-  if (!can_connect) parts.push_back("CONNECT on the database");
-  if (missing_usage_count)
-    parts.push_back("USAGE on " + std::to_string(missing_usage_count) + " schema(s)");
-  if (n_missing_tables)
-    parts.push_back("SELECT on " + std::to_string(n_missing_tables) + " table(s)");
-  if (n_missing_seqs)
-    parts.push_back("SELECT on " + std::to_string(n_missing_seqs) + " sequence(s)");
-  std::string summary = "Role " + role + " cannot dump " + db;
-  if (!parts.empty()) {
-    summary += ": missing ";
-    for (size_t i = 0; i < parts.size(); ++i)
-      summary += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
-  }
-  if (n_rls)
-    summary += (parts.empty() ? ": " : "; ") + std::to_string(n_rls) +
-               " table(s) with row-level security block it";
-
-  std::string fix;
-  if (!grants.empty()) {
-    fix = "Connected to " + db + " as its owner or a superuser, run:";
-    for (const auto& g : grants) fix += "\n  " + g;
-  }
-  if (n_rls) {
-    fix += std::string(fix.empty() ? "" : "\n") +
-           "pg_dump refuses tables with row-level security unless the role bypasses it; as a "
-           "superuser run:\n  ALTER ROLE " +
-           ident + " BYPASSRLS;";
-  }
-  if (read_all_exists && !read_all && (n_missing_tables || n_missing_seqs || missing_usage_count))
-    fix += "\nOr, covering tables created later as well: GRANT pg_read_all_data TO " + ident + ";";
-  r.fail(summary, fix, details);
+  r.fail(phrase_cannot_dump(ri, missing_usage_count, s),
+         phrase_grant_fix(ri, missing_usage_count, s, grants), details);
 }
 
 }  // namespace

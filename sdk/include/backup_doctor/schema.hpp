@@ -13,6 +13,9 @@
 // "$ref" (those win). Blocks:
 //   bd:duration  a string such as "30s", "25h", "1h30m" (duration.hpp)
 //   bd:size      bytes as an integer, or a string such as "500M", "10GiB" (size.hpp: one rule)
+//   bd:target_path, bd:target_pattern
+//                which file a check looks at: a file, or the newest file matching `pattern` in a
+//                directory, or a directory and glob in one (`/opt/backups/files/*.tar.gz`)
 // A "pattern" of "@duration@" (the 1.0 SDK's way, see with_duration_patterns) still works.
 #pragma once
 
@@ -44,13 +47,32 @@ inline nlohmann::json size_schema(std::string_view description = {}) {
   return s;
 }
 
+// The two parameters that name a check's target file: `path` and `pattern`.
+inline nlohmann::json target_path_schema() {
+  return {{"type", "string"},
+          {"minLength", 1},
+          {"description",
+           "A file; or a directory, whose newest file matching `pattern` is used; or a directory "
+           "and glob in one (`/opt/backups/files/*.tar.gz`)."}};
+}
+
+inline nlohmann::json target_pattern_schema() {
+  return {{"type", "string"},
+          {"minLength", 1},
+          {"default", "*"},
+          {"description", "Glob for the file name when `path` is a directory. Default `*`."}};
+}
+
 namespace detail {
 
 inline nlohmann::json schema_block(const std::string& name) {
   if (name == "bd:duration") return duration_schema();
   if (name == "bd:size") return size_schema();
-  throw std::invalid_argument("parameter schema: unknown building block \"" + name +
-                              "\" (known: bd:duration, bd:size)");
+  if (name == "bd:target_path") return target_path_schema();
+  if (name == "bd:target_pattern") return target_pattern_schema();
+  throw std::invalid_argument(
+      "parameter schema: unknown building block \"" + name +
+      "\" (known: bd:duration, bd:size, bd:target_path, bd:target_pattern)");
 }
 
 inline void expand_blocks(nlohmann::json& node) {

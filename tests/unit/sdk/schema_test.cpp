@@ -26,6 +26,20 @@ TEST_CASE("bd:duration and bd:size blocks expand, keys beside $ref win") {
   CHECK(sdk::duration_schema("oldest", "25h") == age);
 }
 
+TEST_CASE("bd:target_path and bd:target_pattern name a file or the newest match in a directory") {
+  json s = sdk::parse_schema(R"({"type": "object", "properties": {
+      "path": {"$ref": "bd:target_path"},
+      "pattern": {"$ref": "bd:target_pattern", "default": "*.dump"}}})");
+  const json& path = s["properties"]["path"];
+  CHECK(path == sdk::target_path_schema());
+  CHECK(path["minLength"] == 1);
+  CHECK(path["description"].get<std::string>().find("newest") != std::string::npos);
+  const json& pattern = s["properties"]["pattern"];
+  CHECK(pattern["type"] == "string");
+  CHECK(pattern["default"] == "*.dump");  // the check's own default wins
+  CHECK(sdk::target_pattern_schema()["default"] == "*");
+}
+
 TEST_CASE("the 1.0 @duration@ marker still expands; an unknown block is a plugin bug") {
   json s =
       sdk::parse_schema(R"({"properties": {"t": {"type": "string", "pattern": "@duration@"}}})");
