@@ -5,7 +5,6 @@
 #include <backup_doctor/system.hpp>
 
 #include <fnmatch.h>
-#include <pwd.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
@@ -24,11 +23,7 @@ std::string parent_of(const std::string& path) {
 }
 
 std::string owner_name(uid_t uid) {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  getpwuid_r(uid, &pw, buf, sizeof buf, &found);
-  return found ? std::string(found->pw_name) : "uid " + std::to_string(uid);
+  return sdk::find_user_name(uid).value_or("uid " + std::to_string(uid));
 }
 
 bool newer(const struct stat& a, const struct timespec& b) {

@@ -1,5 +1,7 @@
 #include "safe_open.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -24,20 +26,13 @@ constexpr int kMaxLinkHops = 40;  // as the kernel's own limit
 constexpr int kMaxWalkDepth = 512;
 
 std::string user_text(uid_t uid) {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  getpwuid_r(uid, &pw, buf, sizeof buf, &found);
-  return found ? std::string(found->pw_name) + " (uid " + std::to_string(uid) + ")"
-               : "uid " + std::to_string(uid);
+  auto name = sdk::find_user_name(uid);
+  return name ? *name + " (uid " + std::to_string(uid) + ")" : "uid " + std::to_string(uid);
 }
 
 std::string group_text(gid_t gid) {
-  struct group gr {};
-  struct group* found = nullptr;
-  std::vector<char> buf(65536);
-  getgrgid_r(gid, &gr, buf.data(), buf.size(), &found);
-  return found ? "'" + std::string(found->gr_name) + "'" : "gid " + std::to_string(gid);
+  auto name = sdk::find_group_name(gid);
+  return name ? "'" + *name + "'" : "gid " + std::to_string(gid);
 }
 
 int openat2_path(int dir, const char* path, uint64_t resolve) {

@@ -9,7 +9,6 @@
 #include "processes.hpp"
 #include "procfs.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 #include <map>
 
@@ -48,14 +47,9 @@ constexpr const char* kSchema = R"({
 const std::vector<std::string> kDefaultNames = {"pg_dump", "pg_dumpall", "pg_basebackup", "rsync",
                                                 "tar",     "rclone",     "*backup*.sh"};
 
-std::string user_name(int uid) {
-  if (uid < 0) return "?";
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (getpwuid_r(static_cast<uid_t>(uid), &pw, buf, sizeof buf, &found) == 0 && found)
-    return found->pw_name;
-  return std::to_string(uid);
+// A process whose owner /proc did not tell (uid -1) is "?".
+std::string owner_of(int uid) {
+  return uid < 0 ? "?" : sdk::user_name(static_cast<uid_t>(uid));
 }
 
 const char* state_words(char s) {
@@ -113,15 +107,8 @@ struct Tracked {
   int io_errno = 0;
 };
 
-void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
-  std::string proc = string_param(params, "proc_root", "/proc");
-  auto names = string_list(params, "names", kDefaultNames);
-  if (names.empty()) throw sdk::CheckError("names must list at least one process name");
-  auto sample = duration_param(params, "sample", "5s");
-  auto max_runtime = optional_duration(params, "max_runtime");
-  bool require_idle = params.value("require_idle_io", false);
-  size_t max_items = static_cast<size_t>(number_param(params, "max_items", 20));
-
+// Seconds since boot, from <proc>/uptime.
+double read_uptime(const std::string& proc) {
   int err = 0;
   auto uptime_text = read_file(proc + "/uptime", &err);
   if (!uptime_text) throw sdk::CheckError("cannot read " + proc + "/uptime: " + errno_text(err));
@@ -137,9 +124,13 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
     throw sdk::CheckError(proc + "/uptime holds " +
                           uptime_text->substr(0, uptime_text->find_first_of(" \n")) +
                           ", not a number of seconds since boot");
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const int self = ::getpid();
+  return uptime;
+}
 
+// The running processes that match `names`, each with its I/O counters at the start.
+std::vector<Tracked> find_backup_processes(const std::string& proc,
+                                           const std::vector<std::string>& names) {
+  const int self = ::getpid();
   std::vector<Tracked> found;
   for (int pid : list_pids(proc)) {
     if (proc == "/proc" && pid == self) continue;
@@ -156,6 +147,190 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
       t.io_errno = io_err;
     found.push_back(std::move(t));
   }
+  return found;
+}
+
+// What the check saw of one backup process, at the end of the sample.
+struct Observed {
+  std::string name, pid_text, who, runtime_text;
+  double runtime = 0;
+  bool finished = false;  // gone, or its pid reused, by the end of the sample
+  char state = 'X';
+  std::optional<IoPriority> prio;
+  std::optional<bool> progressed;  // unknown when its I/O counters could not be read
+  json entry;
+};
+
+// The sample's verdict (made progress?) from the process's I/O counters, into the entry.
+std::optional<bool> measure_progress(const Tracked& t, const std::string& proc, double sampled_ms,
+                                     const json& labels, Observed& o, sdk::Context& ctx) {
+  if (o.finished) {
+    o.entry["finished_during_sample"] = true;
+    return true;
+  }
+  if (!t.io_before) {
+    o.entry["io_unreadable"] = t.io_errno ? errno_text(t.io_errno) : std::string("does not parse");
+    return std::nullopt;
+  }
+  auto text = read_file(proc + "/" + o.pid_text + "/io");
+  auto after = text ? parse_proc_io(*text) : std::nullopt;
+  if (!after) return std::nullopt;
+  // Progress: any change of the storage counters or of the read/write syscall counters.
+  uint64_t moved_storage = (after->read_bytes - t.io_before->read_bytes) +
+                           (after->write_bytes - t.io_before->write_bytes);
+  uint64_t moved_calls = (after->rchar - t.io_before->rchar) + (after->wchar - t.io_before->wchar);
+  o.entry["io_sample_seconds"] = sampled_ms / 1000.0;
+  o.entry["io"] = {{"read_bytes", after->read_bytes - t.io_before->read_bytes},
+                   {"write_bytes", after->write_bytes - t.io_before->write_bytes},
+                   {"rchar", after->rchar - t.io_before->rchar},
+                   {"wchar", after->wchar - t.io_before->wchar}};
+  ctx.metric("backup_process_io", static_cast<double>(moved_calls), "bytes", labels);
+  ctx.metric("backup_process_storage_io", static_cast<double>(moved_storage), "bytes", labels);
+  return moved_storage > 0 || moved_calls > 0;
+}
+
+// How the process stands after the sample: its details entry and metrics, priority, progress.
+Observed observe(const Tracked& t, const std::string& proc, double uptime, double ticks,
+                 double sampled_ms, const Hooks& hooks, sdk::Context& ctx) {
+  const auto& p = t.info;
+  int pid = p.stat.pid;
+  Observed o;
+  o.pid_text = std::to_string(pid);
+  // Names and command lines are the process's own words: shown only with secrets masked.
+  o.name = display_name(p.stat.comm);
+  o.who = o.name + " (pid " + o.pid_text + ")";
+  o.runtime = std::max(0.0, uptime - static_cast<double>(p.stat.start_ticks) / ticks);
+  o.runtime_text =
+      format_duration(std::chrono::milliseconds(static_cast<long long>(o.runtime * 1000)));
+  auto now = read_process(proc, pid);
+  o.finished = !now || now->stat.start_ticks != p.stat.start_ticks;
+  o.state = o.finished ? 'X' : now->stat.state;
+  long nice = o.finished ? p.stat.nice : now->stat.nice;
+
+  o.entry = {{"pid", pid},
+             {"name", o.name},
+             {"matched", display_name(t.matched)},
+             {"cmdline", display_cmdline(p.argv)},
+             {"user", owner_of(p.uid)},
+             {"runtime_seconds", o.runtime},
+             {"state", o.finished ? std::string("exited") : std::string(1, o.state)},
+             {"nice", nice},
+             {"cpu_seconds", static_cast<double>(p.stat.utime_ticks + p.stat.stime_ticks) / ticks}};
+  if (p.argv_truncated) o.entry["cmdline_truncated"] = true;
+  json labels = {{"pid", o.pid_text}, {"name", o.name}};
+  ctx.metric("backup_process_runtime", o.runtime, "seconds", labels);
+  ctx.metric("backup_process_nice", static_cast<double>(nice), "", labels);
+
+  if (auto v = hooks.io_priority(proc, pid)) {
+    o.prio = decode_io_priority(*v, nice);
+    o.entry["io_class"] = o.prio->effective;
+    o.entry["io_priority"] = o.prio->name;
+    ctx.metric("backup_process_io_idle", o.prio->effective == "idle" ? 1 : 0, "", labels);
+  } else {
+    o.entry["io_class"] = nullptr;
+  }
+
+  o.progressed = measure_progress(t, proc, sampled_ms, labels, o, ctx);
+  o.entry["made_progress"] = o.progressed ? json(*o.progressed) : json(nullptr);
+  if (o.progressed) ctx.metric("backup_process_progress", *o.progressed ? 1 : 0, "", labels);
+  return o;
+}
+
+// The kinds of trouble a backup process can be in, each gathering the processes in it.
+struct Troubles {
+  Category stopped, stuck, quiet, zombies, slow, not_idle;
+};
+
+void classify(const Observed& o, const ProcessInfo& p,
+              const std::optional<std::chrono::milliseconds>& max_runtime, bool require_idle,
+              Troubles& c) {
+  bool too_long = max_runtime && o.runtime * 1000.0 > static_cast<double>(max_runtime->count());
+  auto item = [&](const std::string& extra) {
+    return o.name + " (pid " + o.pid_text + ", running " + o.runtime_text +
+           (extra.empty() ? "" : ", " + extra) + ")";
+  };
+  bool is_pg = p.stat.comm.rfind("pg_", 0) == 0;
+  char state = o.state;
+  if (!o.finished && (state == 'T' || state == 't')) {
+    c.stopped.add(item(""), o.pid_text, is_pg);
+  } else if (!o.finished && state == 'Z') {
+    c.zombies.add(item("parent " + std::to_string(p.stat.ppid)), std::to_string(p.stat.ppid),
+                  is_pg);
+  } else if (o.progressed && !*o.progressed) {
+    if (state == 'D')
+      c.stuck.add(item(state_words(state)), o.pid_text, is_pg);
+    else if (too_long)
+      c.stuck.add(item("past max_runtime " + format_duration(*max_runtime)), o.pid_text, is_pg);
+    else
+      c.quiet.add(item(state_words(state)), o.pid_text, is_pg);
+  } else if (too_long) {
+    c.slow.add(item(""), o.pid_text, is_pg);
+  }
+  if (require_idle && o.prio && o.prio->effective != "idle" && !o.finished)
+    c.not_idle.add(o.who + " in class " + o.prio->name, o.pid_text, is_pg);
+}
+
+// How to see what a process without I/O waits for, and how to end it.
+std::string inspect_advice(const Category& c) {
+  const std::string& pid = c.pids.front();
+  return "Look at what " + std::string(c.pids.size() == 1 ? "it waits" : "each waits") +
+         " for: `cat /proc/" + pid + "/wchan; echo; cat /proc/" + pid +
+         "/stack` (as root) or `strace -f -p " + pid + "`" +
+         (c.postgres ? "; on the database, `SELECT pid, state, wait_event_type, wait_event, "
+                       "query_start FROM pg_stat_activity WHERE application_name LIKE "
+                       "'pg_dump%'` shows a lock wait"
+                     : "") +
+         ". If it is really stuck, end it (`kill " + c.pid_list() + "`) and run the backup again.";
+}
+
+void phrase_troubles(const Troubles& c, size_t max_items, double sampled_ms,
+                     const std::optional<std::chrono::milliseconds>& max_runtime,
+                     sdk::Findings& verdict) {
+  std::string sample_text =
+      format_duration(std::chrono::milliseconds(static_cast<long long>(sampled_ms)));
+  if (!c.stopped.empty())
+    verdict.fail(c.stopped.text(max_items) + (c.stopped.size() == 1 ? " is" : " are") + " stopped",
+                 "Something suspended " + std::string(c.stopped.size() == 1 ? "it" : "them") +
+                     " (SIGSTOP, Ctrl-Z or a debugger): resume with `kill -CONT " +
+                     c.stopped.pid_list() + "`, or end and rerun the backup.");
+  if (!c.stuck.empty())
+    verdict.fail(c.stuck.text(max_items) + " did no I/O in " + sample_text,
+                 inspect_advice(c.stuck));
+  if (!c.quiet.empty())
+    verdict.warn(c.quiet.text(max_items) + " did no I/O in " + sample_text +
+                     ": hung, or waiting on a lock or the network",
+                 inspect_advice(c.quiet));
+  if (!c.zombies.empty())
+    verdict.warn(c.zombies.text(max_items) + " exited but " +
+                     (c.zombies.size() == 1 ? "was" : "were") + " never collected by the parent",
+                 "The backup process is gone: check the backup log for its exit status. The "
+                 "parent (pid " +
+                     c.zombies.pid_list() + ") does not reap its children and may itself be hung.");
+  if (!c.slow.empty())
+    verdict.warn(
+        c.slow.text(max_items) + " still running, longer than max_runtime " +
+            format_duration(*max_runtime),
+        "It still moves data, so it is slow rather than stuck: compare its throughput "
+        "with earlier runs and look at resources.io and resources.cpu for the bottleneck.");
+  if (!c.not_idle.empty())
+    verdict.warn(c.not_idle.text(max_items) + ", not in the idle I/O class",
+                 "Lower the disk priority so the application is served first: `ionice -c 3 -p " +
+                     c.not_idle.pid_list() + "` (and `renice -n 10 -p " + c.not_idle.pid_list() +
+                     "` for CPU); start future runs with `nice -n 10 ionice -c 3 <command>`.");
+}
+
+void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
+  std::string proc = string_param(params, "proc_root", "/proc");
+  auto names = string_list(params, "names", kDefaultNames);
+  if (names.empty()) throw sdk::CheckError("names must list at least one process name");
+  auto sample = duration_param(params, "sample", "5s");
+  auto max_runtime = optional_duration(params, "max_runtime");
+  bool require_idle = params.value("require_idle_io", false);
+  size_t max_items = static_cast<size_t>(number_param(params, "max_items", 20));
+
+  double uptime = read_uptime(proc);
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::vector<Tracked> found = find_backup_processes(proc, names);
 
   std::string names_text;
   for (const auto& n : names) names_text += (names_text.empty() ? "" : ", ") + n;
@@ -172,154 +347,22 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
   if (any_io) sampled_ms = static_cast<double>(hooks.wait(sample, ctx).count());
   uptime += sampled_ms / 1000.0;  // runtimes as of the end of the sample, not its start
 
-  sdk::Findings verdict;
   json list = json::array();
   std::string ok_text;
-  Category stopped, stuck, quiet, zombies, slow, not_idle;
+  Troubles troubles;
   for (const auto& t : found) {
-    const auto& p = t.info;
-    int pid = p.stat.pid;
-    std::string pid_text = std::to_string(pid);
-    // Names and command lines are the process's own words: shown only with secrets masked.
-    const std::string name = display_name(p.stat.comm);
-    std::string who = name + " (pid " + pid_text + ")";
-    double runtime = std::max(0.0, uptime - static_cast<double>(p.stat.start_ticks) / ticks);
-    auto now = read_process(proc, pid);
-    bool finished = !now || now->stat.start_ticks != p.stat.start_ticks;  // gone or pid reused
-    char state = finished ? 'X' : now->stat.state;
-    long nice = finished ? p.stat.nice : now->stat.nice;
-
-    json entry = {
-        {"pid", pid},
-        {"name", name},
-        {"matched", display_name(t.matched)},
-        {"cmdline", display_cmdline(p.argv)},
-        {"user", user_name(p.uid)},
-        {"runtime_seconds", runtime},
-        {"state", finished ? std::string("exited") : std::string(1, state)},
-        {"nice", nice},
-        {"cpu_seconds", static_cast<double>(p.stat.utime_ticks + p.stat.stime_ticks) / ticks}};
-    if (p.argv_truncated) entry["cmdline_truncated"] = true;
-    json labels = {{"pid", pid_text}, {"name", name}};
-    ctx.metric("backup_process_runtime", runtime, "seconds", labels);
-    ctx.metric("backup_process_nice", static_cast<double>(nice), "", labels);
-
-    std::optional<IoPriority> prio;
-    if (auto v = hooks.io_priority(proc, pid)) {
-      prio = decode_io_priority(*v, nice);
-      entry["io_class"] = prio->effective;
-      entry["io_priority"] = prio->name;
-      ctx.metric("backup_process_io_idle", prio->effective == "idle" ? 1 : 0, "", labels);
-    } else {
-      entry["io_class"] = nullptr;
-    }
-
-    // Progress: any change of the storage counters or of the read/write syscall counters.
-    std::optional<bool> progressed;
-    if (finished) {
-      progressed = true;
-      entry["finished_during_sample"] = true;
-    } else if (t.io_before) {
-      auto text = read_file(proc + "/" + pid_text + "/io");
-      auto after = text ? parse_proc_io(*text) : std::nullopt;
-      if (after) {
-        uint64_t moved_storage = (after->read_bytes - t.io_before->read_bytes) +
-                                 (after->write_bytes - t.io_before->write_bytes);
-        uint64_t moved_calls =
-            (after->rchar - t.io_before->rchar) + (after->wchar - t.io_before->wchar);
-        progressed = moved_storage > 0 || moved_calls > 0;
-        entry["io_sample_seconds"] = sampled_ms / 1000.0;
-        entry["io"] = {{"read_bytes", after->read_bytes - t.io_before->read_bytes},
-                       {"write_bytes", after->write_bytes - t.io_before->write_bytes},
-                       {"rchar", after->rchar - t.io_before->rchar},
-                       {"wchar", after->wchar - t.io_before->wchar}};
-        ctx.metric("backup_process_io", static_cast<double>(moved_calls), "bytes", labels);
-        ctx.metric("backup_process_storage_io", static_cast<double>(moved_storage), "bytes",
-                   labels);
-      }
-    } else {
-      entry["io_unreadable"] = t.io_errno ? errno_text(t.io_errno) : std::string("does not parse");
-    }
-    entry["made_progress"] = progressed ? json(*progressed) : json(nullptr);
-    if (progressed) ctx.metric("backup_process_progress", *progressed ? 1 : 0, "", labels);
-
-    bool too_long = max_runtime && runtime * 1000.0 > static_cast<double>(max_runtime->count());
-    std::string runtime_text =
-        format_duration(std::chrono::milliseconds(static_cast<long long>(runtime * 1000)));
-    auto item = [&](const std::string& extra) {
-      return name + " (pid " + pid_text + ", running " + runtime_text +
-             (extra.empty() ? "" : ", " + extra) + ")";
-    };
-    bool is_pg = p.stat.comm.rfind("pg_", 0) == 0;
-    if (!finished && (state == 'T' || state == 't')) {
-      stopped.add(item(""), pid_text, is_pg);
-    } else if (!finished && state == 'Z') {
-      zombies.add(item("parent " + std::to_string(p.stat.ppid)), std::to_string(p.stat.ppid),
-                  is_pg);
-    } else if (progressed && !*progressed) {
-      if (state == 'D')
-        stuck.add(item(state_words(state)), pid_text, is_pg);
-      else if (too_long)
-        stuck.add(item("past max_runtime " + format_duration(*max_runtime)), pid_text, is_pg);
-      else
-        quiet.add(item(state_words(state)), pid_text, is_pg);
-    } else if (too_long) {
-      slow.add(item(""), pid_text, is_pg);
-    }
-    if (require_idle && prio && prio->effective != "idle" && !finished)
-      not_idle.add(who + " in class " + prio->name, pid_text, is_pg);
-
-    if (list.size() < max_items) list.push_back(entry);
-    ok_text += (ok_text.empty() ? "" : "; ") + who + " running " + runtime_text +
-               (progressed ? (*progressed ? ", moving data" : ", no I/O") : "");
+    Observed o = observe(t, proc, uptime, ticks, sampled_ms, hooks, ctx);
+    classify(o, t.info, max_runtime, require_idle, troubles);
+    if (list.size() < max_items) list.push_back(o.entry);
+    ok_text += (ok_text.empty() ? "" : "; ") + o.who + " running " + o.runtime_text +
+               (o.progressed ? (*o.progressed ? ", moving data" : ", no I/O") : "");
   }
   if (found.size() > 3)
     ok_text = std::to_string(found.size()) +
               " backup processes running, all moving data or idle by design";
 
-  std::string sample_text =
-      format_duration(std::chrono::milliseconds(static_cast<long long>(sampled_ms)));
-  auto inspect = [&](const Category& c) {
-    const std::string& pid = c.pids.front();
-    return "Look at what " + std::string(c.pids.size() == 1 ? "it waits" : "each waits") +
-           " for: `cat /proc/" + pid + "/wchan; echo; cat /proc/" + pid +
-           "/stack` (as root) or `strace -f -p " + pid + "`" +
-           (c.postgres ? "; on the database, `SELECT pid, state, wait_event_type, wait_event, "
-                         "query_start FROM pg_stat_activity WHERE application_name LIKE "
-                         "'pg_dump%'` shows a lock wait"
-                       : "") +
-           ". If it is really stuck, end it (`kill " + c.pid_list() +
-           "`) and run the backup again.";
-  };
-  if (!stopped.empty())
-    verdict.fail(stopped.text(max_items) + (stopped.size() == 1 ? " is" : " are") + " stopped",
-                 "Something suspended " + std::string(stopped.size() == 1 ? "it" : "them") +
-                     " (SIGSTOP, Ctrl-Z or a debugger): resume with `kill -CONT " +
-                     stopped.pid_list() + "`, or end and rerun the backup.");
-  if (!stuck.empty())
-    verdict.fail(stuck.text(max_items) + " did no I/O in " + sample_text, inspect(stuck));
-  if (!quiet.empty())
-    verdict.warn(quiet.text(max_items) + " did no I/O in " + sample_text +
-                     ": hung, or waiting on a lock or the network",
-                 inspect(quiet));
-  if (!zombies.empty())
-    verdict.warn(zombies.text(max_items) + " exited but " + (zombies.size() == 1 ? "was" : "were") +
-                     " never collected by the parent",
-                 "The backup process is gone: check the backup log for its exit status. The "
-                 "parent (pid " +
-                     zombies.pid_list() + ") does not reap its children and may itself be hung.");
-  if (!slow.empty())
-    verdict.warn(
-        slow.text(max_items) + " still running, longer than max_runtime " +
-            format_duration(*max_runtime),
-        "It still moves data, so it is slow rather than stuck: compare its throughput "
-        "with earlier runs and look at resources.io and resources.cpu for the bottleneck.");
-  if (!not_idle.empty())
-    verdict.warn(not_idle.text(max_items) + ", not in the idle I/O class",
-                 "Lower the disk priority so the application is served first: `ionice -c 3 -p " +
-                     not_idle.pid_list() + "` (and `renice -n 10 -p " + not_idle.pid_list() +
-                     "` for CPU); start future runs with `nice -n 10 ionice -c 3 <command>`.");
-
+  sdk::Findings verdict;
+  phrase_troubles(troubles, max_items, sampled_ms, max_runtime, verdict);
   json details = {{"names", names},
                   {"count", found.size()},
                   {"processes", list},

@@ -118,16 +118,159 @@ std::optional<Newest> newest_backup(const std::string& pattern, size_t max_entri
   return best;
 }
 
+// The filesystem's space and inodes, from statvfs(3), in the units the report uses.
+struct FsUsage {
+  double size = 0, avail = 0, used = 0, free_pct = 0;
+  bool has_inodes = false, read_only = false;
+  uint64_t inodes_total = 0, inodes_free = 0;
+  double inodes_free_pct = 100.0;
+};
+
+FsUsage usage_of(const struct statvfs& vfs) {
+  FsUsage u;
+  const double frsize = static_cast<double>(vfs.f_frsize);
+  u.size = static_cast<double>(vfs.f_blocks) * frsize;
+  u.avail = static_cast<double>(vfs.f_bavail) * frsize;
+  u.used = static_cast<double>(vfs.f_blocks - vfs.f_bfree) * frsize;
+  // As df: the share of what an unprivileged writer can still use (root's reserve excluded).
+  u.free_pct = u.used + u.avail > 0 ? u.avail / (u.used + u.avail) * 100.0 : 0.0;
+  u.has_inodes = vfs.f_files > 0;
+  u.inodes_total = vfs.f_files;
+  u.inodes_free = vfs.f_favail;
+  if (u.has_inodes)
+    u.inodes_free_pct =
+        static_cast<double>(vfs.f_favail) / static_cast<double>(vfs.f_files) * 100.0;
+  u.read_only = (vfs.f_flag & ST_RDONLY) != 0;
+  return u;
+}
+
+void report_usage_metrics(const FsUsage& u, const json& labels, sdk::Context& ctx) {
+  ctx.metric("disk_free", u.avail, "bytes", labels);
+  ctx.metric("disk_size", u.size, "bytes", labels);
+  ctx.metric("disk_free", u.free_pct, "percent", labels);
+  if (u.has_inodes) {
+    ctx.metric("disk_free_inodes", static_cast<double>(u.inodes_free), "count", labels);
+    ctx.metric("disk_free_inodes", u.inodes_free_pct, "percent", labels);
+  }
+}
+
+json usage_details(const std::string& path, const FsUsage& u) {
+  return {{"path", path},
+          {"size_bytes", u.size},
+          {"used_bytes", u.used},
+          {"free_bytes", u.avail},
+          {"free_percent", u.free_pct},
+          {"inodes_total", u.has_inodes ? json(u.inodes_total) : json(nullptr)},
+          {"inodes_free", u.has_inodes ? json(u.inodes_free) : json(nullptr)},
+          {"inodes_free_percent", u.has_inodes ? json(u.inodes_free_pct) : json(nullptr)},
+          {"read_only", u.read_only}};
+}
+
+// The thresholds the checklist sets.
+struct Limits {
+  double warn_pct, fail_pct, warn_inodes, fail_inodes;
+  std::optional<uint64_t> min_free;
+};
+
+// Read-only, too little free space (by share or by min_free), too few free inodes.
+void check_space(const std::string& path, const FsUsage& u, const Limits& l, json& details,
+                 sdk::Findings& verdict) {
+  const std::string where = "on the filesystem of " + path;
+  const std::string free_text =
+      human_size(u.avail) + " (" + fixed1(u.free_pct) + "%) free " + where;
+  if (u.read_only)
+    verdict.fail("the filesystem of " + path + " is mounted read-only",
+                 "Find out why it is read-only (`dmesg | grep -i -e error -e remount` shows an "
+                 "ext4/xfs error remount) and fix the disk before remounting it read-write with "
+                 "`mount -o remount,rw` on its mount point.");
+
+  const std::string clean_hint = "See what takes the room with `du -xsh " + shell_quote(path) +
+                                 "/* | sort -h | tail`, remove backups past their retention or "
+                                 "move them to other storage, or grow the filesystem.";
+  if (u.free_pct < l.fail_pct)
+    verdict.fail("only " + free_text + ", below " + fixed1(l.fail_pct) + "%", clean_hint);
+  else if (u.free_pct < l.warn_pct)
+    verdict.warn("only " + free_text + ", below " + fixed1(l.warn_pct) + "%", clean_hint);
+  if (l.min_free) {
+    details["min_free_bytes"] = *l.min_free;
+    if (u.avail < static_cast<double>(*l.min_free))
+      verdict.fail("only " + human_size(u.avail) + " free " + where + ", less than the required " +
+                       human_size(static_cast<double>(*l.min_free)),
+                   clean_hint);
+  }
+}
+
+void check_inodes(const std::string& path, const FsUsage& u, const Limits& l,
+                  sdk::Findings& verdict) {
+  if (!u.has_inodes) return;
+  const std::string inode_text = std::to_string(u.inodes_free) + " inodes (" +
+                                 fixed1(u.inodes_free_pct) + "%) free on the filesystem of " + path;
+  const std::string inode_hint =
+      "The filesystem is running out of file entries rather than bytes: find the directories "
+      "holding most files with `find " +
+      shell_quote(path) +
+      " -xdev -type f | sed 's|/[^/]*$||' | sort | uniq -c | sort -n | tail` and prune them or "
+      "pack them into archives.";
+  if (u.inodes_free_pct < l.fail_inodes)
+    verdict.fail("only " + inode_text + ", below " + fixed1(l.fail_inodes) + "%", inode_hint);
+  else if (u.inodes_free_pct < l.warn_inodes)
+    verdict.warn("only " + inode_text + ", below " + fixed1(l.warn_inodes) + "%", inode_hint);
+}
+
+// Whether the next backup, sized like the newest one times the margin, fits in what is free.
+void check_room_for_next(const std::string& pattern, double margin, size_t max_entries,
+                         const std::string& path, const FsUsage& u, const json& labels,
+                         json& details, sdk::Findings& verdict, sdk::Context& ctx) {
+  const std::string where = "on the filesystem of " + path;
+  details["backup_glob"] = pattern;
+  details["growth_margin"] = margin;
+  auto newest = newest_backup(pattern, max_entries, ctx);
+  if (!newest) {
+    details["backups_matched"] = 0;
+    verdict.warn("no backup matches " + pattern + ", so the room for the next one is unknown",
+                 "Check that backup_glob matches the files your backup job writes (`ls -la " +
+                     shell_quote(fs::path(pattern).parent_path().string()) +
+                     "`); if no backup exists yet, that is a problem of its own.");
+    return;
+  }
+  double needed = static_cast<double>(newest->size) * margin;
+  bool room = u.avail >= needed;
+  details["backups_matched"] = newest->matched;
+  details["newest_backup"] = {{"path", newest->path},
+                              {"size_bytes", newest->size},
+                              {"mtime", newest->mtime},
+                              {"is_directory", newest->is_dir},
+                              {"size_is_lower_bound", newest->partial}};
+  details["next_backup_estimate_bytes"] = needed;
+  details["room_for_next_backup"] = room;
+  ctx.metric("newest_backup_size", static_cast<double>(newest->size), "bytes", labels);
+  ctx.metric("newest_backup_timestamp", newest->mtime, "seconds", labels);
+  ctx.metric("next_backup_estimate", needed, "bytes", labels);
+  ctx.metric("next_backup_headroom", u.avail - needed, "bytes", labels);
+  if (room) return;
+  double shortfall = needed - u.avail;
+  details["shortfall_bytes"] = shortfall;
+  std::string dir = fs::path(pattern).parent_path().string();
+  std::string name = fs::path(pattern).filename().string();
+  verdict.fail("the next backup needs about " + human_size(needed) + " (newest " + newest->path +
+                   " is " + human_size(static_cast<double>(newest->size)) + ", x" + fixed1(margin) +
+                   ") but only " + human_size(u.avail) + " is free " + where,
+               "Free at least " + human_size(shortfall) + " " + where +
+                   " before the next run: list old backups with `find " + shell_quote(dir) +
+                   " -maxdepth 1 -name " + shell_quote(name) +
+                   " -mtime +30 -print`, remove those your retention policy no longer "
+                   "needs (or copy them off-host first), or grow the filesystem.");
+}
+
 void run(const json& params, sdk::Context& ctx, const Hooks&) {
   std::string path = string_param(params, "path", "");
   if (path.empty()) throw sdk::CheckError("parameter 'path' is required");
   double margin = number_param(params, "growth_margin", 1.2);
   if (margin < 1) throw sdk::CheckError("growth_margin must be at least 1");
-  double warn_pct = number_param(params, "warn_free_percent", 15);
-  double fail_pct = number_param(params, "fail_free_percent", 5);
-  double warn_inodes = number_param(params, "warn_free_inodes_percent", 10);
-  double fail_inodes = number_param(params, "fail_free_inodes_percent", 2);
-  auto min_free = optional_size(params, "min_free");
+  Limits limits{
+      number_param(params, "warn_free_percent", 15), number_param(params, "fail_free_percent", 5),
+      number_param(params, "warn_free_inodes_percent", 10),
+      number_param(params, "fail_free_inodes_percent", 2), optional_size(params, "min_free")};
   size_t max_entries = static_cast<size_t>(number_param(params, "max_scan_entries", 200000));
 
   struct statvfs vfs {};
@@ -140,124 +283,25 @@ void run(const json& params, sdk::Context& ctx, const Hooks&) {
                {{"path", path}, {"errno", err}});
     return;
   }
-  const double frsize = static_cast<double>(vfs.f_frsize);
-  const double size = static_cast<double>(vfs.f_blocks) * frsize;
-  const double avail = static_cast<double>(vfs.f_bavail) * frsize;
-  const double used = static_cast<double>(vfs.f_blocks - vfs.f_bfree) * frsize;
-  // As df: the share of what an unprivileged writer can still use (root's reserve excluded).
-  const double free_pct = used + avail > 0 ? avail / (used + avail) * 100.0 : 0.0;
-  const bool has_inodes = vfs.f_files > 0;
-  const double inodes_free_pct =
-      has_inodes ? static_cast<double>(vfs.f_favail) / static_cast<double>(vfs.f_files) * 100.0
-                 : 100.0;
-
+  FsUsage u = usage_of(vfs);
   json labels = {{"path", path}};
-  ctx.metric("disk_free", avail, "bytes", labels);
-  ctx.metric("disk_size", size, "bytes", labels);
-  ctx.metric("disk_free", free_pct, "percent", labels);
-  if (has_inodes) {
-    ctx.metric("disk_free_inodes", static_cast<double>(vfs.f_favail), "count", labels);
-    ctx.metric("disk_free_inodes", inodes_free_pct, "percent", labels);
-  }
+  report_usage_metrics(u, labels, ctx);
 
-  json details = {{"path", path},
-                  {"size_bytes", size},
-                  {"used_bytes", used},
-                  {"free_bytes", avail},
-                  {"free_percent", free_pct},
-                  {"inodes_total", has_inodes ? json(vfs.f_files) : json(nullptr)},
-                  {"inodes_free", has_inodes ? json(vfs.f_favail) : json(nullptr)},
-                  {"inodes_free_percent", has_inodes ? json(inodes_free_pct) : json(nullptr)},
-                  {"read_only", (vfs.f_flag & ST_RDONLY) != 0}};
+  json details = usage_details(path, u);
   sdk::Findings verdict;
-  const std::string where = "on the filesystem of " + path;
-  const std::string free_text = human_size(avail) + " (" + fixed1(free_pct) + "%) free " + where;
+  check_space(path, u, limits, details, verdict);
+  check_inodes(path, u, limits, verdict);
+  if (params.contains("backup_glob") && params["backup_glob"].is_string())
+    check_room_for_next(params["backup_glob"].get<std::string>(), margin, max_entries, path, u,
+                        labels, details, verdict, ctx);
 
-  if ((vfs.f_flag & ST_RDONLY) != 0)
-    verdict.fail("the filesystem of " + path + " is mounted read-only",
-                 "Find out why it is read-only (`dmesg | grep -i -e error -e remount` shows an "
-                 "ext4/xfs error remount) and fix the disk before remounting it read-write with "
-                 "`mount -o remount,rw` on its mount point.");
-
-  const std::string clean_hint = "See what takes the room with `du -xsh " + shell_quote(path) +
-                                 "/* | sort -h | tail`, remove backups past their retention or "
-                                 "move them to other storage, or grow the filesystem.";
-  if (free_pct < fail_pct)
-    verdict.fail("only " + free_text + ", below " + fixed1(fail_pct) + "%", clean_hint);
-  else if (free_pct < warn_pct)
-    verdict.warn("only " + free_text + ", below " + fixed1(warn_pct) + "%", clean_hint);
-  if (min_free) {
-    details["min_free_bytes"] = *min_free;
-    if (avail < static_cast<double>(*min_free))
-      verdict.fail("only " + human_size(avail) + " free " + where + ", less than the required " +
-                       human_size(static_cast<double>(*min_free)),
-                   clean_hint);
-  }
-
-  if (has_inodes) {
-    const std::string inode_text =
-        std::to_string(vfs.f_favail) + " inodes (" + fixed1(inodes_free_pct) + "%) free " + where;
-    const std::string inode_hint =
-        "The filesystem is running out of file entries rather than bytes: find the directories "
-        "holding most files with `find " +
-        shell_quote(path) +
-        " -xdev -type f | sed 's|/[^/]*$||' | sort | uniq -c | sort -n | tail` and prune them or "
-        "pack them into archives.";
-    if (inodes_free_pct < fail_inodes)
-      verdict.fail("only " + inode_text + ", below " + fixed1(fail_inodes) + "%", inode_hint);
-    else if (inodes_free_pct < warn_inodes)
-      verdict.warn("only " + inode_text + ", below " + fixed1(warn_inodes) + "%", inode_hint);
-  }
-
-  if (params.contains("backup_glob") && params["backup_glob"].is_string()) {
-    std::string pattern = params["backup_glob"].get<std::string>();
-    details["backup_glob"] = pattern;
-    details["growth_margin"] = margin;
-    auto newest = newest_backup(pattern, max_entries, ctx);
-    if (!newest) {
-      details["backups_matched"] = 0;
-      verdict.warn("no backup matches " + pattern + ", so the room for the next one is unknown",
-                   "Check that backup_glob matches the files your backup job writes (`ls -la " +
-                       shell_quote(fs::path(pattern).parent_path().string()) +
-                       "`); if no backup exists yet, that is a problem of its own.");
-    } else {
-      double needed = static_cast<double>(newest->size) * margin;
-      bool room = avail >= needed;
-      details["backups_matched"] = newest->matched;
-      details["newest_backup"] = {{"path", newest->path},
-                                  {"size_bytes", newest->size},
-                                  {"mtime", newest->mtime},
-                                  {"is_directory", newest->is_dir},
-                                  {"size_is_lower_bound", newest->partial}};
-      details["next_backup_estimate_bytes"] = needed;
-      details["room_for_next_backup"] = room;
-      ctx.metric("newest_backup_size", static_cast<double>(newest->size), "bytes", labels);
-      ctx.metric("newest_backup_timestamp", newest->mtime, "seconds", labels);
-      ctx.metric("next_backup_estimate", needed, "bytes", labels);
-      ctx.metric("next_backup_headroom", avail - needed, "bytes", labels);
-      if (!room) {
-        double shortfall = needed - avail;
-        details["shortfall_bytes"] = shortfall;
-        std::string dir = fs::path(pattern).parent_path().string();
-        std::string name = fs::path(pattern).filename().string();
-        verdict.fail("the next backup needs about " + human_size(needed) + " (newest " +
-                         newest->path + " is " + human_size(static_cast<double>(newest->size)) +
-                         ", x" + fixed1(margin) + ") but only " + human_size(avail) + " is free " +
-                         where,
-                     "Free at least " + human_size(shortfall) + " " + where +
-                         " before the next run: list old backups with `find " + shell_quote(dir) +
-                         " -maxdepth 1 -name " + shell_quote(name) +
-                         " -mtime +30 -print`, remove those your retention policy no longer "
-                         "needs (or copy them off-host first), or grow the filesystem.");
-      }
-    }
-  }
-
+  const std::string free_text =
+      human_size(u.avail) + " (" + fixed1(u.free_pct) + "%) free on the filesystem of " + path;
   verdict.report(
       ctx,
       free_text + ", " +
-          (has_inodes ? fixed1(inodes_free_pct) + "% of inodes free"
-                      : std::string("no inode limit")) +
+          (u.has_inodes ? fixed1(u.inodes_free_pct) + "% of inodes free"
+                        : std::string("no inode limit")) +
           (details.contains("room_for_next_backup")
                ? ", room for the next backup (" +
                      human_size(details["next_backup_estimate_bytes"].get<double>()) + ")"

@@ -72,26 +72,15 @@ std::vector<DiskStat> read_diskstats(const std::string& proc) {
   return parse_diskstats(*text);
 }
 
-void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
-  std::string proc = string_param(params, "proc_root", "/proc");
-  std::string sys = string_param(params, "sys_root", "/sys");
-  std::string path = string_param(params, "path", "");
-  std::string device_spec = string_param(params, "device", "");
-  auto sample = duration_param(params, "sample", "1s");
-  if (sample.count() <= 0) throw sdk::CheckError("sample must be longer than 0");
-  double warn_util = number_param(params, "warn_util_percent", 90);
-  auto fail_util = optional_number(params, "fail_util_percent");
-  double warn_await = number_param(params, "warn_await_ms", 100);
-  double fail_await = number_param(params, "fail_await_ms", 1000);
-  auto limits = pressure_limits(params, kWarnPressure, kFailPressure, true);
+const char* const kIoHint =
+    "Find the processes doing the I/O with `pidstat -d 1 5` or `iotop -o`; run the backup "
+    "under `ionice -c 3` (idle class) so the application keeps priority, move the backup "
+    "target to another disk than the database, or schedule the backup at a quieter hour.";
 
-  sdk::Findings verdict;
-  json details = json::object();
-  const std::string io_hint =
-      "Find the processes doing the I/O with `pidstat -d 1 5` or `iotop -o`; run the backup "
-      "under `ionice -c 3` (idle class) so the application keeps priority, move the backup "
-      "target to another disk than the database, or schedule the backup at a quieter hour.";
-
+// The device named by `device`, else the one behind `path` (none found: said in the details).
+std::optional<BlockDevice> device_to_sample(const std::string& sys, const std::string& proc,
+                                            const std::string& device_spec, const std::string& path,
+                                            json& details) {
   std::optional<BlockDevice> dev;
   std::string why;
   if (!device_spec.empty()) {
@@ -105,84 +94,130 @@ void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
     dev = block_device_for(sys, proc, st.st_dev, path, &why);
     if (!dev) details["device_not_found"] = why;
   }
+  return dev;
+}
+
+// The device's rates over the sample: /proc/diskstats read before and after it.
+struct Sampled {
+  DiskRates rates;
+  double ms = 0;
+  uint64_t in_flight = 0;
+};
+
+Sampled sample_device(const std::string& proc, const BlockDevice& dev,
+                      std::chrono::milliseconds sample, const Hooks& hooks, sdk::Context& ctx) {
+  auto first = read_diskstats(proc);
+  const DiskStat* a = find_stat(first, dev);
+  if (!a)
+    throw sdk::CheckError("device " + dev.name + " (" + std::to_string(dev.major) + ":" +
+                          std::to_string(dev.minor) + ") is not in " + proc + "/diskstats");
+  DiskStat before = *a;
+  auto elapsed = hooks.wait(sample, ctx);
+  auto second = read_diskstats(proc);
+  const DiskStat* b = find_stat(second, dev);
+  if (!b) throw sdk::CheckError("device " + dev.name + " disappeared from " + proc + "/diskstats");
+  double ms = static_cast<double>(elapsed.count());
+  if (ms <= 0) throw sdk::CheckError("the sample window was empty (cancelled?)");
+  return {disk_rates(before, *b, ms), ms, b->in_flight()};
+}
+
+void report_device_figures(const BlockDevice& dev, const Sampled& s, json& details,
+                           sdk::Context& ctx) {
+  const DiskRates& r = s.rates;
+  json labels = {{"device", dev.name}};
+  details["sample_seconds"] = s.ms / 1000.0;
+  details["stats"] = {{"reads_per_second", r.reads_per_s},
+                      {"writes_per_second", r.writes_per_s},
+                      {"read_bytes_per_second", r.read_bytes_per_s},
+                      {"write_bytes_per_second", r.write_bytes_per_s},
+                      {"r_await_ms", r.r_await_ms},
+                      {"w_await_ms", r.w_await_ms},
+                      {"await_ms", r.await_ms},
+                      {"queue_size", r.queue_size},
+                      {"util_percent", r.util_percent},
+                      {"requests", r.ios},
+                      {"in_flight", s.in_flight}};
+  ctx.metric("io_utilization", r.util_percent, "percent", labels);
+  ctx.metric("io_await", r.await_ms / 1000.0, "seconds", labels);
+  ctx.metric("io_read_await", r.r_await_ms / 1000.0, "seconds", labels);
+  ctx.metric("io_write_await", r.w_await_ms / 1000.0, "seconds", labels);
+  ctx.metric("io_read_throughput", r.read_bytes_per_s, "bytes", labels);
+  ctx.metric("io_write_throughput", r.write_bytes_per_s, "bytes", labels);
+  ctx.metric("io_reads_per_second", r.reads_per_s, "", labels);
+  ctx.metric("io_writes_per_second", r.writes_per_s, "", labels);
+  ctx.metric("io_queue_size", r.queue_size, "", labels);
+}
+
+// The limits the checklist sets on the device.
+struct DeviceLimits {
+  double warn_util;
+  std::optional<double> fail_util;
+  double warn_await, fail_await;
+};
+
+// Too busy, or requests too slow; returns the ok text for the device.
+std::string judge_device(const BlockDevice& dev, const Sampled& s, const DeviceLimits& l,
+                         sdk::Findings& verdict) {
+  const DiskRates& r = s.rates;
+  std::string dev_text = dev.name + (dev.mapper_name.empty() ? "" : " (" + dev.mapper_name + ")");
+  if (l.fail_util && r.util_percent >= *l.fail_util)
+    verdict.fail(dev_text + " was busy " + fixed1(r.util_percent) + "% of the sample (limit " +
+                     fixed1(*l.fail_util) + "%)",
+                 kIoHint);
+  else if (r.util_percent >= l.warn_util)
+    verdict.warn(dev_text + " was busy " + fixed1(r.util_percent) + "% of the sample (limit " +
+                     fixed1(l.warn_util) + "%)",
+                 kIoHint);
+  if (r.ios > 0) {
+    std::string await_text = dev_text + " requests took " + fixed1(r.await_ms) +
+                             " ms on average (read " + fixed1(r.r_await_ms) + " ms, write " +
+                             fixed1(r.w_await_ms) + " ms)";
+    std::string slow_hint =
+        std::string(kIoHint) +
+        " Latency this high can also mean a failing disk: look for I/O errors with "
+        "`dmesg | grep -i -e 'I/O error' -e reset` and `smartctl -a /dev/" +
+        (dev.parent.empty() ? dev.name : dev.parent) + "`.";
+    if (r.await_ms >= l.fail_await)
+      verdict.fail(await_text + ", limit " + fixed1(l.fail_await) + " ms", slow_hint);
+    else if (r.await_ms >= l.warn_await)
+      verdict.warn(await_text + ", limit " + fixed1(l.warn_await) + " ms", slow_hint);
+  }
+  return dev_text + " " + fixed1(r.util_percent) + "% busy, await " + fixed1(r.await_ms) +
+         " ms over " + fixed1(s.ms / 1000.0) + " s";
+}
+
+void run(const json& params, sdk::Context& ctx, const Hooks& hooks) {
+  std::string proc = string_param(params, "proc_root", "/proc");
+  std::string sys = string_param(params, "sys_root", "/sys");
+  std::string path = string_param(params, "path", "");
+  std::string device_spec = string_param(params, "device", "");
+  auto sample = duration_param(params, "sample", "1s");
+  if (sample.count() <= 0) throw sdk::CheckError("sample must be longer than 0");
+  DeviceLimits device_limits{
+      number_param(params, "warn_util_percent", 90), optional_number(params, "fail_util_percent"),
+      number_param(params, "warn_await_ms", 100), number_param(params, "fail_await_ms", 1000)};
+  auto limits = pressure_limits(params, kWarnPressure, kFailPressure, true);
+
+  sdk::Findings verdict;
+  json details = json::object();
+  std::optional<BlockDevice> dev = device_to_sample(sys, proc, device_spec, path, details);
   if (!path.empty()) details["path"] = path;
 
   std::string ok_text;
   if (dev) {
-    json labels = {{"device", dev->name}};
     details["device"] = {
         {"name", dev->name},
         {"major", dev->major},
         {"minor", dev->minor},
         {"parent", dev->parent.empty() ? json(nullptr) : json(dev->parent)},
         {"mapper_name", dev->mapper_name.empty() ? json(nullptr) : json(dev->mapper_name)}};
-    auto first = read_diskstats(proc);
-    const DiskStat* a = find_stat(first, *dev);
-    if (!a)
-      throw sdk::CheckError("device " + dev->name + " (" + std::to_string(dev->major) + ":" +
-                            std::to_string(dev->minor) + ") is not in " + proc + "/diskstats");
-    DiskStat before = *a;
-    auto elapsed = hooks.wait(sample, ctx);
-    auto second = read_diskstats(proc);
-    const DiskStat* b = find_stat(second, *dev);
-    if (!b)
-      throw sdk::CheckError("device " + dev->name + " disappeared from " + proc + "/diskstats");
-    double ms = static_cast<double>(elapsed.count());
-    if (ms <= 0) throw sdk::CheckError("the sample window was empty (cancelled?)");
-    DiskRates r = disk_rates(before, *b, ms);
-
-    details["sample_seconds"] = ms / 1000.0;
-    details["stats"] = {{"reads_per_second", r.reads_per_s},
-                        {"writes_per_second", r.writes_per_s},
-                        {"read_bytes_per_second", r.read_bytes_per_s},
-                        {"write_bytes_per_second", r.write_bytes_per_s},
-                        {"r_await_ms", r.r_await_ms},
-                        {"w_await_ms", r.w_await_ms},
-                        {"await_ms", r.await_ms},
-                        {"queue_size", r.queue_size},
-                        {"util_percent", r.util_percent},
-                        {"requests", r.ios},
-                        {"in_flight", b->in_flight()}};
-    ctx.metric("io_utilization", r.util_percent, "percent", labels);
-    ctx.metric("io_await", r.await_ms / 1000.0, "seconds", labels);
-    ctx.metric("io_read_await", r.r_await_ms / 1000.0, "seconds", labels);
-    ctx.metric("io_write_await", r.w_await_ms / 1000.0, "seconds", labels);
-    ctx.metric("io_read_throughput", r.read_bytes_per_s, "bytes", labels);
-    ctx.metric("io_write_throughput", r.write_bytes_per_s, "bytes", labels);
-    ctx.metric("io_reads_per_second", r.reads_per_s, "", labels);
-    ctx.metric("io_writes_per_second", r.writes_per_s, "", labels);
-    ctx.metric("io_queue_size", r.queue_size, "", labels);
-
-    std::string dev_text =
-        dev->name + (dev->mapper_name.empty() ? "" : " (" + dev->mapper_name + ")");
-    ok_text = dev_text + " " + fixed1(r.util_percent) + "% busy, await " + fixed1(r.await_ms) +
-              " ms over " + fixed1(ms / 1000.0) + " s";
-    if (fail_util && r.util_percent >= *fail_util)
-      verdict.fail(dev_text + " was busy " + fixed1(r.util_percent) + "% of the sample (limit " +
-                       fixed1(*fail_util) + "%)",
-                   io_hint);
-    else if (r.util_percent >= warn_util)
-      verdict.warn(dev_text + " was busy " + fixed1(r.util_percent) + "% of the sample (limit " +
-                       fixed1(warn_util) + "%)",
-                   io_hint);
-    if (r.ios > 0) {
-      std::string await_text = dev_text + " requests took " + fixed1(r.await_ms) +
-                               " ms on average (read " + fixed1(r.r_await_ms) + " ms, write " +
-                               fixed1(r.w_await_ms) + " ms)";
-      std::string slow_hint =
-          io_hint +
-          " Latency this high can also mean a failing disk: look for I/O errors with "
-          "`dmesg | grep -i -e 'I/O error' -e reset` and `smartctl -a /dev/" +
-          (dev->parent.empty() ? dev->name : dev->parent) + "`.";
-      if (r.await_ms >= fail_await)
-        verdict.fail(await_text + ", limit " + fixed1(fail_await) + " ms", slow_hint);
-      else if (r.await_ms >= warn_await)
-        verdict.warn(await_text + ", limit " + fixed1(warn_await) + " ms", slow_hint);
-    }
+    Sampled s = sample_device(proc, *dev, sample, hooks, ctx);
+    report_device_figures(*dev, s, details, ctx);
+    ok_text = judge_device(*dev, s, device_limits, verdict);
   }
 
   auto pressure = read_pressure(proc, "io");
-  details["pressure"] = evaluate_pressure(pressure, limits, io_hint, verdict, ctx);
+  details["pressure"] = evaluate_pressure(pressure, limits, kIoHint, verdict, ctx);
   if (pressure.available) {
     std::string p = "io pressure some " + fixed1(pressure.psi.some.avg[limits.window]) + "% (" +
                     window_name(limits.window) + ")";

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,26 +57,34 @@ bool lookup_entry(Entry& entry, std::vector<char>& buf, Lookup lookup) {
 }
 }  // namespace detail
 
-// The user's name, or the number when no user has it.
-inline std::string user_name(uid_t uid) {
+// The name of the user with this uid, if there is one (the buffer grows as a long entry needs).
+inline std::optional<std::string> find_user_name(uid_t uid) {
   struct passwd pw {};
   std::vector<char> buf;
   if (detail::lookup_entry(pw, buf, [&](passwd* e, char* b, size_t n, passwd** out) {
         return getpwuid_r(uid, e, b, n, out);
       }))
-    return pw.pw_name;
-  return std::to_string(uid);
+    return std::string(pw.pw_name);
+  return std::nullopt;
 }
 
-// The group's name, or the number when no group has it.
-inline std::string group_name(gid_t gid) {
+// The name of the group with this gid, if there is one.
+inline std::optional<std::string> find_group_name(gid_t gid) {
   struct group gr {};
   std::vector<char> buf;
   if (detail::lookup_entry(gr, buf, [&](group* e, char* b, size_t n, group** out) {
         return getgrgid_r(gid, e, b, n, out);
       }))
-    return gr.gr_name;
-  return std::to_string(gid);
+    return std::string(gr.gr_name);
+  return std::nullopt;
+}
+
+// The user's name, or the number when no user has it.
+inline std::string user_name(uid_t uid) { return find_user_name(uid).value_or(std::to_string(uid)); }
+
+// The group's name, or the number when no group has it.
+inline std::string group_name(gid_t gid) {
+  return find_group_name(gid).value_or(std::to_string(gid));
 }
 
 }  // namespace backup_doctor::sdk
