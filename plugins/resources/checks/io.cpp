@@ -20,7 +20,6 @@ using sdk::errno_text;
 using sdk::number_param;
 using sdk::optional_number;
 using sdk::string_param;
-using sdk::with_duration_patterns;
 
 namespace {
 
@@ -35,7 +34,7 @@ std::string schema() {
       "description": "A path on the filesystem to judge (e.g. /opt/backups): its block device is found through its st_dev and /sys/dev/block/MAJ:MIN and sampled. Optional: without path or device only I/O pressure is judged."},
     "device": {"type": "string", "minLength": 1,
       "description": "The block device to sample instead of the one behind path: a kernel name (\"sda\", \"nvme0n1\", \"dm-0\") or \"MAJ:MIN\". Optional."},
-    "sample": {"type": "string", "minLength": 1, "pattern": "@duration@", "default": "1s",
+    "sample": {"$ref": "bd:duration", "default": "1s",
       "description": "How long to watch the device between the two reads of /proc/diskstats. Default 1s."},
     "warn_util_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 90,
       "description": "Warn when the device was busy (iostat %util) for at least this share of the sample. Default 90. On SSDs and NVMe, which serve many requests at once, a high %util alone does not mean saturation; await is the better sign."},
@@ -54,7 +53,7 @@ std::string schema() {
 })";
   auto pos = text.find("@pressure@");
   text.replace(pos, 10, pressure_schema("io", kWarnPressure, kFailPressure, true));
-  return with_duration_patterns(text);
+  return text;
 }
 
 const DiskStat* find_stat(const std::vector<DiskStat>& all, const BlockDevice& dev) {
