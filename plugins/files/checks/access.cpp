@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 namespace backup_doctor::files {
 
@@ -178,134 +179,136 @@ void report_through_link(const Inspected& in, const support::UserIds& user, cons
   ctx.fail(summary, remediation, details);
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  const std::string path = required_string(params, "path");
-  const std::string user_text = required_string(params, "user");
-  const std::string expect = params.value("expect", std::string("allowed"));
-  if (expect != "allowed" && expect != "denied")
-    throw sdk::CheckError("parameter 'expect' must be allowed or denied");
+// The parameters, checked.
+struct AccessRequest {
+  std::string path, user_text, expect;
   std::vector<Access> wanted;
+  bool want_allowed = true;
+};
+
+AccessRequest parse_request(const json& params) {
+  AccessRequest r;
+  r.path = required_string(params, "path");
+  r.user_text = required_string(params, "user");
+  r.expect = params.value("expect", std::string("allowed"));
+  if (r.expect != "allowed" && r.expect != "denied")
+    throw sdk::CheckError("parameter 'expect' must be allowed or denied");
   for (const auto& a : string_list(params, "access", {"read"})) {
     if (a == "read")
-      wanted.push_back(Access::read);
+      r.wanted.push_back(Access::read);
     else if (a == "write")
-      wanted.push_back(Access::write);
+      r.wanted.push_back(Access::write);
     else if (a == "execute")
-      wanted.push_back(Access::execute);
+      r.wanted.push_back(Access::execute);
     else
       throw sdk::CheckError("parameter 'access': '" + a + "' is not read, write or execute");
   }
-  if (wanted.empty()) throw sdk::CheckError("parameter 'access' is empty");
-  const bool want_allowed = expect == "allowed";
+  if (r.wanted.empty()) throw sdk::CheckError("parameter 'access' is empty");
+  r.want_allowed = r.expect == "allowed";
+  return r;
+}
 
-  json details = {{"path", path}, {"user", user_text}, {"expect", expect}};
-  auto user = support::lookup_user(user_text);
-  if (!user) {
-    ctx.fail("user '" + user_text + "' does not exist on this host",
-             "The backup job cannot run as an account that does not exist. Create it (useradd "
-             "--system --no-create-home --shell /usr/sbin/nologin " +
-                 user_text + ") or correct the user name in the job and in this checklist.",
-             details);
-    return;
-  }
-  details["uid"] = user->uid;
-  details["gid"] = user->gid;
-  const auto groups = user_groups(user->name, user->gid);
+void report_unknown_user(const std::string& user_text, const json& details, sdk::Context& ctx) {
+  ctx.fail("user '" + user_text + "' does not exist on this host",
+           "The backup job cannot run as an account that does not exist. Create it (useradd "
+           "--system --no-create-home --shell /usr/sbin/nologin " +
+               user_text + ") or correct the user name in the job and in this checklist.",
+           details);
+}
+
+void add_user_details(const support::UserIds& user, const std::vector<gid_t>& groups,
+                      json& details) {
+  details["uid"] = user.uid;
+  details["gid"] = user.gid;
   json group_names = json::array();
   for (gid_t g : groups) group_names.push_back(group_name(g));
   details["groups"] = group_names;
+}
 
-  // Root's own look at the path (for the explanation) follows no link another account could
-  // have made; the access itself is tried as the user, who gets whatever a link leads to.
-  const Inspected in = inspect(path, true);
-  if (!in) {
-    report_not_found(in, *user, details, ctx);
-    return;
-  }
-  const struct stat& st = in.found.st;
+void add_path_details(const Inspected& in, const std::string& path, json& details) {
   if (in.resolved != path) details["resolved_path"] = in.resolved;
   if (in.is_link()) {
     details["symlink_target"] = in.found.link_target;
     details["symlink_made_by"] = in.untrusted_link;
   }
-  details.update(stat_details(st));
-  const bool is_dir = S_ISDIR(st.st_mode);
+  details.update(stat_details(in.found.st));
+}
 
+// What trying each wanted access as the user gave.
+struct Tried {
   json results = json::object();
   std::string granted, refused;  // letters
-  int first_errno_reason = 0;
-  std::string first_reason;
-  for (Access a : wanted) {
-    auto answer = support::test_access_as(*user, path, a);
+  std::string first_reason;      // why the first refused access was refused
+  int first_errno_reason = 0;    // EROFS or EACCES when first_reason is one of them
+};
+
+void report_untestable(const std::string& path, const support::UserIds& user,
+                       const std::string& reason, json& details, sdk::Context& ctx) {
+  details["error"] = reason;
+  ctx.report(sdk::Status::error,
+             "cannot test access to " + path + " as " + user.name + ": " + reason,
+             "Run backup-doctor as root: it switches to '" + user.name +
+                 "' in a child process to try the access for real. Or run it as '" + user.name +
+                 "' itself.",
+             details);
+}
+
+// Tries every wanted access as the user. Returns nullopt, after reporting an error, when one
+// could not be tested at all.
+std::optional<Tried> try_accesses(const AccessRequest& req, const support::UserIds& user,
+                                  bool is_dir, json& details, sdk::Context& ctx) {
+  Tried t;
+  for (Access a : req.wanted) {
+    auto answer = support::test_access_as(user, req.path, a);
     if (!answer.tested) {
-      details["error"] = answer.reason;
-      ctx.report(sdk::Status::error,
-                 "cannot test access to " + path + " as " + user->name + ": " + answer.reason,
-                 "Run backup-doctor as root: it switches to '" + user->name +
-                     "' in a child process to try the access for real. Or run it as '" +
-                     user->name + "' itself.",
-                 details);
-      return;
+      report_untestable(req.path, user, answer.reason, details, ctx);
+      return std::nullopt;
     }
     // Creating entries in a directory needs search permission as well as write.
     if (a == Access::write && is_dir && answer.allowed) {
-      auto search = support::test_access_as(*user, path, Access::execute);
+      auto search = support::test_access_as(user, req.path, Access::execute);
       if (search.tested && !search.allowed) answer = search;
     }
-    results[verb(a)] = {{"allowed", answer.allowed}, {"reason", answer.reason}};
+    t.results[verb(a)] = {{"allowed", answer.allowed}, {"reason", answer.reason}};
     if (answer.allowed) {
-      granted += letter(a);
+      t.granted += letter(a);
     } else {
-      refused += letter(a);
-      if (first_reason.empty()) first_reason = answer.reason;
+      t.refused += letter(a);
+      if (t.first_reason.empty()) t.first_reason = answer.reason;
     }
   }
-  details["results"] = results;
-  if (!first_reason.empty()) {
+  details["results"] = t.results;
+  if (!t.first_reason.empty()) {
     // test_access_as hands back strerror text; map the two that change the advice.
-    if (first_reason == errno_text(EROFS))
-      first_errno_reason = EROFS;
-    else if (first_reason == errno_text(EACCES))
-      first_errno_reason = EACCES;
+    if (t.first_reason == errno_text(EROFS))
+      t.first_errno_reason = EROFS;
+    else if (t.first_reason == errno_text(EACCES))
+      t.first_errno_reason = EACCES;
   }
+  return t;
+}
 
-  auto verbs = [&](const std::string& letters, const char* conj = " or ") {
-    std::string out;
-    for (size_t i = 0; i < letters.size(); ++i) {
-      Access a = letters[i] == 'r'   ? Access::read
-                 : letters[i] == 'w' ? Access::write
-                                     : Access::execute;
-      out += (i == 0 ? "" : i + 1 == letters.size() ? conj : ", ") + std::string(verb(a));
-    }
-    return out;
-  };
-  // For directories, write also needs x: the letters to grant.
-  auto grant_letters = [&](std::string letters) {
-    if (is_dir && letters.find('w') != std::string::npos && letters.find('x') == std::string::npos)
-      letters += 'x';
-    return letters;
-  };
+// "read, write or execute" for the letters "rwx".
+std::string verbs(const std::string& letters, const char* conj = " or ") {
+  std::string out;
+  for (size_t i = 0; i < letters.size(); ++i) {
+    Access a = letters[i] == 'r'   ? Access::read
+               : letters[i] == 'w' ? Access::write
+                                   : Access::execute;
+    out += (i == 0 ? "" : i + 1 == letters.size() ? conj : ", ") + std::string(verb(a));
+  }
+  return out;
+}
 
-  if (in.is_link() && ((want_allowed && !refused.empty()) || (!want_allowed && !granted.empty()))) {
-    report_through_link(in, *user, want_allowed ? verbs(refused) : verbs(granted, " and "),
-                        want_allowed, first_reason, details, ctx);
-    return;
-  }
-  if (want_allowed && refused.empty()) {
-    ctx.ok(user->name + " can " + verbs(granted, " and ") + " " + path, details);
-    return;
-  }
-  if (!want_allowed && granted.empty()) {
-    ctx.ok(user->name + " cannot " + verbs(refused) + " " + path + ", as expected", details);
-    return;
-  }
-  if (!want_allowed) {
-    ctx.fail(user->name + " can " + verbs(granted, " and ") + " " + path + " but must not",
-             revoke_fix(*user, groups, st, path, granted), details);
-    return;
-  }
+// For directories, write also needs x: the letters to grant.
+std::string grant_letters(std::string letters, bool is_dir) {
+  if (is_dir && letters.find('w') != std::string::npos && letters.find('x') == std::string::npos)
+    letters += 'x';
+  return letters;
+}
 
-  // Denied: is it a directory on the way, or the path itself?
+// The directories leading to `path`, from the root down.
+std::vector<std::filesystem::path> ancestors_of(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path absolute = fs::absolute(path).lexically_normal();
   std::vector<fs::path> ancestors;
@@ -314,28 +317,91 @@ void run(const json& params, sdk::Context& ctx) {
     if (p == p.root_path()) break;
   }
   std::reverse(ancestors.begin(), ancestors.end());
-  for (const auto& dir : ancestors) {
-    auto answer = support::test_access_as(*user, dir.string(), Access::execute);
+  return ancestors;
+}
+
+// Access is denied: when a directory on the way is what blocks it, reports that and returns true.
+bool report_blocked_on_the_way(const std::string& path, const support::UserIds& user,
+                               const std::vector<gid_t>& groups, const Tried& t, json& details,
+                               sdk::Context& ctx) {
+  for (const auto& dir : ancestors_of(path)) {
+    auto answer = support::test_access_as(user, dir.string(), Access::execute);
     if (!answer.tested || answer.allowed) continue;
     const Inspected on_the_way = inspect(dir.string(), true);
     if (!on_the_way || on_the_way.is_link()) continue;
     const struct stat& dst = on_the_way.found.st;
     details["blocked_at"] = stat_details(dst);
     details["blocked_at"]["path"] = dir.string();
-    ctx.fail(user->name + " cannot " + verbs(refused) + " " + path + ": it cannot enter " +
+    ctx.fail(user.name + " cannot " + verbs(t.refused) + " " + path + ": it cannot enter " +
                  describe_inode(dir.string(), dst),
              "Every directory leading to " + shell_quote(path) +
                  " needs search (x) permission "
                  "for " +
-                 user->name + ", and " + dir.string() + " denies it. " +
-                 grant_fix(*user, groups, dst, dir.string(), "x", EACCES, true),
+                 user.name + ", and " + dir.string() + " denies it. " +
+                 grant_fix(user, groups, dst, dir.string(), "x", EACCES, true),
              details);
+    return true;
+  }
+  return false;
+}
+
+// Phrases the result once every access has been tried.
+void report_result(const AccessRequest& req, const Inspected& in, const support::UserIds& user,
+                   const std::vector<gid_t>& groups, const Tried& t, json& details,
+                   sdk::Context& ctx) {
+  const std::string& path = req.path;
+  const bool want_allowed = req.want_allowed;
+  const struct stat& st = in.found.st;
+  if (in.is_link() &&
+      ((want_allowed && !t.refused.empty()) || (!want_allowed && !t.granted.empty()))) {
+    report_through_link(in, user, want_allowed ? verbs(t.refused) : verbs(t.granted, " and "),
+                        want_allowed, t.first_reason, details, ctx);
     return;
   }
-  ctx.fail(user->name + " cannot " + verbs(refused) + " " + describe_inode(path, st) + ": " +
-               first_reason,
-           grant_fix(*user, groups, st, path, grant_letters(refused), first_errno_reason, false),
+  if (want_allowed && t.refused.empty()) {
+    ctx.ok(user.name + " can " + verbs(t.granted, " and ") + " " + path, details);
+    return;
+  }
+  if (!want_allowed && t.granted.empty()) {
+    ctx.ok(user.name + " cannot " + verbs(t.refused) + " " + path + ", as expected", details);
+    return;
+  }
+  if (!want_allowed) {
+    ctx.fail(user.name + " can " + verbs(t.granted, " and ") + " " + path + " but must not",
+             revoke_fix(user, groups, st, path, t.granted), details);
+    return;
+  }
+  // Denied: is it a directory on the way, or the path itself?
+  if (report_blocked_on_the_way(path, user, groups, t, details, ctx)) return;
+  ctx.fail(user.name + " cannot " + verbs(t.refused) + " " + describe_inode(path, st) + ": " +
+               t.first_reason,
+           grant_fix(user, groups, st, path, grant_letters(t.refused, S_ISDIR(st.st_mode)),
+                     t.first_errno_reason, false),
            details);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const AccessRequest req = parse_request(params);
+  json details = {{"path", req.path}, {"user", req.user_text}, {"expect", req.expect}};
+  auto user = support::lookup_user(req.user_text);
+  if (!user) {
+    report_unknown_user(req.user_text, details, ctx);
+    return;
+  }
+  const auto groups = user_groups(user->name, user->gid);
+  add_user_details(*user, groups, details);
+
+  // Root's own look at the path (for the explanation) follows no link another account could
+  // have made; the access itself is tried as the user, who gets whatever a link leads to.
+  const Inspected in = inspect(req.path, true);
+  if (!in) {
+    report_not_found(in, *user, details, ctx);
+    return;
+  }
+  add_path_details(in, req.path, details);
+  auto tried = try_accesses(req, *user, S_ISDIR(in.found.st.st_mode), details, ctx);
+  if (!tried) return;
+  report_result(req, in, *user, groups, *tried, details, ctx);
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ constexpr const char* kSchema = R"({
                   "description": "Also look in subdirectories. Default: false."},
     "entry_type": {"type": "string", "enum": ["file", "dir", "any"], "default": "file",
                    "description": "Kind of entry a backup is: a file (dump, archive) or a directory (dated snapshot; its size is the total of the files in it). Default: file."},
-    "max_age": {"type": "string", "minLength": 1, "pattern": "@duration@", "default": "25h",
+    "max_age": {"$ref": "bd:duration", "default": "25h",
                 "description": "The newest backup must be younger than this. Default: \"25h\" (a daily backup plus an hour of slack)."},
     "min_ratio": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5,
                   "description": "Warn when the newest backup is smaller than this fraction of the median size of the previous ones (0 disables). Default: 0.5."},
@@ -213,196 +213,288 @@ bool open_backup_dir(const std::string& dir, json& details, sdk::Context& ctx,
   return false;
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  const std::string dir = required_string(params, "path");
-  const std::string pattern = params.value("pattern", std::string("*"));
-  const auto excludes = string_list(params, "exclude", {});
-  const bool recursive = params.value("recursive", false);
-  const std::string entry_type = params.value("entry_type", std::string("file"));
-  if (entry_type != "file" && entry_type != "dir" && entry_type != "any")
+// The parameters, checked.
+struct Options {
+  std::string dir, pattern;
+  std::vector<std::string> excludes;
+  bool recursive = false;
+  std::string entry_type;
+  std::chrono::milliseconds max_age{};
+  double max_age_s = 0, min_ratio = 0.5;
+  size_t history = 5;
+  uintmax_t min_size = 1;
+  size_t max_items = 10;
+};
+
+Options parse_options(const json& params) {
+  Options o;
+  o.dir = required_string(params, "path");
+  o.pattern = params.value("pattern", std::string("*"));
+  o.excludes = string_list(params, "exclude", {});
+  o.recursive = params.value("recursive", false);
+  o.entry_type = params.value("entry_type", std::string("file"));
+  if (o.entry_type != "file" && o.entry_type != "dir" && o.entry_type != "any")
     throw sdk::CheckError("parameter 'entry_type' must be file, dir or any");
-  const auto max_age = duration_param(params, "max_age", "25h");
-  const double max_age_s = static_cast<double>(max_age.count()) / 1000.0;
-  const double min_ratio = params.value("min_ratio", 0.5);
-  const size_t history = params.value("history", 5);
-  const uintmax_t min_size = params.value("min_size", 1);
-  const size_t max_items = params.value("max_items", 10);
-  if (min_ratio < 0 || min_ratio > 1) throw sdk::CheckError("'min_ratio' must be between 0 and 1");
-  if (history < 1) throw sdk::CheckError("'history' must be at least 1");
+  o.max_age = duration_param(params, "max_age", "25h");
+  o.max_age_s = static_cast<double>(o.max_age.count()) / 1000.0;
+  o.min_ratio = params.value("min_ratio", 0.5);
+  o.history = params.value("history", 5);
+  o.min_size = params.value("min_size", 1);
+  o.max_items = params.value("max_items", 10);
+  if (o.min_ratio < 0 || o.min_ratio > 1)
+    throw sdk::CheckError("'min_ratio' must be between 0 and 1");
+  if (o.history < 1) throw sdk::CheckError("'history' must be at least 1");
+  return o;
+}
 
-  json details = {{"path", dir},
-                  {"pattern", pattern},
-                  {"max_age", format_duration(max_age)},
-                  {"max_age_seconds", max_age_s}};
-  const json labels = {{"path", dir}, {"pattern", pattern}};
-  support::SafeOpened opened;
-  if (!open_backup_dir(dir, details, ctx, opened)) return;
-
-  // Collect the matching entries.
-  const Filter filter{pattern, excludes, entry_type};
+// The matching entries of the directory open on `dir_fd`; `err` is why the walk stopped early.
+struct Listing {
   Collected c;
+  int err = 0;
+};
+
+Listing list_backups(int dir_fd, const Options& o, sdk::Context& ctx) {
+  const Filter filter{o.pattern, o.excludes, o.entry_type};
+  Listing l;
+  Collected& c = l.c;
   auto visit = [&](const support::WalkEntry& w) {
     if (++c.seen % 1024 == 0 && ctx.cancelled()) throw sdk::CheckError("cancelled");
-    consider(w.relative, w.st, filter, dir, c);
-    return recursive;
+    consider(w.relative, w.st, filter, o.dir, c);
+    return o.recursive;
   };
-  int err = support::walk_tree(opened.fd.get(), visit);
-  std::vector<Entry>& found = c.found;
-  json& other_names = c.other_names;
-  const size_t seen = c.seen;
-  if (err) {
-    details["error"] = errno_text(err);
-    if (found.empty()) {
-      ctx.report(sdk::Status::error, "cannot list " + dir + ": " + errno_text(err),
-                 "Run backup-doctor as root so it can list " + shell_quote(dir) + ".", details);
-      return;
-    }
-  }
+  l.err = support::walk_tree(dir_fd, visit);
+  return l;
+}
+
+// A listing that failed part-way still counts when it found backups. False when the failure
+// is already reported.
+bool check_listed(const Listing& l, const Options& o, json& details, sdk::Context& ctx) {
+  if (!l.err) return true;
+  details["error"] = errno_text(l.err);
+  if (!l.c.found.empty()) return true;
+  ctx.report(sdk::Status::error, "cannot list " + o.dir + ": " + errno_text(l.err),
+             "Run backup-doctor as root so it can list " + shell_quote(o.dir) + ".", details);
+  return false;
+}
+
+void add_listing_details(const Collected& c, json& details) {
   if (!c.links.empty()) details["symlinks_not_followed"] = c.links;
   if (!c.other_types.empty()) details["not_files_or_directories"] = c.other_types;
-  details["entries_seen"] = seen;
-  details["matched"] = found.size();
-  ctx.metric("backups", static_cast<double>(found.size()), "count", labels);
+  details["entries_seen"] = c.seen;
+  details["matched"] = c.found.size();
+}
 
-  if (found.empty()) {
-    details["other_entries"] = other_names;
-    std::string hint = other_names.empty()
-                           ? "The directory is empty: the backup job has never written here, or "
-                             "writes somewhere else."
-                           : "The directory holds other names (e.g. " +
-                                 other_names[0].get<std::string>() +
-                                 "): if those are the backups, correct `pattern`; otherwise the "
-                                 "job writes somewhere else or under another name.";
-    if (!c.links.empty())
-      hint = "Only symbolic links match (" + c.links[0]["path"].get<std::string>() + " -> " +
-             c.links[0]["target"].get<std::string>() +
-             "), and backup-doctor does not follow links in a backup directory: a link another "
-             "account made can point at any file, and would make it look like a backup. If "
-             "the backups really are elsewhere, point `path` at that directory.";
-    ctx.fail("no backup matching '" + pattern + "' in " + dir +
-                 (c.links.empty() ? std::string()
-                                  : " (" + std::to_string(c.links.size()) +
-                                        " symbolic link(s) match, not followed)"),
-             hint + " Compare the job's output path with " + shell_quote(dir) +
-                 ", run the job once by hand and read its log.",
-             details);
-    return;
-  }
+// Nothing matched: shows what is there instead, so a wrong pattern or a link is easy to spot.
+void report_no_backup(const Options& o, const Collected& c, json& details, sdk::Context& ctx) {
+  const json& other_names = c.other_names;
+  details["other_entries"] = other_names;
+  std::string hint = other_names.empty()
+                         ? "The directory is empty: the backup job has never written here, or "
+                           "writes somewhere else."
+                         : "The directory holds other names (e.g. " +
+                               other_names[0].get<std::string>() +
+                               "): if those are the backups, correct `pattern`; otherwise the "
+                               "job writes somewhere else or under another name.";
+  if (!c.links.empty())
+    hint = "Only symbolic links match (" + c.links[0]["path"].get<std::string>() + " -> " +
+           c.links[0]["target"].get<std::string>() +
+           "), and backup-doctor does not follow links in a backup directory: a link another "
+           "account made can point at any file, and would make it look like a backup. If "
+           "the backups really are elsewhere, point `path` at that directory.";
+  ctx.fail("no backup matching '" + o.pattern + "' in " + o.dir +
+               (c.links.empty() ? std::string()
+                                : " (" + std::to_string(c.links.size()) +
+                                      " symbolic link(s) match, not followed)"),
+           hint + " Compare the job's output path with " + shell_quote(o.dir) +
+               ", run the job once by hand and read its log.",
+           details);
+}
 
+// Sorts newest first and sizes the directory backups that are compared (the newest and its
+// `history` predecessors). Returns how many are compared.
+size_t sort_and_size(std::vector<Entry>& found, int dir_fd, const Options& o, sdk::Context& ctx) {
   std::sort(found.begin(), found.end(),
             [](const Entry& a, const Entry& b) { return a.mtime > b.mtime; });
-  const size_t considered = std::min(found.size(), history + 1);
+  const size_t considered = std::min(found.size(), o.history + 1);
   for (size_t i = 0; i < considered; ++i)
-    if (found[i].is_dir) found[i].size = tree_size(opened.fd.get(), dir, found[i].rel, ctx);
+    if (found[i].is_dir) found[i].size = tree_size(dir_fd, o.dir, found[i].rel, ctx);
+  return considered;
+}
 
-  const double now = now_seconds();
+std::string age_text(double age) {
+  return format_duration(std::chrono::milliseconds(std::llround(age * 1000)));
+}
+
+void add_recent_details(const std::vector<Entry>& found, double now, const Options& o,
+                        json& details) {
   const Entry& newest = found[0];
-  const double age = now - newest.mtime;
   json newest_json = entry_json(newest, now);
-  newest_json["age"] = format_duration(std::chrono::milliseconds(std::llround(age * 1000)));
+  newest_json["age"] = age_text(now - newest.mtime);
   details["newest"] = newest_json;
   json recent = json::array();
-  for (size_t i = 0; i < found.size() && i < max_items; ++i)
+  for (size_t i = 0; i < found.size() && i < o.max_items; ++i)
     recent.push_back(entry_json(found[i], now));
   details["recent"] = recent;
+}
 
-  ctx.metric("newest_backup_timestamp", newest.mtime, "seconds", labels);
-  ctx.metric("newest_backup_age", age, "seconds", labels);
-  ctx.metric("newest_backup_size", static_cast<double>(newest.size), "bytes", labels);
-
-  // Size against the previous backups.
+// The newest backup's size against the median of the previous ones.
+struct SizeComparison {
   std::optional<double> ratio;
-  double med = 0;
+  double median = 0;
+};
+
+SizeComparison compare_sizes(const std::vector<Entry>& found, size_t considered, const json& labels,
+                             json& details, sdk::Context& ctx) {
+  SizeComparison s;
   if (found.size() > 1) {
     std::vector<double> sizes;
     for (size_t i = 1; i < considered; ++i) sizes.push_back(static_cast<double>(found[i].size));
-    med = median(sizes);
+    s.median = median(sizes);
     details["previous_compared"] = sizes.size();
-    details["previous_median_size"] = med;
-    if (med > 0) {
-      ratio = static_cast<double>(newest.size) / med;
-      details["size_ratio"] = *ratio;
-      ctx.metric("newest_backup_size_ratio", *ratio, "ratio", labels);
+    details["previous_median_size"] = s.median;
+    if (s.median > 0) {
+      s.ratio = static_cast<double>(found[0].size) / s.median;
+      details["size_ratio"] = *s.ratio;
+      ctx.metric("newest_backup_size_ratio", *s.ratio, "ratio", labels);
     }
   }
-  details["min_ratio"] = min_ratio;
+  return s;
+}
 
-  const std::string age_text = format_duration(std::chrono::milliseconds(std::llround(age * 1000)));
-  const std::string name = newest.rel;
-  const std::string size_text = human_size(newest.size);
-  const bool stale = age > max_age_s;
-  const bool too_small = min_size > 0 && newest.size < min_size;
-  const bool truncated = ratio && min_ratio > 0 && *ratio < min_ratio;
-  const bool future = age < -300;
-  details["stale"] = stale;
-  details["truncated_suspect"] = truncated;
+// What was gathered about the newest backup, for the findings.
+struct Newest {
+  const Entry& entry;
+  double age;
+  size_t considered;
+  SizeComparison sizes;
+};
 
+void report_stale_or_small(const Options& o, const Newest& n, bool stale, bool too_small,
+                           const json& details, sdk::Context& ctx) {
+  const Entry& newest = n.entry;
+  const std::string& name = newest.rel;
+  std::string summary, remediation;
+  if (stale) {
+    summary = "newest backup " + name + " is " + age_text(n.age) + " old (limit " +
+              format_duration(o.max_age) + ")";
+    remediation = "Nothing matching '" + o.pattern + "' has been written to " + shell_quote(o.dir) +
+                  " since " + iso_time(newest.mtime) +
+                  ". Check that the job producing it is still scheduled (crontab -l -u <user>; "
+                  "systemctl list-timers) and read its log for the runs since then; then run "
+                  "it by hand once and confirm a new file appears here.";
+  }
+  if (too_small) {
+    summary += std::string(summary.empty() ? "newest backup " + name + " is " : ", and it is ") +
+               "only " + std::to_string(newest.size) + " bytes (minimum " +
+               std::to_string(o.min_size) + ")";
+    remediation += std::string(remediation.empty() ? "" : " ") + "The newest backup (" +
+                   shell_quote(newest.path) + ", " + std::to_string(newest.size) +
+                   " bytes) cannot hold a real backup: the job that wrote it at " +
+                   iso_time(newest.mtime) +
+                   " failed part-way (look for the error in its log) and must run again.";
+  }
+  ctx.fail(summary, remediation, details);
+}
+
+std::string ratio_text(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", ratio);
+  return buf;
+}
+
+void report_truncated(const std::vector<Entry>& found, const Newest& n, const json& details,
+                      sdk::Context& ctx) {
+  const Entry& newest = n.entry;
   std::string verify = newest.is_dir ? "compare its file count with the previous one (find " +
                                            shell_quote(newest.path) + " -type f | wc -l)"
                                      : "test it before trusting it (e.g. gzip -t " +
                                            shell_quote(newest.path) + ", or tar -tf " +
                                            shell_quote(newest.path) + " >/dev/null)";
-  if (stale || too_small) {
-    std::string summary, remediation;
-    if (stale) {
-      summary = "newest backup " + name + " is " + age_text + " old (limit " +
-                format_duration(max_age) + ")";
-      remediation = "Nothing matching '" + pattern + "' has been written to " + shell_quote(dir) +
-                    " since " + iso_time(newest.mtime) +
-                    ". Check that the job producing it is still scheduled (crontab -l -u <user>; "
-                    "systemctl list-timers) and read its log for the runs since then; then run "
-                    "it by hand once and confirm a new file appears here.";
-    }
-    if (too_small) {
-      summary += std::string(summary.empty() ? "newest backup " + name + " is " : ", and it is ") +
-                 "only " + std::to_string(newest.size) + " bytes (minimum " +
-                 std::to_string(min_size) + ")";
-      remediation += std::string(remediation.empty() ? "" : " ") + "The newest backup (" +
-                     shell_quote(newest.path) + ", " + std::to_string(newest.size) +
-                     " bytes) cannot hold a real backup: the job that wrote it at " +
-                     iso_time(newest.mtime) +
-                     " failed part-way (look for the error in its log) and must run again.";
-    }
-    ctx.fail(summary, remediation, details);
-    return;
-  }
-  if (truncated) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", *ratio);
-    std::string prev = found[1].path;
-    ctx.warn("newest backup " + name + " (" + size_text + ") is " + buf + "x the median " +
-                 human_size(static_cast<uintmax_t>(med)) + " of the previous " +
-                 std::to_string(considered - 1) + ": it may be truncated",
-             "A backup much smaller than the ones before it usually means the dump or archive "
-             "stopped early (disk full, killed, lost connection) while still leaving a fresh "
-             "file. " +
-                 std::string(1, static_cast<char>(std::toupper(verify[0]))) + verify.substr(1) +
-                 ", read the job's log around " + iso_time(newest.mtime) +
-                 ", and keep the last good backup (" + shell_quote(prev) +
-                 ") until a complete one is written. If the data really shrank, this warning "
-                 "clears after a few backups of the new size.",
-             details);
-    return;
-  }
-  if (future) {
-    ctx.warn("newest backup " + name + " has a modification time " +
-                 format_duration(std::chrono::milliseconds(std::llround(-age * 1000))) +
-                 " in the future",
-             "The clock of this host or of the host that wrote " + shell_quote(newest.path) +
-                 " is off, so its age cannot be trusted: check time synchronisation "
-                 "(timedatectl; chronyc tracking) on both.",
-             details);
-    return;
-  }
-  std::string summary = "newest backup " + name + " is " + age_text + " old (limit " +
-                        format_duration(max_age) + "), " + size_text;
-  if (ratio) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", *ratio);
-    summary +=
-        std::string(", ") + buf + "x the median of the previous " + std::to_string(considered - 1);
-  }
+  std::string prev = found[1].path;
+  ctx.warn("newest backup " + newest.rel + " (" + human_size(newest.size) + ") is " +
+               ratio_text(*n.sizes.ratio) + "x the median " +
+               human_size(static_cast<uintmax_t>(n.sizes.median)) + " of the previous " +
+               std::to_string(n.considered - 1) + ": it may be truncated",
+           "A backup much smaller than the ones before it usually means the dump or archive "
+           "stopped early (disk full, killed, lost connection) while still leaving a fresh "
+           "file. " +
+               std::string(1, static_cast<char>(std::toupper(verify[0]))) + verify.substr(1) +
+               ", read the job's log around " + iso_time(newest.mtime) +
+               ", and keep the last good backup (" + shell_quote(prev) +
+               ") until a complete one is written. If the data really shrank, this warning "
+               "clears after a few backups of the new size.",
+           details);
+}
+
+void report_future(const Newest& n, const json& details, sdk::Context& ctx) {
+  ctx.warn("newest backup " + n.entry.rel + " has a modification time " + age_text(-n.age) +
+               " in the future",
+           "The clock of this host or of the host that wrote " + shell_quote(n.entry.path) +
+               " is off, so its age cannot be trusted: check time synchronisation "
+               "(timedatectl; chronyc tracking) on both.",
+           details);
+}
+
+void report_fresh(const Options& o, const Newest& n, const json& details, sdk::Context& ctx) {
+  std::string summary = "newest backup " + n.entry.rel + " is " + age_text(n.age) + " old (limit " +
+                        format_duration(o.max_age) + "), " + human_size(n.entry.size);
+  if (n.sizes.ratio)
+    summary += std::string(", ") + ratio_text(*n.sizes.ratio) + "x the median of the previous " +
+               std::to_string(n.considered - 1);
   ctx.ok(summary, details);
+}
+
+// Judges the newest backup: stale or too small fails, a suspected truncation or a time in the
+// future warns, otherwise ok.
+void judge_newest(const Options& o, const std::vector<Entry>& found, const Newest& n, json& details,
+                  sdk::Context& ctx) {
+  const bool stale = n.age > o.max_age_s;
+  const bool too_small = o.min_size > 0 && n.entry.size < o.min_size;
+  const bool truncated = n.sizes.ratio && o.min_ratio > 0 && *n.sizes.ratio < o.min_ratio;
+  const bool future = n.age < -300;
+  details["stale"] = stale;
+  details["truncated_suspect"] = truncated;
+  if (stale || too_small)
+    report_stale_or_small(o, n, stale, too_small, details, ctx);
+  else if (truncated)
+    report_truncated(found, n, details, ctx);
+  else if (future)
+    report_future(n, details, ctx);
+  else
+    report_fresh(o, n, details, ctx);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const Options o = parse_options(params);
+  json details = {{"path", o.dir},
+                  {"pattern", o.pattern},
+                  {"max_age", format_duration(o.max_age)},
+                  {"max_age_seconds", o.max_age_s}};
+  const json labels = {{"path", o.dir}, {"pattern", o.pattern}};
+  support::SafeOpened opened;
+  if (!open_backup_dir(o.dir, details, ctx, opened)) return;
+
+  Listing listing = list_backups(opened.fd.get(), o, ctx);
+  if (!check_listed(listing, o, details, ctx)) return;
+  std::vector<Entry>& found = listing.c.found;
+  add_listing_details(listing.c, details);
+  ctx.metric("backups", static_cast<double>(found.size()), "count", labels);
+  if (found.empty()) {
+    report_no_backup(o, listing.c, details, ctx);
+    return;
+  }
+
+  const size_t considered = sort_and_size(found, opened.fd.get(), o, ctx);
+  const double now = now_seconds();
+  const Entry& newest = found[0];
+  const double age = now - newest.mtime;
+  add_recent_details(found, now, o, details);
+  ctx.metric("newest_backup_timestamp", newest.mtime, "seconds", labels);
+  ctx.metric("newest_backup_age", age, "seconds", labels);
+  ctx.metric("newest_backup_size", static_cast<double>(newest.size), "bytes", labels);
+  const SizeComparison sizes = compare_sizes(found, considered, labels, details, ctx);
+  details["min_ratio"] = o.min_ratio;
+  judge_newest(o, found, Newest{newest, age, considered, sizes}, details, ctx);
 }
 
 }  // namespace

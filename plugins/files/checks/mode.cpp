@@ -210,15 +210,16 @@ void report_unusable(const Inspected& in, json& details, sdk::Context& ctx) {
   }
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  const std::string path = required_string(params, "path");
+// The parameters, checked.
+struct Options {
+  std::string path;
   Expected e;
-  e.mode = mode_param(params, "mode");
-  e.max_mode = mode_param(params, "max_mode");
-  e.executable = params.value("executable", false);
-  const bool recursive = params.value("recursive", false);
-  const bool follow = params.value("follow_symlinks", true);
-  const size_t max_items = params.value("max_items", 20);
+  bool recursive = false, follow = true;
+  size_t max_items = 20;
+};
+
+// Rejects combinations that no path could satisfy.
+void check_consistent(const Expected& e) {
   if (e.executable && e.mode && !(*e.mode & S_IXUSR))
     throw sdk::CheckError("'executable' is true but 'mode' " + mode_string(*e.mode) +
                           " has no execute bit for the owner");
@@ -228,7 +229,10 @@ void run(const json& params, sdk::Context& ctx) {
   if (e.mode && e.max_mode && (*e.mode & ~*e.max_mode))
     throw sdk::CheckError("'mode' " + mode_string(*e.mode) +
                           " is more permissive than 'max_mode' " + mode_string(*e.max_mode));
-  std::vector<std::string> setup_fixes;  // accounts to create first
+}
+
+// An owner or group that does not exist is a problem to report, not a parameter error.
+void lookup_owner_and_group(const json& params, Expected& e) {
   if (params.contains("owner")) {
     e.owner_text = required_string(params, "owner");
     if (auto u = support::lookup_user(e.owner_text))
@@ -243,138 +247,206 @@ void run(const json& params, sdk::Context& ctx) {
     else
       e.group_missing = true;
   }
+}
+
+Options parse_options(const json& params) {
+  Options o;
+  o.path = required_string(params, "path");
+  Expected& e = o.e;
+  e.mode = mode_param(params, "mode");
+  e.max_mode = mode_param(params, "max_mode");
+  e.executable = params.value("executable", false);
+  o.recursive = params.value("recursive", false);
+  o.follow = params.value("follow_symlinks", true);
+  o.max_items = params.value("max_items", 20);
+  check_consistent(e);
+  lookup_owner_and_group(params, e);
   if (!e.mode && !e.max_mode && !e.executable && e.owner_text.empty() && e.group_text.empty())
     throw sdk::CheckError(
         "nothing to check: set at least one of mode, max_mode, owner, group, executable");
+  return o;
+}
 
-  json details = {{"path", path}};
-  const Inspected in = inspect(path, follow);
-  if (!in || (in.is_link() && follow)) {
-    report_unusable(in, details, ctx);
-    return;
-  }
-  const struct stat& st = in.found.st;
-  if (in.resolved != path) details["resolved_path"] = in.resolved;
-  details.update(stat_details(st));
+json expected_details(const Expected& e) {
   json expected = json::object();
   if (e.mode) expected["mode"] = mode_string(*e.mode);
   if (e.max_mode) expected["max_mode"] = mode_string(*e.max_mode);
   if (!e.owner_text.empty()) expected["owner"] = e.owner_text;
   if (!e.group_text.empty()) expected["group"] = e.group_text;
   if (e.executable) expected["executable"] = true;
-  details["expected"] = expected;
+  return expected;
+}
 
-  const mode_t current = st.st_mode & 07777;
-  const std::string q = shell_quote(path);
+// What is wrong, and the commands that fix it.
+struct Problems {
   std::vector<std::string> problems, fixes;
+  std::vector<std::string> setup_fixes;  // accounts to create first
+};
 
+void add_missing_accounts(const Expected& e, Problems& p) {
   if (e.owner_missing) {
-    problems.push_back("the required owner '" + e.owner_text + "' does not exist on this host");
-    setup_fixes.push_back("useradd --system --no-create-home --shell /usr/sbin/nologin " +
-                          e.owner_text);
+    p.problems.push_back("the required owner '" + e.owner_text + "' does not exist on this host");
+    p.setup_fixes.push_back("useradd --system --no-create-home --shell /usr/sbin/nologin " +
+                            e.owner_text);
   }
   if (e.group_missing) {
-    problems.push_back("the required group '" + e.group_text + "' does not exist on this host");
-    setup_fixes.push_back("groupadd --system " + e.group_text);
+    p.problems.push_back("the required group '" + e.group_text + "' does not exist on this host");
+    p.setup_fixes.push_back("groupadd --system " + e.group_text);
   }
+}
 
+// A script that must run: a regular file with the owner's x bit and a working #! line. Adds x
+// to `target` (the mode to chmod to) when it is missing and no exact mode is required.
+void add_executable_problems(const Inspected& in, const std::string& path, const Expected& e,
+                             mode_t& target, json& details, Problems& p) {
+  const struct stat& st = in.found.st;
+  const mode_t current = st.st_mode & 07777;
+  if (!S_ISREG(st.st_mode)) {
+    p.problems.push_back("it is a " + type_name(st.st_mode) + ", not a runnable file");
+    return;
+  }
+  if (!(current & S_IXUSR)) {
+    p.problems.push_back("it is not executable (mode " + mode_string(current) +
+                         " has no execute bit for its owner " + user_name(st.st_uid) + ")");
+    // x wherever r is, as for any program.
+    if (!e.mode) target |= S_IXUSR | ((current & 0044) >> 2);
+  }
+  std::string fix;
+  std::string bad = shebang_problem(in, path, fix);
+  details["interpreter_ok"] = bad.empty();
+  if (!bad.empty()) {
+    p.problems.push_back(bad);
+    p.fixes.push_back(fix);
+  }
+}
+
+// The path's own mode against mode, max_mode and executable; the chmod that fixes it leads the
+// fixes.
+void add_mode_problems(const Inspected& in, const std::string& path, const Expected& e,
+                       json& details, Problems& p) {
+  const struct stat& st = in.found.st;
+  const mode_t current = st.st_mode & 07777;
   const mode_t top_allowed = e.max_mode ? allowed_for(*e.max_mode, st.st_mode) : 07777;
   mode_t target = current;
   if (e.mode && current != *e.mode) {
-    problems.push_back("mode is " + mode_string(current) + ", expected " + mode_string(*e.mode));
+    p.problems.push_back("mode is " + mode_string(current) + ", expected " + mode_string(*e.mode));
     target = *e.mode;
   } else if (!e.mode && (current & ~top_allowed)) {
-    problems.push_back("mode " + mode_string(current) + " grants " +
-                       symbolic_bits(current & ~top_allowed, '+') + " beyond the allowed " +
-                       mode_string(top_allowed));
+    p.problems.push_back("mode " + mode_string(current) + " grants " +
+                         symbolic_bits(current & ~top_allowed, '+') + " beyond the allowed " +
+                         mode_string(top_allowed));
     target &= top_allowed;
   }
-  if (e.executable) {
-    if (!S_ISREG(st.st_mode)) {
-      problems.push_back("it is a " + type_name(st.st_mode) + ", not a runnable file");
-    } else {
-      if (!(current & S_IXUSR)) {
-        problems.push_back("it is not executable (mode " + mode_string(current) +
-                           " has no execute bit for its owner " + user_name(st.st_uid) + ")");
-        // x wherever r is, as for any program.
-        if (!e.mode) target |= S_IXUSR | ((current & 0044) >> 2);
-      }
-      std::string fix;
-      std::string bad = shebang_problem(in, path, fix);
-      details["interpreter_ok"] = bad.empty();
-      if (!bad.empty()) {
-        problems.push_back(bad);
-        fixes.push_back(fix);
-      }
-    }
-  }
+  if (e.executable) add_executable_problems(in, path, e, target, details, p);
   if (e.max_mode) target &= (top_allowed | (e.mode ? *e.mode : 0));
-  if (target != current) fixes.insert(fixes.begin(), "chmod " + mode_string(target) + " " + q);
-  if (e.uid && st.st_uid != *e.uid)
-    problems.push_back("owner is " + user_name(st.st_uid) + ", expected " + e.owner_text);
-  if (e.gid && st.st_gid != *e.gid)
-    problems.push_back("group is " + group_name(st.st_gid) + ", expected " + e.group_text);
-  const bool top_owner_bad = e.uid && st.st_uid != *e.uid;
-  const bool top_group_bad = e.gid && st.st_gid != *e.gid;
-  const size_t top_problems = problems.size();
+  if (target != current)
+    p.fixes.insert(p.fixes.begin(), "chmod " + mode_string(target) + " " + shell_quote(path));
+}
 
-  // Everything beneath a directory.
-  size_t violations = 0;
-  mode_t file_excess = 0, dir_excess = 0;
-  bool beneath_owner_bad = false, beneath_group_bad = false;
-  if (recursive && S_ISDIR(st.st_mode)) {
-    Beneath b = check_beneath(in.found.fd.get(), path, e, max_items, ctx);
-    details["entries_checked"] = b.seen;
-    details["violations_beneath"] = b.violations;
-    details["violating_entries"] = b.listed;
-    if (b.unreadable) details["unreadable_entries"] = b.unreadable;
-    violations = b.violations;
-    file_excess = b.file_excess;
-    dir_excess = b.dir_excess;
-    beneath_owner_bad = b.owner_bad;
-    beneath_group_bad = b.group_bad;
-    if (violations) {
-      problems.push_back(std::to_string(violations) + " entr" + (violations == 1 ? "y" : "ies") +
+// Whether the path's own owner and group are wrong.
+struct Ownership {
+  bool owner_bad = false, group_bad = false;
+};
+
+Ownership add_ownership_problems(const struct stat& st, const Expected& e, Problems& p) {
+  if (e.uid && st.st_uid != *e.uid)
+    p.problems.push_back("owner is " + user_name(st.st_uid) + ", expected " + e.owner_text);
+  if (e.gid && st.st_gid != *e.gid)
+    p.problems.push_back("group is " + group_name(st.st_gid) + ", expected " + e.group_text);
+  return {e.uid && st.st_uid != *e.uid, e.gid && st.st_gid != *e.gid};
+}
+
+// Everything beneath a directory, when recursive; an empty Beneath otherwise.
+Beneath add_beneath_problems(const Inspected& in, const Options& o, json& details, Problems& p,
+                             sdk::Context& ctx) {
+  if (!(o.recursive && S_ISDIR(in.found.st.st_mode))) return {};
+  const std::string q = shell_quote(o.path);
+  Beneath b = check_beneath(in.found.fd.get(), o.path, o.e, o.max_items, ctx);
+  details["entries_checked"] = b.seen;
+  details["violations_beneath"] = b.violations;
+  details["violating_entries"] = b.listed;
+  if (b.unreadable) details["unreadable_entries"] = b.unreadable;
+  if (b.violations) {
+    p.problems.push_back(std::to_string(b.violations) + " entr" +
+                         (b.violations == 1 ? "y" : "ies") +
                          " beneath it with too-open permissions or the wrong owner/group (first: " +
                          b.listed[0]["path"].get<std::string>() + ")");
-      if (file_excess)
-        fixes.push_back("find " + q + " -mindepth 1 -type f -perm /" + mode_string(file_excess) +
-                        " -exec chmod " + symbolic_bits(file_excess, '-') + " {} +");
-      if (dir_excess)
-        fixes.push_back("find " + q + " -mindepth 1 -type d -perm /" + mode_string(dir_excess) +
-                        " -exec chmod " + symbolic_bits(dir_excess, '-') + " {} +");
-    }
+    if (b.file_excess)
+      p.fixes.push_back("find " + q + " -mindepth 1 -type f -perm /" + mode_string(b.file_excess) +
+                        " -exec chmod " + symbolic_bits(b.file_excess, '-') + " {} +");
+    if (b.dir_excess)
+      p.fixes.push_back("find " + q + " -mindepth 1 -type d -perm /" + mode_string(b.dir_excess) +
+                        " -exec chmod " + symbolic_bits(b.dir_excess, '-') + " {} +");
   }
-  // One chown for the path, or chown -R when entries beneath are wrong too.
-  const bool beneath_bad = beneath_owner_bad || beneath_group_bad;
-  if (std::string f =
-          owner_fix(e, e.owner_missing || top_owner_bad || beneath_owner_bad,
-                    e.group_missing || top_group_bad || beneath_group_bad, q, beneath_bad);
-      !f.empty())
-    fixes.push_back(f);
-  ctx.metric("mode_violations", static_cast<double>(top_problems + violations), "count",
-             {{"path", path}});
+  return b;
+}
 
-  details["problems"] = problems;
-  if (problems.empty()) {
-    std::string what =
-        mode_string(current) + " " + user_name(st.st_uid) + ":" + group_name(st.st_gid);
-    if (recursive && S_ISDIR(st.st_mode)) what += ", and every entry beneath it is within bounds";
-    ctx.ok(path + " has the expected permissions (" + what + ")", details);
-    return;
-  }
-  fixes.insert(fixes.begin(), setup_fixes.begin(), setup_fixes.end());
-  std::string summary = path + ": " + problems[0];
-  for (size_t i = 1; i < problems.size(); ++i) summary += "; " + problems[i];
+// One chown for the path, or chown -R when entries beneath are wrong too.
+void add_owner_fix(const Expected& e, const Ownership& top, const Beneath& b,
+                   const std::string& path, Problems& p) {
+  const bool beneath_bad = b.owner_bad || b.group_bad;
+  if (std::string f = owner_fix(e, e.owner_missing || top.owner_bad || b.owner_bad,
+                                e.group_missing || top.group_bad || b.group_bad, shell_quote(path),
+                                beneath_bad);
+      !f.empty())
+    p.fixes.push_back(f);
+}
+
+void report_within_bounds(const Options& o, const struct stat& st, const json& details,
+                          sdk::Context& ctx) {
+  std::string what =
+      mode_string(st.st_mode & 07777) + " " + user_name(st.st_uid) + ":" + group_name(st.st_gid);
+  if (o.recursive && S_ISDIR(st.st_mode)) what += ", and every entry beneath it is within bounds";
+  ctx.ok(o.path + " has the expected permissions (" + what + ")", details);
+}
+
+// Every problem in the summary; every fix, accounts first, chained in one command.
+void report_problems(const Options& o, const struct stat& st, Problems& p, json& details,
+                     sdk::Context& ctx) {
+  p.fixes.insert(p.fixes.begin(), p.setup_fixes.begin(), p.setup_fixes.end());
+  std::string summary = o.path + ": " + p.problems[0];
+  for (size_t i = 1; i < p.problems.size(); ++i) summary += "; " + p.problems[i];
   std::string remediation = "Run: ";
-  for (size_t i = 0; i < fixes.size(); ++i) remediation += (i ? " && " : "") + fixes[i];
+  for (size_t i = 0; i < p.fixes.size(); ++i) remediation += (i ? " && " : "") + p.fixes[i];
   remediation += ".";
-  if (e.executable && !(current & S_IXUSR))
+  if (o.e.executable && !(st.st_mode & S_IXUSR))
     remediation +=
         " A backup script without its execute bit makes cron or the systemd timer fail "
         "with 'Permission denied' before the script even starts.";
-  details["remediation_commands"] = fixes;
+  details["remediation_commands"] = p.fixes;
   ctx.fail(summary, remediation, details);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const Options o = parse_options(params);
+  const Expected& e = o.e;
+  json details = {{"path", o.path}};
+  const Inspected in = inspect(o.path, o.follow);
+  if (!in || (in.is_link() && o.follow)) {
+    report_unusable(in, details, ctx);
+    return;
+  }
+  const struct stat& st = in.found.st;
+  if (in.resolved != o.path) details["resolved_path"] = in.resolved;
+  details.update(stat_details(st));
+  details["expected"] = expected_details(e);
+
+  Problems p;
+  add_missing_accounts(e, p);
+  add_mode_problems(in, o.path, e, details, p);
+  const Ownership top = add_ownership_problems(st, e, p);
+  const size_t top_problems = p.problems.size();
+  const Beneath b = add_beneath_problems(in, o, details, p, ctx);
+  add_owner_fix(e, top, b, o.path, p);
+  ctx.metric("mode_violations", static_cast<double>(top_problems + b.violations), "count",
+             {{"path", o.path}});
+
+  details["problems"] = p.problems;
+  if (p.problems.empty()) {
+    report_within_bounds(o, st, details, ctx);
+    return;
+  }
+  report_problems(o, st, p, details, ctx);
 }
 
 }  // namespace

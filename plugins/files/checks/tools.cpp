@@ -52,7 +52,7 @@ constexpr const char* kSchema = R"({
                     "description": "PATH to search, e.g. \"/usr/bin:/bin\" for what cron gives a job. Default: backup-doctor's own PATH."},
     "user": {"type": "string", "minLength": 1,
              "description": "Also check that this user (the backup job's account) can execute each tool, and run the version command as that user (needs root). Not set by default."},
-    "timeout": {"type": "string", "minLength": 1, "pattern": "@duration@", "default": "10s",
+    "timeout": {"$ref": "bd:duration", "default": "10s",
                 "description": "Time limit for each version command. Default: \"10s\"."}
   }
 })";

@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <cerrno>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 
@@ -104,134 +103,162 @@ struct Mismatch {
   bool is_dir = false;
 };
 
-void run(const json& params, sdk::Context& ctx) {
-  auto paths = string_list(params, "paths", {});
-  if (paths.empty()) throw sdk::CheckError("parameter 'paths' must list at least one path");
-  bool recursive = bool_param(params, "recursive", false);
-  size_t max_files = count_param(params, "max_files", 10000);
-  size_t max_items = count_param(params, "max_items", 20);
-  std::string expected_type = string_param(params, "expected_type", "");
-  std::string root = string_param(params, "selinuxfs_root", kDefaultSelinuxfs);
-  std::string config_path = string_param(params, "config", kDefaultConfig);
+// The parameters, checked.
+struct Options {
+  std::vector<std::string> paths;
+  bool recursive = false;
+  size_t max_files = 10000, max_items = 20;
+  std::string expected_type, root, config_path;
+};
 
-  SelinuxState state = read_selinux_state(root);
-  if (!state.enabled) {
-    ctx.skip("SELinux is not enabled on this host",
-             {{"reason", state.reason}, {"selinuxfs", root}});
-    return;
-  }
-  SelinuxConfig config = read_selinux_config(config_path);
-  std::string fc = string_param(params, "file_contexts", "");
-  if (fc.empty()) fc = default_file_contexts(config);
+Options parse_options(const json& params) {
+  Options o;
+  o.paths = string_list(params, "paths", {});
+  if (o.paths.empty()) throw sdk::CheckError("parameter 'paths' must list at least one path");
+  o.recursive = bool_param(params, "recursive", false);
+  o.max_files = count_param(params, "max_files", 10000);
+  o.max_items = count_param(params, "max_items", 20);
+  o.expected_type = string_param(params, "expected_type", "");
+  o.root = string_param(params, "selinuxfs_root", kDefaultSelinuxfs);
+  o.config_path = string_param(params, "config", kDefaultConfig);
+  return o;
+}
 
+// The policy's file contexts, or why they could not be loaded.
+struct FileContexts {
+  std::string path;
   LabelHandle handle;
-  std::string fc_error;
-  if (!fc.empty()) {
-    selinux_opt opts[] = {{SELABEL_OPT_PATH, fc.c_str()}};
-    handle.h = selabel_open(SELABEL_CTX_FILE, opts, 1);
-    if (!handle.h) fc_error = "cannot load file contexts " + fc + ": " + errno_text(errno);
-  } else {
-    fc_error = "no file_contexts given and " + config_path + " names no policy (SELINUXTYPE=)";
-  }
-  if (!handle.h && expected_type.empty())
-    throw sdk::CheckError(fc_error + "; give file_contexts or expected_type");
+  std::string error;
+};
 
+// Loads the file contexts named by the parameters or the policy in the config file. Throws
+// when there are none and no expected_type to compare with instead.
+void load_file_contexts(const json& params, const Options& o, FileContexts& out) {
+  SelinuxConfig config = read_selinux_config(o.config_path);
+  out.path = string_param(params, "file_contexts", "");
+  if (out.path.empty()) out.path = default_file_contexts(config);
+  if (!out.path.empty()) {
+    selinux_opt opts[] = {{SELABEL_OPT_PATH, out.path.c_str()}};
+    out.handle.h = selabel_open(SELABEL_CTX_FILE, opts, 1);
+    if (!out.handle.h)
+      out.error = "cannot load file contexts " + out.path + ": " + errno_text(errno);
+  } else {
+    out.error = "no file_contexts given and " + o.config_path + " names no policy (SELINUXTYPE=)";
+  }
+  if (!out.handle.h && o.expected_type.empty())
+    throw sdk::CheckError(out.error + "; give file_contexts or expected_type");
+}
+
+// What the walk over the paths found.
+struct Scan {
   std::vector<Mismatch> mismatches;
   json missing = json::array();
   json unreadable = json::array();
+  json refused = json::array();
   size_t checked = 0, unlabeled = 0, no_rule = 0;
   bool truncated = false;
-  std::map<std::string, size_t> per_top;
+  std::map<std::string, size_t> per_top;  // mismatches under each configured path
+};
 
-  json refused = json::array();
-  // `label_path` names the entry through its parent's descriptor (/proc/self/fd/N/name).
-  auto check_one = [&](const std::string& path, const std::string& label_path,
-                       const std::string& top, const struct stat& st) {
-    ++checked;
-    int err = 0;
-    std::string actual = actual_context(label_path, &err);
-    if (actual.empty() && err != ENODATA && err != ENOTSUP && err != 0) {
-      if (unreadable.size() < max_items)
-        unreadable.push_back({{"path", path}, {"error", errno_text(err)}});
+// What a walk needs at every step.
+struct Walk {
+  const Options& o;
+  selabel_handle* labels;
+  sdk::Context& ctx;
+  Scan& scan;
+};
+
+// `label_path` names the entry through its parent's descriptor (/proc/self/fd/N/name).
+void check_one(Walk& w, const std::string& path, const std::string& label_path,
+               const std::string& top, const struct stat& st) {
+  Scan& s = w.scan;
+  ++s.checked;
+  int err = 0;
+  std::string actual = actual_context(label_path, &err);
+  if (actual.empty() && err != ENODATA && err != ENOTSUP && err != 0) {
+    if (s.unreadable.size() < w.o.max_items)
+      s.unreadable.push_back({{"path", path}, {"error", errno_text(err)}});
+    return;
+  }
+  if (actual.empty()) ++s.unlabeled;
+  std::string policy = policy_context(w.labels, path, st.st_mode);
+  const std::string& expected_type = w.o.expected_type;
+  std::string expected_t = expected_type;
+  if (expected_t.empty()) {
+    if (policy.empty()) {
+      ++s.no_rule;
       return;
     }
-    if (actual.empty()) ++unlabeled;
-    std::string policy = policy_context(handle.h, path, st.st_mode);
-    std::string expected_t = expected_type;
-    if (expected_t.empty()) {
-      if (policy.empty()) {
-        ++no_rule;
-        return;
-      }
-      expected_t = parse_context(policy).type;
-    }
-    std::string actual_t = actual.empty() ? "" : parse_context(actual).type;
-    if (actual_t == expected_t) return;  // restorecon compares the type only (without -F)
-    Mismatch m{path,
-               top,
-               actual.empty() ? "(none)" : actual,
-               "",
-               policy,
-               actual_t,
-               expected_t,
-               S_ISDIR(st.st_mode)};
-    m.expected = expected_type.empty() ? policy : expected_type;
-    ++per_top[top];
-    mismatches.push_back(std::move(m));
-  };
-
-  // Every entry is labelled through its parent directory's descriptor and every directory is
-  // opened O_NOFOLLOW relative to its parent: a component swapped for a link during the walk
-  // is never followed. A configured path that is itself a link is checked as a link, the way
-  // restorecon labels it.
-  std::function<void(int, const std::string&, const support::DirEntry&, const std::string&, int)>
-      visit = [&](int dir, const std::string& dir_path, const support::DirEntry& e,
-                  const std::string& top, int depth) {
-        if (depth > 0 && (checked >= max_files || (checked % 1024 == 0 && ctx.cancelled()))) {
-          truncated = true;
-          return;
-        }
-        std::string path = dir_path == "/" ? "/" + e.name : dir_path + "/" + e.name;
-        check_one(path, "/proc/self/fd/" + std::to_string(dir) + "/" + e.name, top, e.st);
-        if (!recursive || !S_ISDIR(e.st.st_mode) || depth >= kMaxDepth) return;
-        auto sub = support::open_untrusted_at(dir, dir_path, e.name, support::Expect::directory);
-        std::vector<support::DirEntry> entries;
-        int err = sub ? support::list_directory(sub.fd.get(), entries) : 0;
-        if ((!sub || err != 0) && unreadable.size() < max_items)
-          unreadable.push_back({{"path", path}, {"error", sub ? errno_text(err) : sub.message}});
-        for (const auto& child : entries) {
-          if (truncated) return;
-          visit(sub.fd.get(), path, child, top, depth + 1);
-        }
-      };
-
-  for (const auto& given : paths) {
-    if (truncated) break;
-    std::error_code ec;
-    fs::path abs = fs::absolute(given, ec).lexically_normal();
-    if (!abs.has_filename() && abs != abs.root_path()) abs = abs.parent_path();
-    std::string name = abs.filename().string();
-    auto parent = support::open_untrusted(abs.parent_path().string(), support::Expect::directory);
-    struct stat st {};
-    if (!parent && parent.refusal != support::Refusal::missing) {
-      refused.push_back({{"path", given}, {"reason", parent.message}});
-      continue;
-    }
-    if (!parent || name.empty() ||
-        ::fstatat(parent.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      missing.push_back({{"path", given}, {"error", errno_text(parent ? errno : ENOENT)}});
-      continue;
-    }
-    std::string real_parent = descriptor_path(parent.fd.get(), abs.parent_path().string());
-    std::string top = real_parent == "/" ? "/" + name : real_parent + "/" + name;
-    visit(parent.fd.get(), real_parent, support::DirEntry{name, st}, top, 0);
+    expected_t = parse_context(policy).type;
   }
+  std::string actual_t = actual.empty() ? "" : parse_context(actual).type;
+  if (actual_t == expected_t) return;  // restorecon compares the type only (without -F)
+  Mismatch m{path,
+             top,
+             actual.empty() ? "(none)" : actual,
+             "",
+             policy,
+             actual_t,
+             expected_t,
+             S_ISDIR(st.st_mode)};
+  m.expected = expected_type.empty() ? policy : expected_type;
+  ++s.per_top[top];
+  s.mismatches.push_back(std::move(m));
+}
 
-  ctx.metric("selinux_files_checked", static_cast<double>(checked), "count");
-  ctx.metric("selinux_context_mismatches", static_cast<double>(mismatches.size()), "count");
+// Every entry is labelled through its parent directory's descriptor and every directory is
+// opened O_NOFOLLOW relative to its parent: a component swapped for a link during the walk
+// is never followed. A configured path that is itself a link is checked as a link, the way
+// restorecon labels it.
+void visit(Walk& w, int dir, const std::string& dir_path, const support::DirEntry& e,
+           const std::string& top, int depth) {
+  Scan& s = w.scan;
+  if (depth > 0 && (s.checked >= w.o.max_files || (s.checked % 1024 == 0 && w.ctx.cancelled()))) {
+    s.truncated = true;
+    return;
+  }
+  std::string path = dir_path == "/" ? "/" + e.name : dir_path + "/" + e.name;
+  check_one(w, path, "/proc/self/fd/" + std::to_string(dir) + "/" + e.name, top, e.st);
+  if (!w.o.recursive || !S_ISDIR(e.st.st_mode) || depth >= kMaxDepth) return;
+  auto sub = support::open_untrusted_at(dir, dir_path, e.name, support::Expect::directory);
+  std::vector<support::DirEntry> entries;
+  int err = sub ? support::list_directory(sub.fd.get(), entries) : 0;
+  if ((!sub || err != 0) && s.unreadable.size() < w.o.max_items)
+    s.unreadable.push_back({{"path", path}, {"error", sub ? errno_text(err) : sub.message}});
+  for (const auto& child : entries) {
+    if (s.truncated) return;
+    visit(w, sub.fd.get(), path, child, top, depth + 1);
+  }
+}
+
+// One configured path: opened through its parent (refused when the way there is not safe),
+// then walked.
+void check_given(Walk& w, const std::string& given) {
+  Scan& s = w.scan;
+  std::error_code ec;
+  fs::path abs = fs::absolute(given, ec).lexically_normal();
+  if (!abs.has_filename() && abs != abs.root_path()) abs = abs.parent_path();
+  std::string name = abs.filename().string();
+  auto parent = support::open_untrusted(abs.parent_path().string(), support::Expect::directory);
+  struct stat st {};
+  if (!parent && parent.refusal != support::Refusal::missing) {
+    s.refused.push_back({{"path", given}, {"reason", parent.message}});
+    return;
+  }
+  if (!parent || name.empty() ||
+      ::fstatat(parent.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    s.missing.push_back({{"path", given}, {"error", errno_text(parent ? errno : ENOENT)}});
+    return;
+  }
+  std::string real_parent = descriptor_path(parent.fd.get(), abs.parent_path().string());
+  std::string top = real_parent == "/" ? "/" + name : real_parent + "/" + name;
+  visit(w, parent.fd.get(), real_parent, support::DirEntry{name, st}, top, 0);
+}
+
+json scan_details(const Scan& s, const Options& o, const FileContexts& fc) {
   json list = json::array();
-  for (const auto& m : mismatches) {
-    if (list.size() >= max_items) break;
+  for (const auto& m : s.mismatches) {
+    if (list.size() >= o.max_items) break;
     list.push_back({{"path", m.path},
                     {"actual", m.actual},
                     {"expected", m.expected},
@@ -239,86 +266,120 @@ void run(const json& params, sdk::Context& ctx) {
                     {"actual_type", m.actual_type.empty() ? json(nullptr) : json(m.actual_type)},
                     {"expected_type", m.expected_type}});
   }
-  json details = {{"checked", checked},
-                  {"mismatch_count", mismatches.size()},
-                  {"mismatches", list},
-                  {"unlabeled", unlabeled},
-                  {"no_policy_rule", no_rule},
-                  {"missing", missing},
-                  {"refused", refused},
-                  {"unreadable", unreadable},
-                  {"truncated", truncated},
-                  {"file_contexts", handle.h ? json(fc) : json(nullptr)},
-                  {"expected_type", expected_type.empty() ? json(nullptr) : json(expected_type)}};
-  if (!fc_error.empty() && !handle.h) details["file_contexts_error"] = fc_error;
+  json details = {
+      {"checked", s.checked},
+      {"mismatch_count", s.mismatches.size()},
+      {"mismatches", list},
+      {"unlabeled", s.unlabeled},
+      {"no_policy_rule", s.no_rule},
+      {"missing", s.missing},
+      {"refused", s.refused},
+      {"unreadable", s.unreadable},
+      {"truncated", s.truncated},
+      {"file_contexts", fc.handle.h ? json(fc.path) : json(nullptr)},
+      {"expected_type", o.expected_type.empty() ? json(nullptr) : json(o.expected_type)}};
+  if (!fc.error.empty() && !fc.handle.h) details["file_contexts_error"] = fc.error;
+  return details;
+}
 
-  if (mismatches.empty() && missing.empty() && refused.empty()) {
-    std::string s = std::to_string(checked) + " entr" + (checked == 1 ? "y" : "ies") +
-                    " carry the expected SELinux type" +
-                    (expected_type.empty() ? "" : " " + expected_type);
-    if (!unreadable.empty()) s += " (" + std::to_string(unreadable.size()) + " unreadable)";
-    if (truncated) s += " (stopped after max_files)";
-    ctx.ok(s, details);
-    return;
-  }
+void report_all_labelled(const Scan& s, const Options& o, const json& details, sdk::Context& ctx) {
+  std::string summary = std::to_string(s.checked) + " entr" + (s.checked == 1 ? "y" : "ies") +
+                        " carry the expected SELinux type" +
+                        (o.expected_type.empty() ? "" : " " + o.expected_type);
+  if (!s.unreadable.empty()) summary += " (" + std::to_string(s.unreadable.size()) + " unreadable)";
+  if (s.truncated) summary += " (stopped after max_files)";
+  ctx.ok(summary, details);
+}
 
-  // One fix per configured path: relabel from the policy, or first teach the policy the type.
-  std::string remediation;
-  for (const auto& [top, count] : per_top) {
-    const Mismatch* first = nullptr;
-    for (const auto& m : mismatches)
-      if (m.top == top) {
-        first = &m;
-        break;
-      }
-    bool dir = first->is_dir || first->path != top;
-    std::string restore = std::string("restorecon ") + (dir ? "-Rv " : "-v ") + shell_quote(top);
-    bool policy_agrees =
-        expected_type.empty() ||
-        (!first->policy.empty() && parse_context(first->policy).type == expected_type);
-    std::string line;
-    if (policy_agrees) {
-      line = top + ": " + std::to_string(count) + " entr" +
-             (count == 1 ? "y carries" : "ies carry") + " another type than the policy assigns (" +
-             first->actual_type + " instead of " + first->expected_type +
-             "); reset the labels with `" + restore +
-             "` (add -n first to only see what would change).";
-    } else {
-      std::string spec = dir ? top + "(/.*)?" : top;
-      line = top + ": the policy " +
-             (first->policy.empty() ? std::string("has no rule for it")
-                                    : "labels it " + parse_context(first->policy).type) +
-             " but it must be " + expected_type +
-             "; record the rule and apply it with `semanage fcontext -a -t " + expected_type + " " +
-             shell_quote(spec) + " && " + restore + "` (`chcon -R -t " + expected_type +
-             "` would only last until the next relabel).";
+// The fix for one configured path: relabel from the policy, or first teach the policy the type.
+std::string relabel_fix(const std::string& top, size_t count, const Scan& s,
+                        const std::string& expected_type) {
+  const Mismatch* first = nullptr;
+  for (const auto& m : s.mismatches)
+    if (m.top == top) {
+      first = &m;
+      break;
     }
-    remediation += (remediation.empty() ? "" : "\n") + line;
-  }
-  for (const auto& m : missing)
+  bool dir = first->is_dir || first->path != top;
+  std::string restore = std::string("restorecon ") + (dir ? "-Rv " : "-v ") + shell_quote(top);
+  bool policy_agrees =
+      expected_type.empty() ||
+      (!first->policy.empty() && parse_context(first->policy).type == expected_type);
+  if (policy_agrees)
+    return top + ": " + std::to_string(count) + " entr" + (count == 1 ? "y carries" : "ies carry") +
+           " another type than the policy assigns (" + first->actual_type + " instead of " +
+           first->expected_type + "); reset the labels with `" + restore +
+           "` (add -n first to only see what would change).";
+  std::string spec = dir ? top + "(/.*)?" : top;
+  return top + ": the policy " +
+         (first->policy.empty() ? std::string("has no rule for it")
+                                : "labels it " + parse_context(first->policy).type) +
+         " but it must be " + expected_type +
+         "; record the rule and apply it with `semanage fcontext -a -t " + expected_type + " " +
+         shell_quote(spec) + " && " + restore + "` (`chcon -R -t " + expected_type +
+         "` would only last until the next relabel).";
+}
+
+// One fix per configured path with mismatches, then one per missing or refused path.
+std::string remediation_text(const Scan& s, const std::string& expected_type) {
+  std::string remediation;
+  for (const auto& [top, count] : s.per_top)
+    remediation += (remediation.empty() ? "" : "\n") + relabel_fix(top, count, s, expected_type);
+  for (const auto& m : s.missing)
     remediation += (remediation.empty() ? "" : "\n") + m["path"].get<std::string>() +
                    " does not exist: create it, or fix the path in the checklist.";
-  for (const auto& r : refused)
+  for (const auto& r : s.refused)
     remediation += (remediation.empty() ? "" : "\n") + r["path"].get<std::string>() +
                    " was not checked (" + r["reason"].get<std::string>() +
                    "): name the real directory in paths, not a way through a link another "
                    "account controls.";
+  return remediation;
+}
 
+std::string failure_summary(const Scan& s) {
   std::string summary;
-  if (!mismatches.empty()) {
-    const auto& m = mismatches.front();
-    summary = std::to_string(mismatches.size()) + " of " + std::to_string(checked) +
+  if (!s.mismatches.empty()) {
+    const auto& m = s.mismatches.front();
+    summary = std::to_string(s.mismatches.size()) + " of " + std::to_string(s.checked) +
               " entries carry the wrong SELinux type (e.g. " + m.path + " is " +
               (m.actual_type.empty() ? "unlabeled" : m.actual_type) + ", expected " +
               m.expected_type + ")";
   }
-  if (!missing.empty())
-    summary += (summary.empty() ? "" : "; ") + std::to_string(missing.size()) + " path" +
-               (missing.size() == 1 ? "" : "s") + " missing";
-  if (!refused.empty())
-    summary += (summary.empty() ? "" : "; ") + refused[0]["path"].get<std::string>() +
-               " not checked: " + refused[0]["reason"].get<std::string>();
-  ctx.fail(summary, remediation, details);
+  if (!s.missing.empty())
+    summary += (summary.empty() ? "" : "; ") + std::to_string(s.missing.size()) + " path" +
+               (s.missing.size() == 1 ? "" : "s") + " missing";
+  if (!s.refused.empty())
+    summary += (summary.empty() ? "" : "; ") + s.refused[0]["path"].get<std::string>() +
+               " not checked: " + s.refused[0]["reason"].get<std::string>();
+  return summary;
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const Options o = parse_options(params);
+  SelinuxState state = read_selinux_state(o.root);
+  if (!state.enabled) {
+    ctx.skip("SELinux is not enabled on this host",
+             {{"reason", state.reason}, {"selinuxfs", o.root}});
+    return;
+  }
+  FileContexts fc;
+  load_file_contexts(params, o, fc);
+
+  Scan scan;
+  Walk walk{o, fc.handle.h, ctx, scan};
+  for (const auto& given : o.paths) {
+    if (scan.truncated) break;
+    check_given(walk, given);
+  }
+
+  ctx.metric("selinux_files_checked", static_cast<double>(scan.checked), "count");
+  ctx.metric("selinux_context_mismatches", static_cast<double>(scan.mismatches.size()), "count");
+  json details = scan_details(scan, o, fc);
+  if (scan.mismatches.empty() && scan.missing.empty() && scan.refused.empty()) {
+    report_all_labelled(scan, o, details, ctx);
+    return;
+  }
+  ctx.fail(failure_summary(scan), remediation_text(scan, o.expected_type), details);
 }
 
 }  // namespace

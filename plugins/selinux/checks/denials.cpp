@@ -54,7 +54,7 @@ constexpr const char* kSchema = R"({
       "description": "The audit log to read. Default /var/log/audit/audit.log."},
     "include_rotated": {"type": "boolean", "default": true,
       "description": "Also read the rotated logs next to it (audit.log.1, audit.log.2, ..., also gzip/xz/zstd compressed) that reach into the window. Default true."},
-    "since": {"type": "string", "minLength": 1, "pattern": "@duration@", "default": "24h",
+    "since": {"$ref": "bd:duration", "default": "24h",
       "description": "How far back to look, e.g. \"30m\", \"24h\", \"7d\". Default 24h."},
     "programs": {"type": "array", "items": {"type": "string", "minLength": 1},
       "default": ["pg_dump", "pg_dumpall", "pg_basebackup", "pg_restore", "psql", "rsync", "tar", "gzip", "pigz", "zstd", "xz", "rclone", "aws", "*backup*"],
@@ -346,172 +346,228 @@ std::optional<support::SafeOpened> open_live_log(const std::string& log, const s
   return std::nullopt;
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  std::string log = string_param(params, "audit_log", "/var/log/audit/audit.log");
-  bool rotated = bool_param(params, "include_rotated", true);
-  auto since = duration_param(params, "since", "24h");
-  auto programs = string_list(params, "programs", kDefaultPrograms);
-  auto paths = string_list(params, "paths", {});
-  size_t max_items = count_param(params, "max_items", 20);
-  size_t max_rotated = count_param(params, "max_rotated", 20);
-  std::string root = string_param(params, "selinuxfs_root", kDefaultSelinuxfs);
+// The parameters, checked.
+struct Options {
+  std::string log;
+  bool rotated = true;
+  std::chrono::milliseconds since{};
+  std::vector<std::string> programs, paths;
+  size_t max_items = 20, max_rotated = 20;
+  std::string root;
+};
 
-  const double now = now_seconds();
-  const double start = now - std::chrono::duration<double>(since).count();
-  json window = {{"since", string_param(params, "since", "24h")},
-                 {"start", iso_time(start)},
-                 {"start_timestamp", start}};
+Options parse_options(const json& params) {
+  Options o;
+  o.log = string_param(params, "audit_log", "/var/log/audit/audit.log");
+  o.rotated = bool_param(params, "include_rotated", true);
+  o.since = duration_param(params, "since", "24h");
+  o.programs = string_list(params, "programs", kDefaultPrograms);
+  o.paths = string_list(params, "paths", {});
+  o.max_items = count_param(params, "max_items", 20);
+  o.max_rotated = count_param(params, "max_rotated", 20);
+  o.root = string_param(params, "selinuxfs_root", kDefaultSelinuxfs);
+  return o;
+}
 
-  auto live = open_live_log(log, root, ctx);
-  if (!live) return;
-  std::vector<LogFile> files{{log, 0, mtime_of(live->st)}};
-  if (rotated)
-    for (auto& f : rotated_logs(log, max_rotated)) files.push_back(std::move(f));
+// What reading the logs gathered: the denials in the window, completed by the other records
+// of their events, and counts of everything else.
+struct LogScan {
   json files_json = json::array();
   std::vector<Denial> denials;
   std::unordered_map<EventKey, std::vector<size_t>, EventKeyHash> by_event;
   size_t lines = 0, records = 0, malformed = 0, overlong = 0, denials_before = 0, granted = 0;
   json malformed_examples = json::array();
   bool cancelled = false;
-  const ParseOptions lazy{true};
+};
 
-  // Oldest first, so that events cut by a rotation are still seen in order.
-  for (auto it = files.rbegin(); it != files.rend() && !cancelled; ++it) {
-    const LogFile& f = *it;
-    json fj = {{"path", f.path}, {"mtime", iso_time(f.mtime)}};
-    if (f.order > 0 && f.mtime < start) {
-      // Written to for the last time before the window opened: nothing in it can count.
-      fj["skipped"] = "older than the window";
-      files_json.push_back(fj);
-      continue;
-    }
-    support::SafeOpened opened =
-        f.order == 0 ? std::move(*live) : support::open_untrusted(f.path, support::Expect::regular);
-    if (!opened) {
-      fj["skipped"] = opened.message;  // swapped for a link or a FIFO since it was listed
-      files_json.push_back(fj);
-      continue;
-    }
-    size_t file_lines = 0, file_malformed = 0, file_in_window = 0;
-    ReadResult read = for_each_line(f.path, opened.fd.get(), ctx, [&](std::string_view text) {
-      ++file_lines;
-      if (file_lines % 8192 == 0 && ctx.cancelled()) {
-        cancelled = true;
-        return false;
-      }
-      AuditRecord r;
-      std::string why;
-      LineKind kind = parse_audit_line(text, r, &why, lazy);
-      if (kind == LineKind::ignorable) return true;
-      if (kind == LineKind::malformed) {
-        ++file_malformed;
-        if (malformed_examples.size() < kMaxMalformedExamples)
-          malformed_examples.push_back(
-              {{"file", f.path}, {"line", file_lines}, {"reason", why}, {"length", text.size()}});
-        return true;
-      }
-      ++records;
-      bool in_window = r.timestamp >= start;
-      if (in_window) ++file_in_window;
-      if (r.type == "AVC" || r.type == "USER_AVC") {
-        if (r.avc_result != "denied") {
-          if (r.avc_result == "granted") ++granted;
-          return true;
-        }
-        if (!in_window) {
-          ++denials_before;
-          return true;
-        }
-        Denial d;
-        d.timestamp = r.timestamp;
-        d.scontext = r.fields["scontext"];
-        d.tcontext = r.fields["tcontext"];
-        d.tclass = r.fields["tclass"];
-        d.permissions = r.permissions;
-        if (auto* p = r.field("permissive")) d.permissive = *p == "1";
-        for (const char* k : {"comm", "exe"})
-          if (auto* v = r.field(k); v && !v->empty() && *v != "?") d.programs.insert(*v);
-        if (auto* v = r.field("path"); v && !v->empty()) d.paths.insert(*v);
-        if (auto* v = r.field("name"); v && !v->empty() && *v != "(null)") d.paths.insert(*v);
-        by_event[key_of(r)].push_back(denials.size());
-        denials.push_back(std::move(d));
-        return true;
-      }
-      // Records that complete an AVC's event: who ran (SYSCALL) and on what (CWD, PATH).
-      if (r.type != "SYSCALL" && r.type != "PATH" && r.type != "CWD") return true;
-      auto ev = by_event.find(key_of(r));
-      if (ev == by_event.end()) return true;
-      parse_fields(r);
-      for (size_t idx : ev->second) {
-        Denial& d = denials[idx];
-        if (r.type == "SYSCALL") {
-          for (const char* k : {"comm", "exe"})
-            if (auto* v = r.field(k); v && !v->empty() && *v != "(null)") d.programs.insert(*v);
-        } else if (r.type == "CWD") {
-          if (auto* v = r.field("cwd")) d.cwd = *v;
-        } else if (auto* v = r.field("name"); v && !v->empty() && *v != "(null)") {
-          d.paths.insert(v->front() == '/' || d.cwd.empty() ? *v : d.cwd + "/" + *v);
-        }
-      }
-      return true;
-    });
-    if (read.cancelled) cancelled = true;
-    overlong += read.overlong_lines;
-    if (read.overlong_lines > 0) fj["overlong_lines"] = read.overlong_lines;
-    malformed += file_malformed;
-    lines += file_lines + read.overlong_lines;
-    fj["lines"] = file_lines;
-    fj["records_in_window"] = file_in_window;
-    fj["malformed_lines"] = file_malformed;
-    files_json.push_back(fj);
+// Counts for the log being read.
+struct FileCounts {
+  size_t lines = 0, malformed = 0, in_window = 0;
+};
+
+// operator[] on `fields`: a missing field reads as empty.
+Denial denial_of(AuditRecord& r) {
+  Denial d;
+  d.timestamp = r.timestamp;
+  d.scontext = r.fields["scontext"];
+  d.tcontext = r.fields["tcontext"];
+  d.tclass = r.fields["tclass"];
+  d.permissions = r.permissions;
+  if (auto* p = r.field("permissive")) d.permissive = *p == "1";
+  for (const char* k : {"comm", "exe"})
+    if (auto* v = r.field(k); v && !v->empty() && *v != "?") d.programs.insert(*v);
+  if (auto* v = r.field("path"); v && !v->empty()) d.paths.insert(*v);
+  if (auto* v = r.field("name"); v && !v->empty() && *v != "(null)") d.paths.insert(*v);
+  return d;
+}
+
+// An AVC or USER_AVC record: a denial in the window is kept, the rest only counted.
+void add_avc(AuditRecord& r, bool in_window, LogScan& s) {
+  if (r.avc_result != "denied") {
+    if (r.avc_result == "granted") ++s.granted;
+    return;
   }
-  if (cancelled) throw sdk::CheckError("cancelled while reading the audit logs");
+  if (!in_window) {
+    ++s.denials_before;
+    return;
+  }
+  s.by_event[key_of(r)].push_back(s.denials.size());
+  s.denials.push_back(denial_of(r));
+}
 
-  // Filter and group by (scontext, tcontext, tclass, permission).
-  const bool match_all = programs.empty() && paths.empty();
+// Records that complete an AVC's event: who ran (SYSCALL) and on what (CWD, PATH).
+void complete_event(AuditRecord& r, LogScan& s) {
+  if (r.type != "SYSCALL" && r.type != "PATH" && r.type != "CWD") return;
+  auto ev = s.by_event.find(key_of(r));
+  if (ev == s.by_event.end()) return;
+  parse_fields(r);
+  for (size_t idx : ev->second) {
+    Denial& d = s.denials[idx];
+    if (r.type == "SYSCALL") {
+      for (const char* k : {"comm", "exe"})
+        if (auto* v = r.field(k); v && !v->empty() && *v != "(null)") d.programs.insert(*v);
+    } else if (r.type == "CWD") {
+      if (auto* v = r.field("cwd")) d.cwd = *v;
+    } else if (auto* v = r.field("name"); v && !v->empty() && *v != "(null)") {
+      d.paths.insert(v->front() == '/' || d.cwd.empty() ? *v : d.cwd + "/" + *v);
+    }
+  }
+}
+
+// One line of the log `f`. False to stop reading (cancelled).
+bool read_line(std::string_view text, const LogFile& f, double start, FileCounts& counts,
+               LogScan& s, sdk::Context& ctx) {
+  static const ParseOptions lazy{true};
+  ++counts.lines;
+  if (counts.lines % 8192 == 0 && ctx.cancelled()) {
+    s.cancelled = true;
+    return false;
+  }
+  AuditRecord r;
+  std::string why;
+  LineKind kind = parse_audit_line(text, r, &why, lazy);
+  if (kind == LineKind::ignorable) return true;
+  if (kind == LineKind::malformed) {
+    ++counts.malformed;
+    if (s.malformed_examples.size() < kMaxMalformedExamples)
+      s.malformed_examples.push_back(
+          {{"file", f.path}, {"line", counts.lines}, {"reason", why}, {"length", text.size()}});
+    return true;
+  }
+  ++s.records;
+  bool in_window = r.timestamp >= start;
+  if (in_window) ++counts.in_window;
+  if (r.type == "AVC" || r.type == "USER_AVC")
+    add_avc(r, in_window, s);
+  else
+    complete_event(r, s);
+  return true;
+}
+
+// Reads one log, adding what it holds to `s` and its entry to s.files_json. `live` is the
+// already open live log.
+void read_log(const LogFile& f, support::SafeOpened& live, double start, LogScan& s,
+              sdk::Context& ctx) {
+  json fj = {{"path", f.path}, {"mtime", iso_time(f.mtime)}};
+  if (f.order > 0 && f.mtime < start) {
+    // Written to for the last time before the window opened: nothing in it can count.
+    fj["skipped"] = "older than the window";
+    s.files_json.push_back(fj);
+    return;
+  }
+  support::SafeOpened opened =
+      f.order == 0 ? std::move(live) : support::open_untrusted(f.path, support::Expect::regular);
+  if (!opened) {
+    fj["skipped"] = opened.message;  // swapped for a link or a FIFO since it was listed
+    s.files_json.push_back(fj);
+    return;
+  }
+  FileCounts counts;
+  ReadResult read = for_each_line(f.path, opened.fd.get(), ctx, [&](std::string_view text) {
+    return read_line(text, f, start, counts, s, ctx);
+  });
+  if (read.cancelled) s.cancelled = true;
+  s.overlong += read.overlong_lines;
+  if (read.overlong_lines > 0) fj["overlong_lines"] = read.overlong_lines;
+  s.malformed += counts.malformed;
+  s.lines += counts.lines + read.overlong_lines;
+  fj["lines"] = counts.lines;
+  fj["records_in_window"] = counts.in_window;
+  fj["malformed_lines"] = counts.malformed;
+  s.files_json.push_back(fj);
+}
+
+// The live log and, when asked, its rotated predecessors, read oldest first so that events cut
+// by a rotation are still seen in order.
+void read_logs(const Options& o, support::SafeOpened& live, double start, LogScan& s,
+               sdk::Context& ctx) {
+  std::vector<LogFile> files{{o.log, 0, mtime_of(live.st)}};
+  if (o.rotated)
+    for (auto& f : rotated_logs(o.log, o.max_rotated)) files.push_back(std::move(f));
+  for (auto it = files.rbegin(); it != files.rend() && !s.cancelled; ++it)
+    read_log(*it, live, start, s, ctx);
+  if (s.cancelled) throw sdk::CheckError("cancelled while reading the audit logs");
+}
+
+// The denials that involve backup programs or paths, grouped by (scontext, tcontext, tclass,
+// permission); `sorted` points into `groups`, most frequent first.
+struct Grouped {
+  bool match_all = false;
   std::map<std::tuple<std::string, std::string, std::string, std::string>, Group> groups;
+  std::vector<const Group*> sorted;
   size_t matched = 0, other = 0, enforced_total = 0;
   double newest = 0;
+};
+
+void add_to_groups(const Denial& d, bool enforced, Grouped& out) {
+  for (const auto& perm : d.permissions) {
+    Group& g = out.groups[{d.scontext, d.tcontext, d.tclass, perm}];
+    if (g.count == 0) {
+      g.scontext = d.scontext, g.tcontext = d.tcontext, g.tclass = d.tclass, g.permission = perm;
+      g.first = d.timestamp;
+    }
+    ++g.count;
+    if (enforced) ++g.enforced;
+    g.first = std::min(g.first, d.timestamp);
+    g.last = std::max(g.last, d.timestamp);
+    g.programs.insert(d.programs.begin(), d.programs.end());
+    g.paths.insert(d.paths.begin(), d.paths.end());
+  }
+}
+
+// Filled in place: `sorted` points into `groups`.
+void group_denials(const std::vector<Denial>& denials, const Options& o, Grouped& out) {
+  out.match_all = o.programs.empty() && o.paths.empty();
   for (const auto& d : denials) {
-    if (!match_all && !program_matches(d, programs) && !path_matches(d, paths)) {
-      ++other;
+    if (!out.match_all && !program_matches(d, o.programs) && !path_matches(d, o.paths)) {
+      ++out.other;
       continue;
     }
-    ++matched;
+    ++out.matched;
     bool enforced = !d.permissive.has_value() || !*d.permissive;
-    if (enforced) ++enforced_total;
-    newest = std::max(newest, d.timestamp);
-    for (const auto& perm : d.permissions) {
-      Group& g = groups[{d.scontext, d.tcontext, d.tclass, perm}];
-      if (g.count == 0) {
-        g.scontext = d.scontext, g.tcontext = d.tcontext, g.tclass = d.tclass, g.permission = perm;
-        g.first = d.timestamp;
-      }
-      ++g.count;
-      if (enforced) ++g.enforced;
-      g.first = std::min(g.first, d.timestamp);
-      g.last = std::max(g.last, d.timestamp);
-      g.programs.insert(d.programs.begin(), d.programs.end());
-      g.paths.insert(d.paths.begin(), d.paths.end());
-    }
+    if (enforced) ++out.enforced_total;
+    out.newest = std::max(out.newest, d.timestamp);
+    add_to_groups(d, enforced, out);
   }
-  std::vector<const Group*> sorted;
-  for (const auto& [k, g] : groups) sorted.push_back(&g);
-  std::sort(sorted.begin(), sorted.end(), [](const Group* a, const Group* b) {
+  for (const auto& [k, g] : out.groups) out.sorted.push_back(&g);
+  std::sort(out.sorted.begin(), out.sorted.end(), [](const Group* a, const Group* b) {
     return a->count != b->count ? a->count > b->count : a->last > b->last;
   });
+}
 
-  // The rules: one per (source type, target type, class) with all denied permissions.
-  struct Access {
-    std::string stype, ttype, tclass;
-    std::set<std::string> perms, paths, programs;
-    size_t count = 0;
-    bool enforced = false;
-  };
-  std::vector<Access> accesses;
+// A rule to propose: one per (source type, target type, class) with all denied permissions.
+struct AccessRule {
+  std::string stype, ttype, tclass;
+  std::set<std::string> perms, paths, programs;
+  size_t count = 0;
+  bool enforced = false;
+};
+
+std::vector<AccessRule> access_rules(const std::vector<const Group*>& sorted) {
+  std::vector<AccessRule> accesses;
   for (const Group* g : sorted) {
     std::string s = type_of(g->scontext), t = type_of(g->tcontext);
-    auto it = std::find_if(accesses.begin(), accesses.end(), [&](const Access& a) {
+    auto it = std::find_if(accesses.begin(), accesses.end(), [&](const AccessRule& a) {
       return a.stype == s && a.ttype == t && a.tclass == g->tclass;
     });
     if (it == accesses.end()) {
@@ -524,113 +580,151 @@ void run(const json& params, sdk::Context& ctx) {
     it->count = std::max(it->count, g->count);
     it->enforced = it->enforced || g->enforced > 0;
   }
-  auto example_path = [](const std::set<std::string>& ps) {
-    for (const auto& p : ps)
-      if (!p.empty() && p[0] == '/') return p;
-    return ps.empty() ? std::string() : *ps.begin();
-  };
+  return accesses;
+}
 
+// The first absolute path, else any.
+std::string example_path(const std::set<std::string>& ps) {
+  for (const auto& p : ps)
+    if (!p.empty() && p[0] == '/') return p;
+  return ps.empty() ? std::string() : *ps.begin();
+}
+
+json group_json(const Group& g) {
+  std::string s = type_of(g.scontext), t = type_of(g.tcontext);
+  std::vector<std::string> some_paths;
+  for (const auto& p : g.paths) {
+    if (some_paths.size() >= 5) break;
+    some_paths.push_back(p);
+  }
+  return {{"scontext", g.scontext},
+          {"tcontext", g.tcontext},
+          {"tclass", g.tclass},
+          {"permission", g.permission},
+          {"count", g.count},
+          {"enforced_count", g.enforced},
+          {"permissive", g.enforced == 0},
+          {"first_timestamp", g.first},
+          {"last_timestamp", g.last},
+          {"first_seen", iso_time(g.first)},
+          {"last_seen", iso_time(g.last)},
+          {"programs", std::vector<std::string>(g.programs.begin(), g.programs.end())},
+          {"paths", some_paths},
+          {"path_count", g.paths.size()},
+          {"allow_rule", allow_rule(s, t, g.tclass, {g.permission})},
+          {"hint", policy_hint(s, t, g.tclass, {g.permission}, example_path(g.paths))}};
+}
+
+// The first max_items groups for the details, each with its metric.
+json groups_details(const Grouped& gr, size_t max_items, sdk::Context& ctx) {
   json groups_json = json::array();
-  for (const Group* g : sorted) {
+  for (const Group* g : gr.sorted) {
     if (groups_json.size() >= max_items) break;
-    std::string s = type_of(g->scontext), t = type_of(g->tcontext);
-    std::vector<std::string> some_paths;
-    for (const auto& p : g->paths) {
-      if (some_paths.size() >= 5) break;
-      some_paths.push_back(p);
-    }
-    groups_json.push_back(
-        {{"scontext", g->scontext},
-         {"tcontext", g->tcontext},
-         {"tclass", g->tclass},
-         {"permission", g->permission},
-         {"count", g->count},
-         {"enforced_count", g->enforced},
-         {"permissive", g->enforced == 0},
-         {"first_timestamp", g->first},
-         {"last_timestamp", g->last},
-         {"first_seen", iso_time(g->first)},
-         {"last_seen", iso_time(g->last)},
-         {"programs", std::vector<std::string>(g->programs.begin(), g->programs.end())},
-         {"paths", some_paths},
-         {"path_count", g->paths.size()},
-         {"allow_rule", allow_rule(s, t, g->tclass, {g->permission})},
-         {"hint", policy_hint(s, t, g->tclass, {g->permission}, example_path(g->paths))}});
+    groups_json.push_back(group_json(*g));
     ctx.metric("selinux_denials_by_access", static_cast<double>(g->count), "count",
-               {{"source_type", s},
-                {"target_type", t},
+               {{"source_type", type_of(g->scontext)},
+                {"target_type", type_of(g->tcontext)},
                 {"class", g->tclass},
                 {"permission", g->permission}});
   }
+  return groups_json;
+}
 
-  ctx.metric("selinux_denials", static_cast<double>(matched), "count");
-  ctx.metric("selinux_other_denials", static_cast<double>(other), "count");
-  ctx.metric("selinux_audit_malformed_lines", static_cast<double>(malformed), "count");
-  if (matched > 0) ctx.metric("selinux_last_denial_timestamp", newest, "seconds");
+void emit_totals(const Grouped& gr, const LogScan& s, sdk::Context& ctx) {
+  ctx.metric("selinux_denials", static_cast<double>(gr.matched), "count");
+  ctx.metric("selinux_other_denials", static_cast<double>(gr.other), "count");
+  ctx.metric("selinux_audit_malformed_lines", static_cast<double>(s.malformed), "count");
+  if (gr.matched > 0) ctx.metric("selinux_last_denial_timestamp", gr.newest, "seconds");
+}
 
-  json details = {{"audit_logs", files_json},
+json denial_details(const Options& o, const json& window, const LogScan& s, const Grouped& gr,
+                    const json& groups_json) {
+  json details = {{"audit_logs", s.files_json},
                   {"window", window},
-                  {"filters", {{"programs", programs}, {"paths", paths}}},
-                  {"lines", lines},
-                  {"records", records},
-                  {"denials", matched},
-                  {"enforced_denials", enforced_total},
-                  {"other_denials", other},
-                  {"denials_before_window", denials_before},
-                  {"granted_records", granted},
+                  {"filters", {{"programs", o.programs}, {"paths", o.paths}}},
+                  {"lines", s.lines},
+                  {"records", s.records},
+                  {"denials", gr.matched},
+                  {"enforced_denials", gr.enforced_total},
+                  {"other_denials", gr.other},
+                  {"denials_before_window", s.denials_before},
+                  {"granted_records", s.granted},
                   {"groups", groups_json},
-                  {"group_count", groups.size()},
-                  {"malformed_lines", malformed},
-                  {"malformed_examples", malformed_examples},
-                  {"overlong_lines", overlong},
+                  {"group_count", gr.groups.size()},
+                  {"malformed_lines", s.malformed},
+                  {"malformed_examples", s.malformed_examples},
+                  {"overlong_lines", s.overlong},
                   {"max_line_bytes", kMaxLine}};
-  const std::string overlong_text =
-      overlong == 0 ? std::string()
-                    : "; " + std::to_string(overlong) + " line" + (overlong == 1 ? "" : "s") +
-                          " longer than 64 KiB (no audit record is) cut and skipped";
-  if (matched > 0) details["last_denial"] = iso_time(newest);
+  if (gr.matched > 0) details["last_denial"] = iso_time(gr.newest);
+  return details;
+}
 
-  std::string scope = match_all ? std::string("any program") : "backup programs/paths";
-  std::string window_text = "since " + iso_time(start);
-  if (matched == 0) {
-    if (records == 0 && malformed + overlong > 0) {
-      ctx.warn("none of the " + std::to_string(malformed + overlong) + " lines of " + log +
-                   " is an audit record" + overlong_text,
-               "Check that audit_log points at auditd's log (log_file in "
-               "/etc/audit/auditd.conf); the details list the first lines that did not parse.",
-               details);
-      return;
-    }
-    std::string s = "no AVC denial of " + scope + " " + window_text;
-    if (other > 0)
-      s += " (" + std::to_string(other) + " denial" + (other == 1 ? "" : "s") +
-           " of other programs)";
-    if (malformed > 0)
-      s += "; " + std::to_string(malformed) + " malformed line" + (malformed == 1 ? "" : "s") +
-           " skipped";
-    ctx.ok(s + overlong_text, details);
+std::string overlong_text(size_t overlong) {
+  return overlong == 0 ? std::string()
+                       : "; " + std::to_string(overlong) + " line" + (overlong == 1 ? "" : "s") +
+                             " longer than 64 KiB (no audit record is) cut and skipped";
+}
+
+std::string malformed_text(size_t malformed) {
+  return "; " + std::to_string(malformed) + " malformed line" + (malformed == 1 ? "" : "s") +
+         " skipped";
+}
+
+std::string scope_text(const Grouped& gr) {
+  return gr.match_all ? std::string("any program") : "backup programs/paths";
+}
+
+// No denial counts: ok, unless the log held no audit record at all.
+void report_no_denial(const Options& o, const std::string& window_text, const LogScan& s,
+                      const Grouped& gr, const json& details, sdk::Context& ctx) {
+  if (s.records == 0 && s.malformed + s.overlong > 0) {
+    ctx.warn("none of the " + std::to_string(s.malformed + s.overlong) + " lines of " + o.log +
+                 " is an audit record" + overlong_text(s.overlong),
+             "Check that audit_log points at auditd's log (log_file in "
+             "/etc/audit/auditd.conf); the details list the first lines that did not parse.",
+             details);
     return;
   }
+  std::string summary = "no AVC denial of " + scope_text(gr) + " " + window_text;
+  if (gr.other > 0)
+    summary += " (" + std::to_string(gr.other) + " denial" + (gr.other == 1 ? "" : "s") +
+               " of other programs)";
+  if (s.malformed > 0) summary += malformed_text(s.malformed);
+  ctx.ok(summary + overlong_text(s.overlong), details);
+}
 
-  const Group& top = *sorted.front();
-  std::string summary = std::to_string(matched) + " AVC denial" + (matched == 1 ? "" : "s") +
-                        " of " + scope + " " + window_text + " in " +
-                        std::to_string(groups.size()) + " group" + (groups.size() == 1 ? "" : "s") +
-                        "; most frequent: " + type_of(top.scontext) + " denied " + top.permission +
-                        " on " + top.tclass + " " + type_of(top.tcontext) + " (" +
-                        std::to_string(top.count) + "x, last " + iso_time(top.last) +
-                        (top.programs.empty() ? "" : " by " + join(top.programs, 2)) + ")";
-  if (enforced_total == 0) summary += "; all logged in permissive mode, nothing was blocked yet";
-  if (malformed > 0)
-    summary += "; " + std::to_string(malformed) + " malformed line" + (malformed == 1 ? "" : "s") +
-               " skipped";
-  summary += overlong_text;
+std::string denials_summary(const std::string& window_text, const LogScan& s, const Grouped& gr) {
+  const Group& top = *gr.sorted.front();
+  std::string summary =
+      std::to_string(gr.matched) + " AVC denial" + (gr.matched == 1 ? "" : "s") + " of " +
+      scope_text(gr) + " " + window_text + " in " + std::to_string(gr.groups.size()) + " group" +
+      (gr.groups.size() == 1 ? "" : "s") + "; most frequent: " + type_of(top.scontext) +
+      " denied " + top.permission + " on " + top.tclass + " " + type_of(top.tcontext) + " (" +
+      std::to_string(top.count) + "x, last " + iso_time(top.last) +
+      (top.programs.empty() ? "" : " by " + join(top.programs, 2)) + ")";
+  if (gr.enforced_total == 0) summary += "; all logged in permissive mode, nothing was blocked yet";
+  if (s.malformed > 0) summary += malformed_text(s.malformed);
+  return summary + overlong_text(s.overlong);
+}
 
+// ausearch only takes locale-formatted dates or keywords; pick the keyword covering the window.
+const char* ausearch_keyword(std::chrono::milliseconds since) {
+  double secs = std::chrono::duration<double>(since).count();
+  return secs <= 600         ? "recent"
+         : secs <= 3600      ? "this-hour"
+         : secs <= 86400     ? "yesterday"
+         : secs <= 7 * 86400 ? "week-ago"
+                             : "this-year";
+}
+
+// One line per rule (at most max_items), then how to see the raw records.
+std::string denials_remediation(const std::vector<AccessRule>& accesses, const Options& o) {
   std::string remediation;
   size_t shown = 0;
   for (const auto& a : accesses) {
-    if (shown++ >= max_items) {
-      remediation += "\n(" + std::to_string(accesses.size() - max_items) + " more in the details)";
+    if (shown++ >= o.max_items) {
+      remediation +=
+          "\n(" + std::to_string(accesses.size() - o.max_items) + " more in the details)";
       break;
     }
     std::string perms;
@@ -642,18 +736,41 @@ void run(const json& params, sdk::Context& ctx) {
                    (a.enforced ? "" : " [permissive: only logged]") + ": " +
                    policy_hint(a.stype, a.ttype, a.tclass, a.perms, ex) + ".";
   }
-  // ausearch only takes locale-formatted dates or keywords; pick the keyword covering the window.
-  double secs = std::chrono::duration<double>(since).count();
-  const char* ts = secs <= 600         ? "recent"
-                   : secs <= 3600      ? "this-hour"
-                   : secs <= 86400     ? "yesterday"
-                   : secs <= 7 * 86400 ? "week-ago"
-                                       : "this-year";
-  remediation += std::string("\nThe raw records: `ausearch -m AVC,USER_AVC -ts ") + ts +
-                 "` (add `-if " + shell_quote(log) +
+  remediation += std::string("\nThe raw records: `ausearch -m AVC,USER_AVC -ts ") +
+                 ausearch_keyword(o.since) + "` (add `-if " + shell_quote(o.log) +
                  "` for another log); after review, "
                  "`audit2allow -M backup_local` builds a module from the same records.";
-  if (enforced_total > 0)
+  return remediation;
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const Options o = parse_options(params);
+  const double now = now_seconds();
+  const double start = now - std::chrono::duration<double>(o.since).count();
+  json window = {{"since", string_param(params, "since", "24h")},
+                 {"start", iso_time(start)},
+                 {"start_timestamp", start}};
+
+  auto live = open_live_log(o.log, o.root, ctx);
+  if (!live) return;
+  LogScan scan;
+  read_logs(o, *live, start, scan, ctx);
+
+  Grouped grouped;
+  group_denials(scan.denials, o, grouped);
+  const std::vector<AccessRule> accesses = access_rules(grouped.sorted);
+  json groups_json = groups_details(grouped, o.max_items, ctx);
+  emit_totals(grouped, scan, ctx);
+  json details = denial_details(o, window, scan, grouped, groups_json);
+
+  std::string window_text = "since " + iso_time(start);
+  if (grouped.matched == 0) {
+    report_no_denial(o, window_text, scan, grouped, details, ctx);
+    return;
+  }
+  std::string summary = denials_summary(window_text, scan, grouped);
+  std::string remediation = denials_remediation(accesses, o);
+  if (grouped.enforced_total > 0)
     ctx.fail(summary, remediation, details);
   else
     ctx.warn(summary, remediation, details);
