@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -38,14 +39,12 @@ using sdk::human_size;
 using sdk::shell_quote;
 using sdk::string_list;
 using sdk::user_name;
-using sdk::with_duration_patterns;
 namespace {
 
 namespace fs = std::filesystem;
 using sdk::Status;
 
-std::string schema() {
-  return with_duration_patterns(R"({
+constexpr const char* kSchema = R"({
   "type": "object",
   "additionalProperties": false,
   "required": ["source", "destination"],
@@ -64,7 +63,7 @@ std::string schema() {
       "description": "The rsync program (name on PATH or absolute path). As root without run_as, a program that anyone but root can change is refused. Default \"rsync\"."},
     "run_as": {"type": "string", "minLength": 1,
       "description": "Run the dry run (and the access probe) as this user, the account the real job uses. Default: the user backup-doctor runs as, which as root can read everything and so hides permission problems."},
-    "timeout": {"type": "string", "pattern": "@duration@", "default": "10m",
+    "timeout": {"$ref": "bd:duration", "default": "10m",
       "description": "Kill the dry run after this long. Default \"10m\"."},
     "probe_access": {"type": "boolean", "default": true,
       "description": "After the dry run, open each file it would send (read-only, nothing is read) and test the local destination for write access, as run_as: a dry run never opens files, so this is how an unreadable file (code 23 in the real run) is found. Default true."},
@@ -79,8 +78,7 @@ std::string schema() {
     "max_items": {"type": "integer", "minimum": 1, "default": 20,
       "description": "How many offending paths to list per kind in details. Default 20."}
   }
-})");
-}
+})";
 
 bool under(const std::string& path, const std::string& dir) {
   if (dir.empty()) return false;
@@ -190,45 +188,77 @@ bool talks_to_daemon(const std::vector<std::string>& sources, const std::string&
   });
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  const auto sources = string_list(params, "source");
-  const std::string destination = params.at("destination").get<std::string>();
-  const std::string program = params.value("rsync", std::string("rsync"));
-  const auto run_as = user_param(params, "run_as");
-  const bool as_root = !run_as && geteuid() == 0;
-  const bool daemon = talks_to_daemon(sources, destination);
-  const bool own_password = params.contains("daemon_password") && daemon;
-  const auto job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}),
-                                   {as_root, own_password});
-  const auto timeout = duration_param(params, "timeout", "10m");
-  const bool probe = params.value("probe_access", true);
-  const size_t probe_max = params.value("probe_max_files", size_t{100000});
-  const size_t max_items = params.value("max_items", size_t{20});
-  const std::string user_name = run_as ? run_as->name : current_user().name;
+// The job as this check runs it, read once from the parameters.
+struct DryRunJob {
+  std::vector<std::string> sources;
+  std::string destination;
+  std::string program;
+  std::optional<support::UserIds> run_as;
+  bool as_root = false;
+  bool own_password = false;
+  JobArgs job;
+  std::chrono::milliseconds timeout{};
+  bool probe = true;
+  size_t probe_max = 100000;
+  size_t max_items = 20;
+  std::string user_name;
+  bool dest_local = false;
+};
 
-  std::vector<OptionRefusal> refused = job.refused;
-  if (as_root)
-    for (auto& r : root_path_refusals(sources, destination, job)) refused.push_back(r);
-  if (!refused.empty()) {
-    report_refusals(ctx, refused, user_name);
-    return;
-  }
-  std::optional<PrivateFile> password;
-  if (own_password)
-    password.emplace("rsync-password", params["daemon_password"].get<std::string>() + "\n", run_as);
+DryRunJob read_job(const json& params) {
+  DryRunJob j;
+  j.sources = string_list(params, "source");
+  j.destination = params.at("destination").get<std::string>();
+  j.program = params.value("rsync", std::string("rsync"));
+  j.run_as = user_param(params, "run_as");
+  j.as_root = !j.run_as && geteuid() == 0;
+  const bool daemon = talks_to_daemon(j.sources, j.destination);
+  j.own_password = params.contains("daemon_password") && daemon;
+  j.job = filter_job_args(params.value("args", std::vector<std::string>{"-a"}),
+                          {j.as_root, j.own_password});
+  j.timeout = duration_param(params, "timeout", "10m");
+  j.probe = params.value("probe_access", true);
+  j.probe_max = params.value("probe_max_files", size_t{100000});
+  j.max_items = params.value("max_items", size_t{20});
+  j.user_name = j.run_as ? j.run_as->name : current_user().name;
+  return j;
+}
 
-  std::vector<std::string> argv{program};
-  argv.insert(argv.end(), job.args.begin(), job.args.end());
+// Reports the options and paths the dry run will not touch; true when there were any.
+bool report_any_refusals(const DryRunJob& j, sdk::Context& ctx) {
+  std::vector<OptionRefusal> refused = j.job.refused;
+  if (j.as_root)
+    for (auto& r : root_path_refusals(j.sources, j.destination, j.job)) refused.push_back(r);
+  if (refused.empty()) return false;
+  report_refusals(ctx, refused, j.user_name);
+  return true;
+}
+
+std::vector<std::string> dry_run_argv(const DryRunJob& j,
+                                      const std::optional<PrivateFile>& password) {
+  std::vector<std::string> argv{j.program};
+  argv.insert(argv.end(), j.job.args.begin(), j.job.args.end());
   if (password) argv.push_back("--password-file=" + password->path());
   // After the job's options so they win: --no-h keeps --stats numbers plain.
   for (const char* a : {"--dry-run", "--itemize-changes", "--stats", "--no-h", "--"})
     argv.emplace_back(a);
-  argv.insert(argv.end(), sources.begin(), sources.end());
-  argv.push_back(destination);
+  argv.insert(argv.end(), j.sources.begin(), j.sources.end());
+  argv.push_back(j.destination);
+  return argv;
+}
+
+// Runs rsync --dry-run; `argv` receives the command line it ran.
+support::ProcessResult run_dry_run(const DryRunJob& j, const json& params, sdk::Context& ctx,
+                                   std::vector<std::string>& argv) {
+  std::optional<PrivateFile> password;
+  if (j.own_password)
+    password.emplace("rsync-password", params["daemon_password"].get<std::string>() + "\n",
+                     j.run_as);
+  argv = dry_run_argv(j, password);
 
   support::ProcessOptions opts;
-  opts.timeout = timeout;
-  opts.as_user = run_as;
+  opts.timeout = j.timeout;
+  opts.as_user = j.run_as;
   opts.cwd = "/";
   opts.env["LC_ALL"] = "C";  // rsync's messages and numbers in the form we parse
   opts.cancelled = &context_cancelled;
@@ -241,48 +271,61 @@ void run(const json& params, sdk::Context& ctx) {
   }());
   auto r = support::run_process(argv, opts);
   password.reset();  // rsync has read it
+  return r;
+}
 
-  json details = {{"command", argv}, {"run_as", user_name}};
-  if (!job.ignored.empty()) details["ignored_args"] = job.ignored;
+// A run that did not end on its own (not started, timed out, killed) is reported here, and the
+// caller stops: true. Throws when the check was cancelled.
+bool report_unfinished_run(const DryRunJob& j, const support::ProcessResult& r, sdk::Context& ctx,
+                           json& details) {
   if (!r.started) {
     report_start_failure(ctx, r, details);
-    return;
+    return true;
   }
   if (r.cancelled) throw sdk::CheckError("cancelled");
   details["duration_seconds"] = static_cast<double>(r.elapsed.count()) / 1000.0;
   ctx.metric("dry_run_duration", static_cast<double>(r.elapsed.count()) / 1000.0, "seconds");
   if (r.timed_out) {
     details["stderr"] = r.err.substr(0, 4000);
-    ctx.report(Status::error, "The rsync dry run did not finish within " + format_duration(timeout),
+    ctx.report(Status::error,
+               "The rsync dry run did not finish within " + format_duration(j.timeout),
                "Either the tree is too large for this timeout (raise 'timeout') or rsync hangs: "
                "a remote side that stopped answering, or a stuck network filesystem in the "
                "source. Add --timeout=300 to the job so a stalled real run ends with code 30 "
                "instead of hanging.",
                details);
-    return;
+    return true;
   }
   if (r.signal != 0) {
     ctx.report(Status::error, "rsync was killed by signal " + std::to_string(r.signal),
                "Something killed rsync during the dry run (out-of-memory killer?); check "
                "`journalctl -k` for the reason.",
                details);
-    return;
+    return true;
   }
+  return false;
+}
 
-  const ExitCodeInfo code = describe_exit_code(r.exit_code);
-  details["exit_code"] = r.exit_code;
-  details["exit_code_name"] = code.name;
-  details["exit_code_meaning"] = code.meaning;
-  ctx.metric("exit_code", r.exit_code, "");
+// What a finished dry run said: its code, the transfer it would make, the paths it complained
+// about (grouped by kind).
+struct DryRunOutput {
+  ExitCodeInfo code;
+  TransferStats stats;
+  Itemized items;
+  uint64_t transfer_files = 0;
+  StderrReport report;
+  std::map<std::string, std::vector<std::string>> by_kind;
+};
 
-  const TransferStats stats = parse_stats(r.out);
-  const Itemized items = parse_itemized(r.out);
-  const uint64_t transfer_files = stats.transferred_files.value_or(items.sent_files.size());
+void record_transfer(const support::ProcessResult& r, const DryRunOutput& out, sdk::Context& ctx,
+                     json& details) {
+  const TransferStats& stats = out.stats;
+  const Itemized& items = out.items;
   if (stats.transferred_files || !items.sent_files.empty() || r.exit_code == 0) {
-    details["would_transfer_files"] = transfer_files;
+    details["would_transfer_files"] = out.transfer_files;
     details["would_delete_files"] = stats.deleted_files.value_or(items.deletions);
     details["itemized_changes"] = items.changed;
-    ctx.metric("transfer_files", static_cast<double>(transfer_files), "count");
+    ctx.metric("transfer_files", static_cast<double>(out.transfer_files), "count");
     ctx.metric("delete_files", static_cast<double>(stats.deleted_files.value_or(items.deletions)),
                "count");
   }
@@ -300,217 +343,303 @@ void run(const json& params, sdk::Context& ctx) {
     details["source_bytes"] = *stats.total_size;
     ctx.metric("source_size", static_cast<double>(*stats.total_size), "bytes");
   }
+}
+
+void record_stderr(const DryRunOutput& out, size_t max_items, json& details) {
+  json issues = json::object();
+  for (const auto& [kind, paths] : out.by_kind) issues[kind] = path_group(paths, max_items);
+  if (!issues.empty()) details["issues"] = issues;
+  if (!out.report.rsync_error_line.empty()) details["rsync_error"] = out.report.rsync_error_line;
+  if (!out.report.other_lines.empty())
+    details["other_errors"] = capped(out.report.other_lines, max_items);
+}
+
+// Parses the output and records its facts in details and metrics, in that order.
+DryRunOutput gather_output(const support::ProcessResult& r, size_t max_items, sdk::Context& ctx,
+                           json& details) {
+  DryRunOutput out;
+  out.code = describe_exit_code(r.exit_code);
+  details["exit_code"] = r.exit_code;
+  details["exit_code_name"] = out.code.name;
+  details["exit_code_meaning"] = out.code.meaning;
+  ctx.metric("exit_code", r.exit_code, "");
+
+  out.stats = parse_stats(r.out);
+  out.items = parse_itemized(r.out);
+  out.transfer_files = out.stats.transferred_files.value_or(out.items.sent_files.size());
+  record_transfer(r, out, ctx, details);
+
+  // What rsync said about individual paths, grouped by kind.
+  out.report = parse_stderr(r.err);
+  for (const auto& issue : out.report.issues) out.by_kind[issue.kind].push_back(issue.path);
+  record_stderr(out, max_items, details);
+  return out;
+}
+
+// The short description of each kind of complaint, and the fix for it where there is one.
+struct IssueText {
+  std::vector<std::string> specifics;
+  std::vector<std::string> fixes;
+};
+
+// Permission denied on the sending side (unreadable) or in a local destination (unwritable).
+void describe_permission_denied(const DryRunJob& j, const std::vector<std::string>& paths,
+                                IssueText& text) {
+  const std::string& user_name = j.user_name;
+  std::vector<std::string> read_side, write_side;
+  for (const auto& p : paths)
+    (j.dest_local && under(p, j.destination) ? write_side : read_side).push_back(p);
+  if (!read_side.empty()) {
+    text.specifics.push_back(std::to_string(read_side.size()) + " unreadable for '" + user_name +
+                             "': " + list_text(read_side, 3));
+    std::string cmds;
+    for (size_t i = 0; i < read_side.size() && i < 3; ++i)
+      cmds += (i ? "; " : "") + fix_for_unreadable(read_side[i], user_name);
+    text.fixes.push_back("Let '" + user_name + "' read what it must copy: `" + cmds + "`" +
+                         (read_side.size() > 3
+                              ? " (and likewise for the other " +
+                                    std::to_string(read_side.size() - 3) + " paths in details)"
+                              : "") +
+                         ", or exclude paths that need not be backed up.");
+  }
+  if (!write_side.empty()) {
+    text.specifics.push_back(std::to_string(write_side.size()) +
+                             " not writable in the "
+                             "destination: " +
+                             list_text(write_side, 3));
+    text.fixes.push_back("Give '" + user_name + "' write access in the destination: `chown -R " +
+                         user_name + " " + shell_quote(j.destination) + "`.");
+  }
+}
+
+void describe_issue_kind(const DryRunJob& j, const std::string& kind,
+                         const std::vector<std::string>& paths, IssueText& text) {
+  std::string n = std::to_string(paths.size());
+  if (kind == "permission_denied") {
+    describe_permission_denied(j, paths, text);
+  } else if (kind == "missing") {
+    text.specifics.push_back(n + " missing: " + list_text(paths, 3));
+    text.fixes.push_back("These paths do not exist: " + list_text(paths, 3) +
+                         ". Correct the job's source/destination, mount the volume that should "
+                         "hold them, or drop stale entries from --files-from.");
+  } else if (kind == "vanished") {
+    text.specifics.push_back(n + " vanished while listed: " + list_text(paths, 3));
+  } else if (kind == "no_space" || kind == "quota_exceeded") {
+    text.specifics.push_back(n + (kind == "no_space" ? " hit a full disk: " : " hit a quota: ") +
+                             list_text(paths, 3));
+    text.fixes.push_back("Free space (or raise the quota) on the destination filesystem.");
+  } else if (kind == "not_permitted") {
+    text.specifics.push_back(n + " with attributes that could not be set: " + list_text(paths, 3));
+    text.fixes.push_back("'" + j.user_name +
+                         "' may not set owners/permissions there: run the job "
+                         "as root on the receiving side, or drop -o/-g (or use --no-perms) if "
+                         "ownership need not be preserved.");
+  } else {
+    text.specifics.push_back(n + " " + kind + ": " + list_text(paths, 3));
+  }
+}
+
+// Through a remote shell, the real cause is ssh's message, whatever code rsync settles on
+// (12 or 255 depending on how ssh ended): it then replaces the remediation.
+void blame_ssh_if_it_failed(const support::ProcessResult& r, std::string& summary,
+                            std::string& remediation, json& details) {
+  SshFailure ssh =
+      r.err.find("ssh") != std::string::npos ? classify_ssh_error(r.err) : SshFailure::other;
+  if (ssh == SshFailure::other || r.exit_code == 23 || r.exit_code == 24) return;
+  details["ssh_failure"] = ssh_failure_name(ssh);
+  std::string line = ssh_error_excerpt(r.err, 1);
+  summary += ": ssh failed (" + std::string(ssh_failure_name(ssh)) + "): " + line;
+  remediation = "The remote shell could not log in: " + line +
+                ". Run the rsync.remote check against this destination for the cause and "
+                "the fix (it tells refused, timeout, host key and authentication apart).";
+}
+
+// A non-zero exit code: its meaning, the first complaints, and the fixes for them.
+void add_exit_code_finding(const DryRunJob& j, const support::ProcessResult& r, DryRunOutput& out,
+                           Findings& f, json& details) {
+  std::string summary = "rsync dry run ended with code " + std::to_string(r.exit_code) + " (" +
+                        out.code.meaning + ")";
+  std::string remediation =
+      std::string("rsync code ") + std::to_string(r.exit_code) + ": " + out.code.advice;
+  IssueText text;
+  for (const auto& [kind, paths] : out.by_kind) describe_issue_kind(j, kind, paths, text);
+  if (!text.specifics.empty()) summary += ": " + text.specifics.front();
+  if (text.specifics.size() > 1) summary += "; " + text.specifics[1];
+  for (const auto& fx : text.fixes) remediation += " " + fx;
+  if (r.exit_code == 24)
+    summary = std::to_string(out.by_kind["vanished"].size()) +
+              " source file(s) vanished during the dry run (code 24): " +
+              list_text(out.by_kind["vanished"], 3);
+  if (r.exit_code == 1 && !out.report.other_lines.empty())
+    summary += ": " + out.report.other_lines.front();
+  blame_ssh_if_it_failed(r, summary, remediation, details);
+  f.add(out.code.status, summary, remediation);
+}
+
+// The local files the dry run would send, at most probe_max of them.
+std::vector<std::string> files_to_probe(const DryRunJob& j, const Itemized& items) {
+  std::vector<std::string> local_sources;
+  for (const auto& s : j.sources)
+    if (parse_location(s).kind == Location::Kind::local) local_sources.push_back(s);
+  std::vector<std::string> files;
+  for (const auto& name : items.sent_files) {
+    if (files.size() >= j.probe_max) break;
+    std::string p = local_path_for(name, local_sources, j.job.relative);
+    if (!p.empty()) files.push_back(p);
+  }
+  return files;
+}
+
+// The local directory the real run writes into: the destination, or its parent when rsync
+// would create it. Sets `missing_parent` when neither exists (and --mkpath is not given).
+std::vector<std::string> dirs_to_probe(const DryRunJob& j, std::string& missing_parent) {
+  std::vector<std::string> dirs;
+  if (!j.dest_local) return dirs;
+  struct stat st {};
+  if (stat(j.destination.c_str(), &st) == 0) {
+    dirs.push_back(j.destination);
+    return dirs;
+  }
+  fs::path parent = fs::path(j.destination).lexically_normal();
+  if (!parent.has_filename()) parent = parent.parent_path();
+  parent = parent.parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code ec;
+  if (fs::is_directory(parent, ec))
+    dirs.push_back(parent.string());
+  else if (!j.job.mkpath)
+    missing_parent = parent.string();
+  return dirs;
+}
+
+void add_missing_parent(const std::string& missing_parent, Findings& f, json& details) {
+  details["destination_parent_missing"] = missing_parent;
+  f.add(Status::fail,
+        "The real run would fail (code 11): the destination's parent " + missing_parent +
+            " does not exist",
+        "rsync creates only the last directory of the destination. Create the path "
+        "(`mkdir -p " +
+            shell_quote(missing_parent) +
+            "`), mount the backup volume, or add "
+            "--mkpath to the job.");
+}
+
+void add_unreadable(const DryRunJob& j, const std::vector<std::string>& unreadable, Findings& f,
+                    json& probe_details) {
+  const std::string& user_name = j.user_name;
+  probe_details["unreadable"] = path_group(unreadable, j.max_items);
+  std::string cmds;
+  for (size_t i = 0; i < unreadable.size() && i < 3; ++i)
+    cmds += (i ? "; " : "") + fix_for_unreadable(unreadable[i], user_name);
+  f.add(Status::fail,
+        std::to_string(unreadable.size()) +
+            " file(s) the job would send are unreadable "
+            "for '" +
+            user_name + "' (the real run ends with code 23): " + list_text(unreadable, 3),
+        "The dry run cannot notice this because it never opens files. Grant read "
+        "access: `" +
+            cmds + "`" + (unreadable.size() > 3 ? " (and the other paths listed in details)" : "") +
+            ", run the job as a user that can read them, or exclude them.");
+}
+
+void add_unwritable(const DryRunJob& j, const std::vector<std::string>& unwritable, Findings& f,
+                    json& probe_details) {
+  const std::string& user_name = j.user_name;
+  probe_details["unwritable"] = path_group(unwritable, j.max_items);
+  const std::string& d = unwritable.front();
+  bool exists = d == j.destination;
+  struct stat st {};
+  stat(d.c_str(), &st);
+  auto owner = support::lookup_user(std::to_string(st.st_uid));
+  f.add(Status::fail,
+        std::string("The real run would fail (code ") + (exists ? "23" : "11") + "): " + d +
+            " is not writable by '" + user_name + "'",
+        d + " belongs to " + (owner ? owner->name : std::to_string(st.st_uid)) + ". " +
+            (exists ? "`chown " + user_name + " " + shell_quote(d) + " && chmod u+rwx " +
+                          shell_quote(d) + "`"
+                    : "Create the destination for the backup user: `install -d -o " + user_name +
+                          " " + shell_quote(j.destination) + "`") +
+            ", or run the job as a user that may write there.");
+}
+
+// Opens the files and tests the directories as the job's user; adds what it would trip over.
+json probe_as_user(const DryRunJob& j, const std::vector<std::string>& files,
+                   const std::vector<std::string>& dirs, Findings& f) {
+  json probe_details = {{"run_as", j.user_name}};
+  if (j.as_root) {
+    probe_details["skipped"] =
+        "running as root without run_as: root can read and write "
+        "everything, so the probe would prove nothing";
+    return probe_details;
+  }
+  ProbeResult pr = probe_access(j.run_as, files, dirs);
+  probe_details["tested"] = pr.tested;
+  if (!pr.tested) {
+    probe_details["reason"] = pr.reason;
+    return probe_details;
+  }
+  probe_details["files_checked"] = pr.files_checked;
+  probe_details["dirs_checked"] = pr.dirs_checked;
+  std::vector<std::string> unreadable, unwritable;
+  for (const auto& fl : pr.failures) (fl.write ? unwritable : unreadable).push_back(fl.path);
+  if (!unreadable.empty()) add_unreadable(j, unreadable, f, probe_details);
+  if (!unwritable.empty()) add_unwritable(j, unwritable, f, probe_details);
+  return probe_details;
+}
+
+// The access probe: what the real run would trip over.
+void probe_real_run(const DryRunJob& j, const Itemized& items, Findings& f, json& details) {
+  std::vector<std::string> files = files_to_probe(j, items);
+  std::string missing_parent;
+  std::vector<std::string> dirs = dirs_to_probe(j, missing_parent);
+  if (!missing_parent.empty()) add_missing_parent(missing_parent, f, details);
+  details["probe"] = probe_as_user(j, files, dirs, f);
+}
+
+// Drift: how far the destination is behind.
+void check_drift(const json& params, const DryRunOutput& out, Findings& f) {
+  const TransferStats& stats = out.stats;
+  if (params.contains("warn_transfer_files") &&
+      out.transfer_files > params["warn_transfer_files"].get<uint64_t>())
+    f.add(Status::warn,
+          std::to_string(out.transfer_files) + " files would be transferred (threshold " +
+              std::to_string(params["warn_transfer_files"].get<uint64_t>()) + ")",
+          "The destination is far behind the source: check that the scheduled job really "
+          "runs (cron/systemd timer logs) and completes.");
+  if (params.contains("warn_transfer_bytes") && stats.transferred_size &&
+      *stats.transferred_size > params["warn_transfer_bytes"].get<uint64_t>())
+    f.add(Status::warn,
+          human_size(*stats.transferred_size) + " would be transferred (threshold " +
+              human_size(params["warn_transfer_bytes"].get<uint64_t>()) + ")",
+          "The destination is far behind the source: check that the scheduled job really "
+          "runs (cron/systemd timer logs) and completes.");
+}
+
+std::string ok_summary(const DryRunOutput& out) {
+  return "rsync dry run succeeded: " + std::to_string(out.transfer_files) + " file(s)" +
+         (out.stats.transferred_size ? ", " + human_size(*out.stats.transferred_size) : "") +
+         " would be transferred";
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  DryRunJob j = read_job(params);
+  if (report_any_refusals(j, ctx)) return;
+  std::vector<std::string> argv;
+  const auto r = run_dry_run(j, params, ctx, argv);
+
+  json details = {{"command", argv}, {"run_as", j.user_name}};
+  if (!j.job.ignored.empty()) details["ignored_args"] = j.job.ignored;
+  if (report_unfinished_run(j, r, ctx, details)) return;
+
+  DryRunOutput out = gather_output(r, j.max_items, ctx, details);
+  j.dest_local = parse_location(j.destination).kind == Location::Kind::local;
 
   Findings f;
-  // What rsync said about individual paths, grouped by kind.
-  const StderrReport report = parse_stderr(r.err);
-  std::map<std::string, std::vector<std::string>> by_kind;
-  for (const auto& issue : report.issues) by_kind[issue.kind].push_back(issue.path);
-  json issues = json::object();
-  for (const auto& [kind, paths] : by_kind) issues[kind] = path_group(paths, max_items);
-  if (!issues.empty()) details["issues"] = issues;
-  if (!report.rsync_error_line.empty()) details["rsync_error"] = report.rsync_error_line;
-  if (!report.other_lines.empty()) details["other_errors"] = capped(report.other_lines, max_items);
-
-  Location dest_loc = parse_location(destination);
-  const bool dest_local = dest_loc.kind == Location::Kind::local;
-
-  if (r.exit_code != 0) {
-    std::string summary =
-        "rsync dry run ended with code " + std::to_string(r.exit_code) + " (" + code.meaning + ")";
-    std::string remediation =
-        std::string("rsync code ") + std::to_string(r.exit_code) + ": " + code.advice;
-    std::vector<std::string> specifics;
-    std::vector<std::string> fixes;
-    for (const auto& [kind, paths] : by_kind) {
-      std::string n = std::to_string(paths.size());
-      if (kind == "permission_denied") {
-        std::vector<std::string> read_side, write_side;
-        for (const auto& p : paths)
-          (dest_local && under(p, destination) ? write_side : read_side).push_back(p);
-        if (!read_side.empty()) {
-          specifics.push_back(std::to_string(read_side.size()) + " unreadable for '" + user_name +
-                              "': " + list_text(read_side, 3));
-          std::string cmds;
-          for (size_t i = 0; i < read_side.size() && i < 3; ++i)
-            cmds += (i ? "; " : "") + fix_for_unreadable(read_side[i], user_name);
-          fixes.push_back("Let '" + user_name + "' read what it must copy: `" + cmds + "`" +
-                          (read_side.size() > 3
-                               ? " (and likewise for the other " +
-                                     std::to_string(read_side.size() - 3) + " paths in details)"
-                               : "") +
-                          ", or exclude paths that need not be backed up.");
-        }
-        if (!write_side.empty()) {
-          specifics.push_back(std::to_string(write_side.size()) +
-                              " not writable in the "
-                              "destination: " +
-                              list_text(write_side, 3));
-          fixes.push_back("Give '" + user_name + "' write access in the destination: `chown -R " +
-                          user_name + " " + shell_quote(destination) + "`.");
-        }
-      } else if (kind == "missing") {
-        specifics.push_back(n + " missing: " + list_text(paths, 3));
-        fixes.push_back("These paths do not exist: " + list_text(paths, 3) +
-                        ". Correct the job's source/destination, mount the volume that should "
-                        "hold them, or drop stale entries from --files-from.");
-      } else if (kind == "vanished") {
-        specifics.push_back(n + " vanished while listed: " + list_text(paths, 3));
-      } else if (kind == "no_space" || kind == "quota_exceeded") {
-        specifics.push_back(n + (kind == "no_space" ? " hit a full disk: " : " hit a quota: ") +
-                            list_text(paths, 3));
-        fixes.push_back("Free space (or raise the quota) on the destination filesystem.");
-      } else if (kind == "not_permitted") {
-        specifics.push_back(n + " with attributes that could not be set: " + list_text(paths, 3));
-        fixes.push_back("'" + user_name +
-                        "' may not set owners/permissions there: run the job "
-                        "as root on the receiving side, or drop -o/-g (or use --no-perms) if "
-                        "ownership need not be preserved.");
-      } else {
-        specifics.push_back(n + " " + kind + ": " + list_text(paths, 3));
-      }
-    }
-    if (!specifics.empty()) summary += ": " + specifics.front();
-    if (specifics.size() > 1) summary += "; " + specifics[1];
-    for (const auto& fx : fixes) remediation += " " + fx;
-    if (r.exit_code == 24)
-      summary = std::to_string(by_kind["vanished"].size()) +
-                " source file(s) vanished during the dry run (code 24): " +
-                list_text(by_kind["vanished"], 3);
-    if (r.exit_code == 1 && !report.other_lines.empty())
-      summary += ": " + report.other_lines.front();
-    // Through a remote shell, the real cause is ssh's message, whatever code rsync settles on
-    // (12 or 255 depending on how ssh ended).
-    SshFailure ssh =
-        r.err.find("ssh") != std::string::npos ? classify_ssh_error(r.err) : SshFailure::other;
-    if (ssh != SshFailure::other && r.exit_code != 23 && r.exit_code != 24) {
-      details["ssh_failure"] = ssh_failure_name(ssh);
-      std::string line = ssh_error_excerpt(r.err, 1);
-      summary += ": ssh failed (" + std::string(ssh_failure_name(ssh)) + "): " + line;
-      remediation = "The remote shell could not log in: " + line +
-                    ". Run the rsync.remote check against this destination for the cause and "
-                    "the fix (it tells refused, timeout, host key and authentication apart).";
-    }
-    f.add(code.status, summary, remediation);
-  }
-
-  // The access probe: what the real run would trip over.
+  if (r.exit_code != 0) add_exit_code_finding(j, r, out, f, details);
   const bool listed = r.exit_code == 0 || r.exit_code == 23 || r.exit_code == 24;
-  if (probe && listed) {
-    const bool as_root = !run_as && geteuid() == 0;
-    std::vector<std::string> local_sources;
-    for (const auto& s : sources)
-      if (parse_location(s).kind == Location::Kind::local) local_sources.push_back(s);
-    std::vector<std::string> files;
-    for (const auto& name : items.sent_files) {
-      if (files.size() >= probe_max) break;
-      std::string p = local_path_for(name, local_sources, job.relative);
-      if (!p.empty()) files.push_back(p);
-    }
-    std::vector<std::string> dirs;
-    std::string missing_parent;
-    if (dest_local) {
-      struct stat st {};
-      if (stat(destination.c_str(), &st) == 0) {
-        dirs.push_back(destination);
-      } else {
-        fs::path parent = fs::path(destination).lexically_normal();
-        if (!parent.has_filename()) parent = parent.parent_path();
-        parent = parent.parent_path();
-        if (parent.empty()) parent = ".";
-        std::error_code ec;
-        if (fs::is_directory(parent, ec))
-          dirs.push_back(parent.string());
-        else if (!job.mkpath)
-          missing_parent = parent.string();
-      }
-    }
-    if (!missing_parent.empty()) {
-      details["destination_parent_missing"] = missing_parent;
-      f.add(Status::fail,
-            "The real run would fail (code 11): the destination's parent " + missing_parent +
-                " does not exist",
-            "rsync creates only the last directory of the destination. Create the path "
-            "(`mkdir -p " +
-                shell_quote(missing_parent) +
-                "`), mount the backup volume, or add "
-                "--mkpath to the job.");
-    }
-    json probe_details = {{"run_as", user_name}};
-    if (as_root) {
-      probe_details["skipped"] =
-          "running as root without run_as: root can read and write "
-          "everything, so the probe would prove nothing";
-    } else {
-      ProbeResult pr = probe_access(run_as, files, dirs);
-      probe_details["tested"] = pr.tested;
-      if (!pr.tested) {
-        probe_details["reason"] = pr.reason;
-      } else {
-        probe_details["files_checked"] = pr.files_checked;
-        probe_details["dirs_checked"] = pr.dirs_checked;
-        std::vector<std::string> unreadable, unwritable;
-        for (const auto& fl : pr.failures) (fl.write ? unwritable : unreadable).push_back(fl.path);
-        if (!unreadable.empty()) {
-          probe_details["unreadable"] = path_group(unreadable, max_items);
-          std::string cmds;
-          for (size_t i = 0; i < unreadable.size() && i < 3; ++i)
-            cmds += (i ? "; " : "") + fix_for_unreadable(unreadable[i], user_name);
-          f.add(Status::fail,
-                std::to_string(unreadable.size()) +
-                    " file(s) the job would send are unreadable "
-                    "for '" +
-                    user_name + "' (the real run ends with code 23): " + list_text(unreadable, 3),
-                "The dry run cannot notice this because it never opens files. Grant read "
-                "access: `" +
-                    cmds + "`" +
-                    (unreadable.size() > 3 ? " (and the other paths listed in details)" : "") +
-                    ", run the job as a user that can read them, or exclude them.");
-        }
-        if (!unwritable.empty()) {
-          probe_details["unwritable"] = path_group(unwritable, max_items);
-          const std::string& d = unwritable.front();
-          bool exists = d == destination;
-          struct stat st {};
-          stat(d.c_str(), &st);
-          auto owner = support::lookup_user(std::to_string(st.st_uid));
-          f.add(Status::fail,
-                std::string("The real run would fail (code ") + (exists ? "23" : "11") + "): " + d +
-                    " is not writable by '" + user_name + "'",
-                d + " belongs to " + (owner ? owner->name : std::to_string(st.st_uid)) + ". " +
-                    (exists ? "`chown " + user_name + " " + shell_quote(d) + " && chmod u+rwx " +
-                                  shell_quote(d) + "`"
-                            : "Create the destination for the backup user: `install -d -o " +
-                                  user_name + " " + shell_quote(destination) + "`") +
-                    ", or run the job as a user that may write there.");
-        }
-      }
-    }
-    details["probe"] = probe_details;
-  }
-
-  // Drift: how far the destination is behind.
-  if (r.exit_code == 0 || r.exit_code == 24) {
-    if (params.contains("warn_transfer_files") &&
-        transfer_files > params["warn_transfer_files"].get<uint64_t>())
-      f.add(Status::warn,
-            std::to_string(transfer_files) + " files would be transferred (threshold " +
-                std::to_string(params["warn_transfer_files"].get<uint64_t>()) + ")",
-            "The destination is far behind the source: check that the scheduled job really "
-            "runs (cron/systemd timer logs) and completes.");
-    if (params.contains("warn_transfer_bytes") && stats.transferred_size &&
-        *stats.transferred_size > params["warn_transfer_bytes"].get<uint64_t>())
-      f.add(Status::warn,
-            human_size(*stats.transferred_size) + " would be transferred (threshold " +
-                human_size(params["warn_transfer_bytes"].get<uint64_t>()) + ")",
-            "The destination is far behind the source: check that the scheduled job really "
-            "runs (cron/systemd timer logs) and completes.");
-  }
-
-  std::string ok = "rsync dry run succeeded: " + std::to_string(transfer_files) + " file(s)" +
-                   (stats.transferred_size ? ", " + human_size(*stats.transferred_size) : "") +
-                   " would be transferred";
-  f.report(ctx, ok, details);
+  if (j.probe && listed) probe_real_run(j, out.items, f, details);
+  if (r.exit_code == 0 || r.exit_code == 24) check_drift(params, out, f);
+  f.report(ctx, ok_summary(out), details);
 }
 
 }  // namespace
@@ -544,7 +673,7 @@ sdk::CheckType dry_run_check() {
           "files) that another account can change are refused too, and so are sources and "
           "destinations reached through a link another account made. The daemon password "
           "reaches rsync in a private file (--password-file), never in its environment.",
-      .params_schema = sdk::parse_schema(schema()),
+      .params_schema = sdk::parse_schema(kSchema),
       .run = &run};
 }
 

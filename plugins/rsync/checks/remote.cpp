@@ -19,7 +19,9 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -30,7 +32,6 @@ using sdk::context_cancelled;
 using sdk::duration_param;
 using sdk::Findings;
 using sdk::shell_quote;
-using sdk::with_duration_patterns;
 namespace {
 
 // The port as a number when it is one (as given in the checklist, possibly as a string).
@@ -43,8 +44,7 @@ json port_json(const std::string& port) {
 
 using sdk::Status;
 
-std::string schema() {
-  return with_duration_patterns(R"({
+constexpr const char* kSchema = R"({
   "type": "object",
   "additionalProperties": false,
   "required": ["destination"],
@@ -61,9 +61,9 @@ std::string schema() {
       "description": "ssh client configuration file (ssh -F); \"/dev/null\" ignores every config file. Default: ssh's usual files."},
     "ssh_options": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z]+=.*$"},
       "description": "Extra ssh options as \"Key=Value\" (each passed with -o), e.g. [\"ProxyJump=bastion\"]. BatchMode and ConnectTimeout are always set by the check. Default none."},
-    "connect_timeout": {"type": "string", "pattern": "@duration@", "default": "10s",
+    "connect_timeout": {"$ref": "bd:duration", "default": "10s",
       "description": "How long ssh may take to connect and exchange greetings (ConnectTimeout, whole seconds). Default \"10s\"."},
-    "timeout": {"type": "string", "pattern": "@duration@", "default": "60s",
+    "timeout": {"$ref": "bd:duration", "default": "60s",
       "description": "Kill the whole probe after this long. Default \"60s\"."},
     "remote_rsync": {"type": "string", "minLength": 1, "default": "rsync",
       "description": "The rsync program on the remote host (the job's --rsync-path). Default \"rsync\"."},
@@ -72,8 +72,7 @@ std::string schema() {
     "ssh": {"type": "string", "minLength": 1, "default": "ssh",
       "description": "The ssh client program. Default \"ssh\"."}
   }
-})");
-}
+})";
 
 // The remote probe, fed to `/bin/sh -s` so it works whatever the login shell is. It only asks
 // questions (test, command -v, ls, df) and writes nothing.
@@ -137,10 +136,8 @@ void prepare_ssh_file(const std::string& given, const std::string& copy_name,
     return;
   }
   if (support::untrusted_path_reason(given).empty()) return;
-  std::string content;
-  char buf[8192];
-  for (ssize_t n; (n = ::read(opened.fd.get(), buf, sizeof buf)) > 0 && content.size() < (1 << 20);)
-    content.append(buf, static_cast<size_t>(n));
+  // A key or a known_hosts file: 1 MiB is far beyond either.
+  std::string content = support::read_up_to(opened.fd.get(), 1 << 20).data;
   out.copy.emplace(copy_name, content, std::nullopt);
   out.path = out.copy->path();
 }
@@ -153,59 +150,86 @@ std::vector<std::string> words(const std::string& s) {
   return w;
 }
 
-void run(const json& params, sdk::Context& ctx) {
-  const std::string destination = params.at("destination").get<std::string>();
-  Location loc = parse_location(destination);
+// The ssh login the job makes, read once from the parameters.
+struct RemoteJob {
+  Location loc;
+  std::optional<support::UserIds> run_as;
+  support::UserIds local_user;
+  std::chrono::milliseconds connect_timeout{};
+  std::chrono::milliseconds timeout{};
+  std::string remote_rsync;
+  std::string login;  // the remote account
+  std::string port;   // "" for ssh's own
+  std::string identity;
+  std::string known_hosts;
+  std::string target;  // [user@]host, as handed to ssh
+  std::string where;   // host[:port], as shown in messages
+};
+
+RemoteJob read_job(const json& params, const Location& loc) {
+  RemoteJob job;
+  job.loc = loc;
+  job.run_as = user_param(params, "run_as");
+  job.local_user = job.run_as.value_or(current_user());
+  job.connect_timeout = duration_param(params, "connect_timeout", "10s");
+  job.timeout = duration_param(params, "timeout", "60s");
+  job.remote_rsync = params.value("remote_rsync", std::string("rsync"));
+  job.login = loc.user.empty() ? job.local_user.name : loc.user;
+  job.port = !params.contains("port")     ? std::string()
+             : params["port"].is_string() ? params["port"].get<std::string>()
+                                          : std::to_string(params["port"].get<int>());
+  job.identity = params.value("identity_file", std::string());
+  job.known_hosts = params.value("known_hosts_file", std::string());
+  job.target = (loc.user.empty() ? "" : loc.user + "@") + loc.host;
+  job.where = loc.host + (job.port.empty() ? "" : ":" + job.port);
+  return job;
+}
+
+// Skips a destination that is not reached over ssh; true when it did.
+bool skip_unless_ssh(const std::string& destination, const Location& loc, sdk::Context& ctx) {
   if (loc.kind == Location::Kind::local) {
     ctx.skip("Destination " + destination + " is local; nothing to reach over ssh",
              {{"destination", destination}});
-    return;
+    return true;
   }
   if (loc.kind == Location::Kind::daemon) {
     ctx.skip("Destination " + destination + " is an rsync daemon, not ssh; rsync.dry_run covers it",
              {{"destination", destination}});
-    return;
+    return true;
   }
-  const auto run_as = user_param(params, "run_as");
-  const support::UserIds local_user = run_as.value_or(current_user());
-  const auto connect_timeout = duration_param(params, "connect_timeout", "10s");
-  const auto timeout = duration_param(params, "timeout", "60s");
-  const std::string remote_rsync = params.value("remote_rsync", std::string("rsync"));
-  const std::string login = loc.user.empty() ? local_user.name : loc.user;
-  const std::string port = !params.contains("port")     ? std::string()
-                           : params["port"].is_string() ? params["port"].get<std::string>()
-                                                        : std::to_string(params["port"].get<int>());
-  const std::string identity = params.value("identity_file", std::string());
-  const std::string known_hosts = params.value("known_hosts_file", std::string());
-  const std::string target = (loc.user.empty() ? "" : loc.user + "@") + loc.host;
-  const std::string where = loc.host + (port.empty() ? "" : ":" + port);
+  return false;
+}
 
-  json details = {{"host", loc.host},
-                  {"user", login},
-                  {"path", loc.path},
-                  {"port", port_json(port)},
-                  {"local_user", local_user.name}};
-
-  // As root, what ssh reads must not be a link another account made; a configuration file that
-  // another account can change could run any command through ssh as root.
+// The files handed to ssh; they (and their private copies) must outlive the ssh run.
+struct SshFiles {
   SshFile key, cert, hosts;
-  if (!identity.empty()) {
-    prepare_ssh_file(identity, "id", run_as, key);
-    if (key.copy) prepare_ssh_file(identity + "-cert.pub", "id-cert.pub", run_as, cert);
+};
+
+// As root, what ssh reads must not be a link another account made; a configuration file that
+// another account can change could run any command through ssh as root. Reports and returns
+// true when a file was refused.
+bool refuse_untrusted_files(const RemoteJob& job, const json& params, SshFiles& files,
+                            sdk::Context& ctx, json& details) {
+  if (!job.identity.empty()) {
+    prepare_ssh_file(job.identity, "id", job.run_as, files.key);
+    if (files.key.copy)
+      prepare_ssh_file(job.identity + "-cert.pub", "id-cert.pub", job.run_as, files.cert);
   }
-  if (!known_hosts.empty()) prepare_ssh_file(known_hosts, "known_hosts", run_as, hosts);
-  if (!key.refusal.empty() || !hosts.refusal.empty()) {
-    bool is_key = !key.refusal.empty();
+  if (!job.known_hosts.empty())
+    prepare_ssh_file(job.known_hosts, "known_hosts", job.run_as, files.hosts);
+  if (!files.key.refusal.empty() || !files.hosts.refusal.empty()) {
+    bool is_key = !files.key.refusal.empty();
     details["failure"] = "untrusted_ssh_file";
-    ctx.fail(std::string(is_key ? "Identity file " + identity : "known_hosts file " + known_hosts) +
-                 " was not used: " + (is_key ? key.refusal : hosts.refusal),
+    ctx.fail(std::string(is_key ? "Identity file " + job.identity
+                                : "known_hosts file " + job.known_hosts) +
+                 " was not used: " + (is_key ? files.key.refusal : files.hosts.refusal),
              "ssh runs as root here and would read whatever such a link points to (root's own "
              "key). Put the file itself there, or set run_as to the job's account so that ssh "
              "reads it with that account's rights.",
              details);
-    return;
+    return true;
   }
-  if (params.contains("ssh_config_file") && !run_as) {
+  if (params.contains("ssh_config_file") && !job.run_as) {
     const std::string config = params["ssh_config_file"].get<std::string>();
     if (std::string risk = root_read_risk(config); !risk.empty()) {
       details["failure"] = "untrusted_ssh_file";
@@ -214,69 +238,100 @@ void run(const json& params, sdk::Context& ctx) {
                "and ssh runs as root here: keep the file where only root can change it, or set "
                "run_as to the job's account.",
                details);
-      return;
+      return true;
     }
   }
+  return false;
+}
 
-  // The key itself, before ssh hides the problem behind "Permission denied".
-  if (!identity.empty()) {
-    struct stat st {};
-    details["identity_file"] = identity;
-    if (stat(identity.c_str(), &st) != 0) {
-      details["failure"] = "key_unreadable";
-      ctx.fail("Identity file " + identity + " does not exist",
-               "Point identity_file (and the job's `ssh -i`) at the private key the job uses, or "
-               "create one with `ssh-keygen -t ed25519 -f " +
-                   shell_quote(identity) + "` and install its .pub on " + loc.host + ".",
-               details);
-      return;
-    }
-    auto readable = support::test_access_as(local_user, identity, support::Access::read);
-    if (readable.tested && !readable.allowed) {
-      details["failure"] = "key_unreadable";
-      ctx.fail("Identity file " + identity + " is not readable by '" + local_user.name + "'",
-               "`chown " + local_user.name + " " + shell_quote(identity) + " && chmod 600 " +
-                   shell_quote(identity) + "`.",
-               details);
-      return;
-    }
-    if (st.st_uid == local_user.uid && (st.st_mode & 077) != 0) {
-      details["failure"] = "key_permissions";
-      ctx.fail("Identity file " + identity + " is accessible to other users; ssh will refuse it",
-               "`chmod 600 " + shell_quote(identity) +
-                   "`: ssh ignores private keys that others "
-                   "can read.",
-               details);
-      return;
-    }
+// The key itself, before ssh hides the problem behind "Permission denied". Reports and returns
+// true when ssh could not use it.
+bool report_bad_identity(const RemoteJob& job, sdk::Context& ctx, json& details) {
+  if (job.identity.empty()) return false;
+  const std::string& identity = job.identity;
+  const support::UserIds& local_user = job.local_user;
+  struct stat st {};
+  details["identity_file"] = identity;
+  if (stat(identity.c_str(), &st) != 0) {
+    details["failure"] = "key_unreadable";
+    ctx.fail("Identity file " + identity + " does not exist",
+             "Point identity_file (and the job's `ssh -i`) at the private key the job uses, or "
+             "create one with `ssh-keygen -t ed25519 -f " +
+                 shell_quote(identity) + "` and install its .pub on " + job.loc.host + ".",
+             details);
+    return true;
   }
+  auto readable = support::test_access_as(local_user, identity, support::Access::read);
+  if (readable.tested && !readable.allowed) {
+    details["failure"] = "key_unreadable";
+    ctx.fail("Identity file " + identity + " is not readable by '" + local_user.name + "'",
+             "`chown " + local_user.name + " " + shell_quote(identity) + " && chmod 600 " +
+                 shell_quote(identity) + "`.",
+             details);
+    return true;
+  }
+  if (st.st_uid == local_user.uid && (st.st_mode & 077) != 0) {
+    details["failure"] = "key_permissions";
+    ctx.fail("Identity file " + identity + " is accessible to other users; ssh will refuse it",
+             "`chmod 600 " + shell_quote(identity) +
+                 "`: ssh ignores private keys that others "
+                 "can read.",
+             details);
+    return true;
+  }
+  return false;
+}
 
-  const long connect_s = std::max<long>(
-      1, static_cast<long>(std::ceil(static_cast<double>(connect_timeout.count()) / 1000)));
-  std::vector<std::string> argv{
-      params.value("ssh", std::string("ssh")),      "-T", "-o", "BatchMode=yes", "-o",
-      "ConnectTimeout=" + std::to_string(connect_s)};
+// ConnectTimeout takes whole seconds: rounded up, at least 1.
+long connect_seconds(const RemoteJob& job) {
+  return std::max<long>(
+      1, static_cast<long>(std::ceil(static_cast<double>(job.connect_timeout.count()) / 1000)));
+}
+
+std::vector<std::string> ssh_argv(const RemoteJob& job, const json& params, const SshFiles& files) {
+  std::vector<std::string> argv{params.value("ssh", std::string("ssh")),
+                                "-T",
+                                "-o",
+                                "BatchMode=yes",
+                                "-o",
+                                "ConnectTimeout=" + std::to_string(connect_seconds(job))};
   if (params.contains("ssh_config_file")) {
     argv.push_back("-F");
     argv.push_back(params["ssh_config_file"].get<std::string>());
   }
-  if (!port.empty()) argv.insert(argv.end(), {"-p", port});
-  if (!identity.empty()) argv.insert(argv.end(), {"-i", key.path, "-o", "IdentitiesOnly=yes"});
-  if (!known_hosts.empty()) argv.insert(argv.end(), {"-o", "UserKnownHostsFile=" + hosts.path});
+  if (!job.port.empty()) argv.insert(argv.end(), {"-p", job.port});
+  if (!job.identity.empty())
+    argv.insert(argv.end(), {"-i", files.key.path, "-o", "IdentitiesOnly=yes"});
+  if (!job.known_hosts.empty())
+    argv.insert(argv.end(), {"-o", "UserKnownHostsFile=" + files.hosts.path});
   for (const auto& o : params.value("ssh_options", std::vector<std::string>{}))
     argv.insert(argv.end(), {"-o", o});
-  argv.insert(argv.end(), {"--", target, "/bin/sh -s"});
+  argv.insert(argv.end(), {"--", job.target, "/bin/sh -s"});
+  return argv;
+}
 
+support::ProcessResult run_probe(const RemoteJob& job, const std::vector<std::string>& argv,
+                                 sdk::Context& ctx, json& details) {
   support::ProcessOptions opts;
-  opts.timeout = timeout;
-  opts.as_user = run_as;
+  opts.timeout = job.timeout;
+  opts.as_user = job.run_as;
   opts.cwd = "/";
   opts.env["LC_ALL"] = "C";
-  opts.stdin_data = probe_script(loc.path, remote_rsync);
+  opts.stdin_data = probe_script(job.loc.path, job.remote_rsync);
   opts.cancelled = &context_cancelled;
   opts.cancelled_arg = &ctx;
   details["command"] = argv;
-  auto r = support::run_process(argv, opts);
+  return support::run_process(argv, opts);
+}
+
+double elapsed_seconds(const support::ProcessResult& r) {
+  return static_cast<double>(r.elapsed.count()) / 1000.0;
+}
+
+// ssh that did not start or did not finish is reported here, and the caller stops: true.
+// Throws when the check was cancelled.
+bool report_unfinished_probe(const RemoteJob& job, const support::ProcessResult& r,
+                             sdk::Context& ctx, json& details) {
   if (!r.started) {
     ctx.report(Status::error,
                (r.refused_untrusted ? "Refused to run " + r.program + ": "
@@ -287,147 +342,194 @@ void run(const json& params, sdk::Context& ctx) {
                      "run_as so that ssh runs as the job's account."
                    : "Install the ssh client (`apt-get install openssh-client`) or set 'ssh'.",
                details);
-    return;
+    return true;
   }
   if (r.cancelled) throw sdk::CheckError("cancelled");
-  const double seconds = static_cast<double>(r.elapsed.count()) / 1000.0;
-  details["duration_seconds"] = seconds;
-  if (r.timed_out) {
-    details["failure"] = "probe_timeout";
-    ctx.fail("ssh to " + where + " did not finish within " + format_duration(timeout),
-             "The connection was made but the session hung: a login script waiting for input, "
-             "or a remote filesystem under " +
-                 (loc.path.empty() ? std::string("the home directory") : loc.path) +
-                 " that does not answer (stale NFS mount?). Log in by hand and run "
-                 "`ls -ld " +
-                 shell_quote(loc.path.empty() ? "." : loc.path) + "` to see which.",
-             details);
-    return;
-  }
+  details["duration_seconds"] = elapsed_seconds(r);
+  if (!r.timed_out) return false;
+  const std::string& path = job.loc.path;
+  details["failure"] = "probe_timeout";
+  ctx.fail("ssh to " + job.where + " did not finish within " + format_duration(job.timeout),
+           "The connection was made but the session hung: a login script waiting for input, "
+           "or a remote filesystem under " +
+               (path.empty() ? std::string("the home directory") : path) +
+               " that does not answer (stale NFS mount?). Log in by hand and run "
+               "`ls -ld " +
+               shell_quote(path.empty() ? "." : path) + "` to see which.",
+           details);
+  return true;
+}
 
+// What a failed login (ssh exit code 255) is phrased from.
+struct FailedLogin {
+  const RemoteJob& job;
+  SshFailure why;
+  const std::string& err;  // ssh's stderr
+  std::string excerpt;
+  const std::vector<std::string>& argv;
+};
+
+struct Message {
+  std::string summary;
+  std::string fix;
+};
+
+// A failure ssh did not classify: its first line, and the command to retry verbosely.
+Message describe_other_failure(const FailedLogin& fl) {
+  const std::vector<std::string>& argv = fl.argv;
+  return {"ssh to " + fl.job.where + " failed: " + fl.excerpt.substr(0, fl.excerpt.find('\n')),
+          "Run `" +
+              [&] {
+                std::string s;
+                for (size_t i = 0; i + 1 < argv.size(); ++i)
+                  s += (i ? " " : "") + shell_quote(argv[i]);
+                return s;
+              }() +
+              " true -v` by hand to see where it stops."};
+}
+
+// Host key and authentication failures: the server answered but the login did not get through.
+Message describe_login_failure(const FailedLogin& fl) {
+  const RemoteJob& job = fl.job;
+  const std::string& host = job.loc.host;
+  const std::string& port = job.port;
+  const std::string& where = job.where;
+  const std::string& identity = job.identity;
+  const std::string& login = job.login;
   const std::string kh_name =
-      known_hosts.empty() ? "~" + local_user.name + "/.ssh/known_hosts" : known_hosts;
-  const std::string host_pattern =
-      port.empty() || port == "22" ? loc.host : "[" + loc.host + "]:" + port;
+      job.known_hosts.empty() ? "~" + job.local_user.name + "/.ssh/known_hosts" : job.known_hosts;
+  const std::string host_pattern = port.empty() || port == "22" ? host : "[" + host + "]:" + port;
   const std::string id_text = identity.empty() ? "the job's key" : identity;
   const std::string keyscan =
-      "ssh-keyscan " + (port.empty() ? "" : "-p " + port + " ") + shell_quote(loc.host);
+      "ssh-keyscan " + (port.empty() ? "" : "-p " + port + " ") + shell_quote(host);
+  switch (fl.why) {
+    case SshFailure::unknown_host_key:
+      return {"Host key of " + where + " is not known; batch ssh refuses to connect",
+              "Add the server's key to " + kh_name +
+                  " after checking its fingerprint with the "
+                  "server's administrator: `" +
+                  keyscan + " >> " + shell_quote(kh_name) + "` then compare `ssh-keygen -lf " +
+                  shell_quote(kh_name) + "`."};
+    case SshFailure::host_key_changed:
+      return {"Host key of " + where + " has CHANGED since it was recorded",
+              "Do not just accept it: confirm with the administrator of " + host +
+                  " that the key was really replaced (reinstall, key rotation); otherwise "
+                  "someone may be intercepting the connection. Once confirmed: `ssh-keygen -R " +
+                  shell_quote(host_pattern) + " -f " + shell_quote(kh_name) + "` and re-add it."};
+    case SshFailure::key_permissions:
+      return {"ssh refused the private key " + id_text + " because of its permissions",
+              "`chmod 600 " + shell_quote(identity.empty() ? "<key>" : identity) + "`."};
+    case SshFailure::key_unreadable:
+      return {"ssh could not read the private key " + id_text,
+              "Check the identity file path and that '" + job.local_user.name + "' can read it."};
+    case SshFailure::auth_failed:
+      return {"SSH authentication as '" + login + "' on " + where + " failed",
+              host + " rejected " + id_text + " for user '" + login +
+                  "'. Install the public "
+                  "key in ~" +
+                  login + "/.ssh/authorized_keys on " + host + " (`ssh-copy-id -i " +
+                  shell_quote(identity.empty() ? "<key>" : identity + ".pub") +
+                  (port.empty() ? "" : " -p " + port) + " " + shell_quote(login + "@" + host) +
+                  "`). A key with a passphrase cannot work unattended; sshd's log on the server "
+                  "(`journalctl -u ssh`) says why the key was refused (AllowUsers, ownership of "
+                  "~/.ssh)."};
+    default:
+      return describe_other_failure(fl);
+  }
+}
 
-  if (r.exit_code == 255) {
-    SshFailure why = classify_ssh_error(r.err);
-    std::string excerpt = ssh_error_excerpt(r.err);
-    details["failure"] = ssh_failure_name(why);
-    details["ssh_error"] = excerpt;
-    std::string summary, fix;
-    switch (why) {
-      case SshFailure::connection_refused:
-        summary = "SSH connection to " + where + " refused";
-        fix = "Nothing accepts connections on " + where + ": check that sshd runs on " + loc.host +
-              " (`systemctl status ssh`), that the port is right (the job's -p / ssh_config), "
-              "and that no firewall rejects it.";
-        break;
-      case SshFailure::timeout:
-        if (r.err.find("banner") != std::string::npos) {
-          summary = "SSH to " + where + " timed out waiting for the server's greeting";
-          fix = "Something accepted the TCP connection but never spoke SSH within " +
-                std::to_string(connect_s) +
-                "s: the port belongs to another service, or sshd "
-                "is overloaded (MaxStartups) or stuck. Check the port and sshd on " +
-                loc.host + ".";
-          details["timeout_stage"] = "banner";
-        } else {
-          summary = "SSH connection to " + where + " timed out";
-          fix = "No answer within " + std::to_string(connect_s) +
+// No answer, or not the right one: ssh timed out on the connection or on the server's greeting.
+Message describe_timeout(const FailedLogin& fl, json& details) {
+  const RemoteJob& job = fl.job;
+  const std::string connect_s = std::to_string(connect_seconds(job));
+  if (fl.err.find("banner") != std::string::npos) {
+    Message m{"SSH to " + job.where + " timed out waiting for the server's greeting",
+              "Something accepted the TCP connection but never spoke SSH within " + connect_s +
+                  "s: the port belongs to another service, or sshd "
+                  "is overloaded (MaxStartups) or stuck. Check the port and sshd on " +
+                  job.loc.host + "."};
+    details["timeout_stage"] = "banner";
+    return m;
+  }
+  Message m{"SSH connection to " + job.where + " timed out",
+            "No answer within " + connect_s +
                 "s: the host is down or a "
                 "firewall silently drops the traffic. `nc -vz -w5 " +
-                loc.host + " " + (port.empty() ? "22" : port) +
-                "` from this machine tells whether the port is reachable.";
-          details["timeout_stage"] = "connect";
-        }
-        break;
-      case SshFailure::unknown_host:
-        summary = "Host name " + loc.host + " does not resolve";
-        fix = "Fix the host name in the job or its DNS/hosts entry (`getent hosts " +
-              shell_quote(loc.host) + "`).";
-        break;
-      case SshFailure::unreachable:
-        summary = "No network route to " + loc.host;
-        fix = "The network path to " + loc.host + " is down (`ip route get` / `traceroute " +
-              shell_quote(loc.host) + "`): VPN, routing or interface problem.";
-        break;
-      case SshFailure::unknown_host_key:
-        summary = "Host key of " + where + " is not known; batch ssh refuses to connect";
-        fix = "Add the server's key to " + kh_name +
-              " after checking its fingerprint with the "
-              "server's administrator: `" +
-              keyscan + " >> " + shell_quote(kh_name) + "` then compare `ssh-keygen -lf " +
-              shell_quote(kh_name) + "`.";
-        break;
-      case SshFailure::host_key_changed:
-        summary = "Host key of " + where + " has CHANGED since it was recorded";
-        fix = "Do not just accept it: confirm with the administrator of " + loc.host +
-              " that the key was really replaced (reinstall, key rotation); otherwise someone may "
-              "be intercepting the connection. Once confirmed: `ssh-keygen -R " +
-              shell_quote(host_pattern) + " -f " + shell_quote(kh_name) + "` and re-add it.";
-        break;
-      case SshFailure::key_permissions:
-        summary = "ssh refused the private key " + id_text + " because of its permissions";
-        fix = "`chmod 600 " + shell_quote(identity.empty() ? "<key>" : identity) + "`.";
-        break;
-      case SshFailure::key_unreadable:
-        summary = "ssh could not read the private key " + id_text;
-        fix = "Check the identity file path and that '" + local_user.name + "' can read it.";
-        break;
-      case SshFailure::auth_failed:
-        summary = "SSH authentication as '" + login + "' on " + where + " failed";
-        fix = loc.host + " rejected " + id_text + " for user '" + login +
-              "'. Install the public "
-              "key in ~" +
-              login + "/.ssh/authorized_keys on " + loc.host + " (`ssh-copy-id -i " +
-              shell_quote(identity.empty() ? "<key>" : identity + ".pub") +
-              (port.empty() ? "" : " -p " + port) + " " + shell_quote(login + "@" + loc.host) +
-              "`). A key with a passphrase cannot work unattended; sshd's log on the server "
-              "(`journalctl -u ssh`) says why the key was refused (AllowUsers, ownership of "
-              "~/.ssh).";
-        break;
-      case SshFailure::connection_closed:
-        summary = "SSH server " + where + " closed the connection before login";
-        fix =
-            "The server dropped us before authentication: too many pending connections "
-            "(MaxStartups), a ban (fail2ban, hosts.deny) of this machine, or a non-SSH "
-            "service. Check sshd's log on " +
-            loc.host + ".";
-        break;
-      default:
-        summary = "ssh to " + where + " failed: " + excerpt.substr(0, excerpt.find('\n'));
-        fix = "Run `" + [&] {
-          std::string s;
-          for (size_t i = 0; i + 1 < argv.size(); ++i) s += (i ? " " : "") + shell_quote(argv[i]);
-          return s;
-        }() + " true -v` by hand to see where it stops.";
-        break;
-    }
-    ctx.fail(summary, fix, details);
-    return;
-  }
+                job.loc.host + " " + (job.port.empty() ? "22" : job.port) +
+                "` from this machine tells whether the port is reachable."};
+  details["timeout_stage"] = "connect";
+  return m;
+}
 
-  ctx.metric("ssh_login_duration", seconds, "seconds");
-  auto m = markers(r.out);
-  if (!m.count("BD_END")) {
-    details["failure"] = "restricted_session";
-    details["remote_output"] = (r.out + r.err).substr(0, 2000);
-    details["remote_exit_code"] = r.exit_code;
-    ctx.warn("Logged in to " + where + " as '" + login +
-                 "', but the session did not run the probe (forced command such as rrsync?)",
-             "The key seems restricted to a fixed command in authorized_keys, so the remote "
-             "path and rsync cannot be checked from here; rsync.dry_run against this "
-             "destination shows whether the job itself gets through.",
-             details);
-    return;
+// Failures on the way to an SSH server: nothing listens, no answer, no name, no route, or the
+// server hung up before login.
+Message describe_ssh_failure(const FailedLogin& fl, json& details) {
+  const std::string& host = fl.job.loc.host;
+  const std::string& where = fl.job.where;
+  switch (fl.why) {
+    case SshFailure::connection_refused:
+      return {"SSH connection to " + where + " refused",
+              "Nothing accepts connections on " + where + ": check that sshd runs on " + host +
+                  " (`systemctl status ssh`), that the port is right (the job's -p / "
+                  "ssh_config), and that no firewall rejects it."};
+    case SshFailure::timeout:
+      return describe_timeout(fl, details);
+    case SshFailure::unknown_host:
+      return {"Host name " + host + " does not resolve",
+              "Fix the host name in the job or its DNS/hosts entry (`getent hosts " +
+                  shell_quote(host) + "`)."};
+    case SshFailure::unreachable:
+      return {"No network route to " + host,
+              "The network path to " + host + " is down (`ip route get` / `traceroute " +
+                  shell_quote(host) + "`): VPN, routing or interface problem."};
+    case SshFailure::connection_closed:
+      return {"SSH server " + where + " closed the connection before login",
+              "The server dropped us before authentication: too many pending connections "
+              "(MaxStartups), a ban (fail2ban, hosts.deny) of this machine, or a non-SSH "
+              "service. Check sshd's log on " +
+                  host + "."};
+    default:
+      return describe_login_failure(fl);
   }
+}
 
-  Findings f;
-  const std::string path_text = loc.host + ":" + (loc.path.empty() ? "~" : loc.path);
+// ssh's own failure (exit code 255), told apart by its message.
+void report_failed_login(const RemoteJob& job, const support::ProcessResult& r,
+                         const std::vector<std::string>& argv, sdk::Context& ctx, json& details) {
+  FailedLogin fl{job, classify_ssh_error(r.err), r.err, ssh_error_excerpt(r.err), argv};
+  details["failure"] = ssh_failure_name(fl.why);
+  details["ssh_error"] = fl.excerpt;
+  Message m = describe_ssh_failure(fl, details);
+  ctx.fail(m.summary, m.fix, details);
+}
+
+// A forced command (rrsync) ran instead of the probe: warns, and the caller stops: true.
+bool report_restricted_session(const RemoteJob& job, const support::ProcessResult& r,
+                               const std::map<std::string, std::string>& m, sdk::Context& ctx,
+                               json& details) {
+  if (m.count("BD_END")) return false;
+  details["failure"] = "restricted_session";
+  details["remote_output"] = (r.out + r.err).substr(0, 2000);
+  details["remote_exit_code"] = r.exit_code;
+  ctx.warn("Logged in to " + job.where + " as '" + job.login +
+               "', but the session did not run the probe (forced command such as rrsync?)",
+           "The key seems restricted to a fixed command in authorized_keys, so the remote "
+           "path and rsync cannot be checked from here; rsync.dry_run against this "
+           "destination shows whether the job itself gets through.",
+           details);
+  return true;
+}
+
+// "host:path", with "~" for the login directory.
+std::string remote_path_text(const Location& loc) {
+  return loc.host + ":" + (loc.path.empty() ? "~" : loc.path);
+}
+
+// The remote path as the probe found it: a writable directory, or what is wrong with it.
+void check_remote_path(const RemoteJob& job, std::map<std::string, std::string>& m, Findings& f,
+                       json& details) {
+  const Location& loc = job.loc;
+  const std::string path_text = remote_path_text(loc);
   std::string remote_id = m["BD_ID"];
   std::string remote_user = remote_id.substr(0, remote_id.find(':'));
   std::string remote_group =
@@ -458,34 +560,77 @@ void run(const json& params, sdk::Context& ctx) {
           "On " + loc.host + ": `mkdir -p " + qpath + " && chown " + remote_user + ":" +
               remote_group + " " + qpath + "` (or mount the backup volume that should hold it).");
   }
+}
+
+// The remote rsync: installed, and which version and protocol.
+void check_remote_rsync(const RemoteJob& job, std::map<std::string, std::string>& m,
+                        sdk::Context& ctx, Findings& f, json& details) {
   std::string rsync_path = m["BD_RSYNC"];
   if (rsync_path == "missing" || rsync_path.empty()) {
     f.add(Status::fail,
-          "rsync is not installed on " + loc.host + " (no '" + remote_rsync + "' on PATH)",
-          "Install it on " + loc.host +
+          "rsync is not installed on " + job.loc.host + " (no '" + job.remote_rsync + "' on PATH)",
+          "Install it on " + job.loc.host +
               " (`apt-get install rsync` / `dnf install rsync`), or set "
               "remote_rsync and the job's --rsync-path to where it lives.");
-  } else {
-    details["remote_rsync"] = rsync_path;
-    if (auto v = parse_version(m["BD_RSYNC_VERSION"])) {
-      details["remote_rsync_version"] = v->version;
-      details["remote_rsync_protocol"] = v->protocol;
-      ctx.metric("remote_rsync_protocol", v->protocol, "");
-    }
+    return;
   }
+  details["remote_rsync"] = rsync_path;
+  if (auto v = parse_version(m["BD_RSYNC_VERSION"])) {
+    details["remote_rsync_version"] = v->version;
+    details["remote_rsync_protocol"] = v->protocol;
+    ctx.metric("remote_rsync_protocol", v->protocol, "");
+  }
+}
+
+// Free space where the files land, from df's "Available" column (KiB); nothing when unparsable.
+void record_remote_free_space(std::map<std::string, std::string>& m, sdk::Context& ctx,
+                              json& details) {
   auto df = words(m["BD_DF"]);
-  if (df.size() >= 4) {
-    try {
-      double avail = std::stod(df[3]) * 1024;
-      details["remote_free_bytes"] = avail;
-      ctx.metric("remote_free", avail, "bytes");
-    } catch (...) {
-    }
+  if (df.size() < 4) return;
+  try {
+    double avail = std::stod(df[3]) * 1024;
+    details["remote_free_bytes"] = avail;
+    ctx.metric("remote_free", avail, "bytes");
+  } catch (...) {
   }
-  std::string ok =
-      "Logged in to " + where + " as '" + login + "'; " + path_text + " is writable and rsync " +
-      details.value("remote_rsync_version", std::string("(unknown version)")) + " is installed";
-  f.report(ctx, ok, details);
+}
+
+std::string ok_summary(const RemoteJob& job, const json& details) {
+  return "Logged in to " + job.where + " as '" + job.login + "'; " + remote_path_text(job.loc) +
+         " is writable and rsync " +
+         details.value("remote_rsync_version", std::string("(unknown version)")) + " is installed";
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  const std::string destination = params.at("destination").get<std::string>();
+  const Location loc = parse_location(destination);
+  if (skip_unless_ssh(destination, loc, ctx)) return;
+  const RemoteJob job = read_job(params, loc);
+  json details = {{"host", loc.host},
+                  {"user", job.login},
+                  {"path", loc.path},
+                  {"port", port_json(job.port)},
+                  {"local_user", job.local_user.name}};
+
+  SshFiles files;
+  if (refuse_untrusted_files(job, params, files, ctx, details)) return;
+  if (report_bad_identity(job, ctx, details)) return;
+  const std::vector<std::string> argv = ssh_argv(job, params, files);
+  const auto r = run_probe(job, argv, ctx, details);
+  if (report_unfinished_probe(job, r, ctx, details)) return;
+  if (r.exit_code == 255) {
+    report_failed_login(job, r, argv, ctx, details);
+    return;
+  }
+
+  ctx.metric("ssh_login_duration", elapsed_seconds(r), "seconds");
+  auto m = markers(r.out);
+  if (report_restricted_session(job, r, m, ctx, details)) return;
+  Findings f;
+  check_remote_path(job, m, f, details);
+  check_remote_rsync(job, m, ctx, f, details);
+  record_remote_free_space(m, ctx, details);
+  f.report(ctx, ok_summary(job, details), details);
 }
 
 }  // namespace
@@ -509,7 +654,7 @@ sdk::CheckType remote_check() {
           "refused before ssh starts; the backup account's own files reach ssh as a private "
           "copy of what was checked. An ssh_config_file (which can run commands) and the ssh "
           "program must be ones only root can change.",
-      .params_schema = sdk::parse_schema(schema()),
+      .params_schema = sdk::parse_schema(kSchema),
       .run = &run};
 }
 
