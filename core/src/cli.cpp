@@ -51,9 +51,9 @@ PluginRegistry load_registry(const GlobalOptions& g) {
       g.plugin_dirs, std::getenv("BACKUP_DOCTOR_PLUGIN_PATH"), current_executable()));
 }
 
-void print_errors(const std::vector<std::string>& errors) {
+void print_errors(const std::vector<std::string>& errors, const Scrubber& scrubber) {
   for (const auto& e : errors)
-    std::fprintf(stderr, "%s\n", printable(Scrubber::global().scrub(e), true).c_str());
+    std::fprintf(stderr, "%s\n", printable(scrubber.scrub(e), true).c_str());
 }
 
 bool parse_vars(const std::vector<std::string>& raw,
@@ -77,10 +77,12 @@ struct Prepared {
 
 // Loads the checklist, the plugins its check types need, and makes the plan; prints every
 // problem. Empty on failure.
-std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, bool resolve_secrets) {
+// Every secret it resolves is added to `scrubber`.
+std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, bool resolve_secrets,
+                                Scrubber& scrubber) {
   auto load = load_checklist(o.checklist);
   if (!load.checklist) {
-    print_errors(load.errors);
+    print_errors(load.errors, scrubber);
     return std::nullopt;
   }
   std::set<std::string> types;
@@ -96,9 +98,9 @@ std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, boo
   po.only = o.only;
   po.resolve_secrets = resolve_secrets;
   if (!parse_vars(o.vars, po.vars)) return std::nullopt;
-  auto plan = make_plan(*load.checklist, *registry, po, Scrubber::global());
+  auto plan = make_plan(*load.checklist, *registry, po, scrubber);
   if (!plan.errors.empty()) {
-    print_errors(plan.errors);
+    print_errors(plan.errors, scrubber);
     return std::nullopt;
   }
   return Prepared{std::move(registry), std::move(*load.checklist), std::move(plan.plan)};
@@ -114,7 +116,7 @@ bool use_color(const std::string& mode, int fd) {
   return isatty(fd);
 }
 
-int command_run(const GlobalOptions& g, const RunOptions& o) {
+int command_run(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber) {
   auto format = format_from_string(o.format);
   std::vector<std::pair<Format, std::string>> extra;
   for (const auto& r : o.reports) {
@@ -129,7 +131,7 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
     }
     extra.emplace_back(*f, r.substr(eq + 1));
   }
-  auto prepared = prepare(g, o, true);
+  auto prepared = prepare(g, o, true, scrubber);
   if (!prepared) {
     std::fprintf(stderr, "backup-doctor: %s is not valid; nothing was run\n", o.checklist.c_str());
     return kExitUnknown;
@@ -142,7 +144,7 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
   ro.interrupt_fd = install_interrupt_pipe();
   ProgressLine progress(!o.no_progress && isatty(STDERR_FILENO));
   ro.on_progress = [&](const RunProgress& p) { progress.update(p); };
-  RunReport report = run_plan(plan, ro, Scrubber::global());
+  RunReport report = run_plan(plan, ro, scrubber);
   progress.clear();
   report.checklist_name = checklist.name;
   report.checklist_file = checklist.file.string();
@@ -150,15 +152,14 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
   RenderOptions render_options;
   render_options.verbose = o.verbose;
   render_options.color = use_color(o.color, STDOUT_FILENO);
-  std::string main_output = Scrubber::global().scrub(render(*format, report, render_options));
+  std::string main_output = scrubber.scrub(render(*format, report, render_options));
   std::fwrite(main_output.data(), 1, main_output.size(), stdout);
   std::fflush(stdout);
   int write_errors = 0;
   RenderOptions file_options = render_options;
   file_options.color = false;
   for (const auto& [f, path] : extra) {
-    auto err =
-        write_file_atomically(path, Scrubber::global().scrub(render(f, report, file_options)));
+    auto err = write_file_atomically(path, scrubber.scrub(render(f, report, file_options)));
     if (!err.empty()) {
       std::fprintf(stderr, "backup-doctor: --report %s: %s\n", path.c_str(), err.c_str());
       ++write_errors;
@@ -172,8 +173,8 @@ int command_run(const GlobalOptions& g, const RunOptions& o) {
   return code;
 }
 
-int command_validate(const GlobalOptions& g, const RunOptions& o) {
-  auto prepared = prepare(g, o, false);
+int command_validate(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber) {
+  auto prepared = prepare(g, o, false, scrubber);
   if (!prepared) return kExitInvalid;
   std::printf("%s: valid (%zu checks selected%s)\n", o.checklist.c_str(),
               prepared->plan.checks.size(),
@@ -316,19 +317,21 @@ int run_cli(int argc, char** argv) {
     app.exit(e);
     return kExitUnknown;
   }
-  setup_logging(g.log_level, false);
+  // The secrets this invocation resolves: the log sink, the reports and every error line mask
+  // them. One instance, handed to each part that writes (no process-wide state).
+  auto scrubber = std::make_shared<Scrubber>();
+  setup_logging(g.log_level, false, scrubber);
 
   try {
-    if (*run) return command_run(g, ro);
-    if (*validate) return command_validate(g, ro);
+    if (*run) return command_run(g, ro, *scrubber);
+    if (*validate) return command_validate(g, ro, *scrubber);
     if (*plugins) return command_plugins(g, plugins_format);
     if (*describe) return command_describe(g, describe_type, describe_all, describe_format);
     std::printf("backup-doctor %s (plugin ABI %d.%d)\n", BD_VERSION, BD_ABI_MAJOR, BD_ABI_MINOR);
     return 0;
   } catch (const std::exception& e) {
     // Last line of defence: one clear line, never a stack trace.
-    std::fprintf(stderr, "backup-doctor: internal error: %s\n",
-                 Scrubber::global().scrub(e.what()).c_str());
+    std::fprintf(stderr, "backup-doctor: internal error: %s\n", scrubber->scrub(e.what()).c_str());
     return kExitUnknown;
   }
 }

@@ -1,6 +1,6 @@
 #include "json_text.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,10 +1,8 @@
 #include "plugin_loader.hpp"
 
-#include "scrubber.hpp"
-
 #include <backup_doctor/abi.hpp>
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -46,7 +44,8 @@ const bd_host_api* in_process_host_api() {
       .metric = [](bd_call*, bd_str, double, bd_str, bd_str) {},
       .log =
           [](bd_call* c, int32_t level, bd_str message) {
-            auto text = Scrubber::global().scrub(str(message));
+            // The log sink masks secrets (logging.cpp); describe() runs before any is resolved.
+            auto text = str(message);
             auto lvl = level >= BD_LOG_ERROR  ? spdlog::level::err
                        : level == BD_LOG_WARN ? spdlog::level::warn
                        : level == BD_LOG_INFO ? spdlog::level::info

@@ -1,6 +1,6 @@
 #include "scratch_pool.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>

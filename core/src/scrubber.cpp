@@ -22,9 +22,4 @@ nlohmann::json Scrubber::scrub_json(const nlohmann::json& value) const {
   return sdk::scrub_json(value, secrets_, kMask);
 }
 
-Scrubber& Scrubber::global() {
-  static Scrubber instance;
-  return instance;
-}
-
 }  // namespace backup_doctor

@@ -1,5 +1,6 @@
 // Keeps secrets out of everything the core writes: reports, logs and error messages.
-// Every secret value resolved for a check is registered here; every output path scrubs.
+// Every secret value resolved for a check is registered in the invocation's one instance
+// (cli.cpp makes it); every output path scrubs with it: reports, the log sink, error lines.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,9 +21,6 @@ class Scrubber {
   std::string scrub(std::string_view text) const;
   // The same for every string (keys included) inside a JSON value.
   nlohmann::json scrub_json(const nlohmann::json& value) const;
-
-  // The process-wide instance used by logging and reporters.
-  static Scrubber& global();
 
  private:
   std::vector<std::string> secrets_;  // unique, non-empty

@@ -1,6 +1,6 @@
 #include "chunk_reader.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
 #include <openssl/evp.h>

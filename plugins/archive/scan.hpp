@@ -3,8 +3,8 @@
 // whatever the archive size; the file is opened read-only and never modified.
 #pragma once
 
+#include <backup_doctor/support/safe_open.hpp>
 #include "decoder.hpp"
-#include "safe_open.hpp"
 #include "tar_walker.hpp"
 
 #include <functional>

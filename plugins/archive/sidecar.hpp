@@ -2,7 +2,7 @@
 // mode, backslash-escaped names) and the BSD/`sha256sum --tag` form "SHA256 (name) = <hex>".
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <cstdint>
 #include <optional>

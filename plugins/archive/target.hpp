@@ -7,7 +7,7 @@
 // and dot files are never chosen unless the pattern asks for them (TargetSpec::exclude).
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <backup_doctor/sdk.hpp>
 

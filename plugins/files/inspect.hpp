@@ -4,7 +4,7 @@
 // user we run as) made it in a directory that nobody else can change.
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <string>
 #include <vector>

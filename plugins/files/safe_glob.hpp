@@ -7,7 +7,7 @@
 // report.
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
 #include "client_tools.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 #include "secrets.hpp"
 
 #include <unistd.h>

@@ -6,7 +6,7 @@
 
 #include <backup_doctor/sdk.hpp>
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <optional>
 #include <string>

@@ -5,7 +5,7 @@
 // swap the file for a link to a file only root can read, or for a FIFO that hangs the check.
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <sys/stat.h>
 

@@ -1,12 +1,12 @@
 #include "scratch_restore.hpp"
 
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include "client_tools.hpp"
-#include "process.hpp"
 #include "schema.hpp"
 #include "script_guard.hpp"
 #include "secrets.hpp"
 #include "tool_connection.hpp"
-#include "user_access.hpp"
 #include "versions.hpp"
 
 #include <backup_doctor/duration.hpp>

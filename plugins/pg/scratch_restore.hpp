@@ -11,10 +11,10 @@
 
 #include <backup_doctor/sdk.hpp>
 
+#include <backup_doctor/support/process.hpp>
 #include "connection.hpp"
 #include "dump_inspect.hpp"
 #include "dump_source.hpp"
-#include "process.hpp"
 
 #include <nlohmann/json.hpp>
 

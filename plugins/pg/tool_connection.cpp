@@ -1,9 +1,9 @@
 #include "tool_connection.hpp"
 
+#include <backup_doctor/support/safe_open.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include "connection.hpp"
-#include "safe_open.hpp"
 #include "secrets.hpp"
-#include "user_access.hpp"
 
 #include <fcntl.h>
 #include <libpq-fe.h>

@@ -8,7 +8,7 @@
 
 #include <backup_doctor/sdk.hpp>
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <map>
 #include <optional>

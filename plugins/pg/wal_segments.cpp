@@ -1,6 +1,6 @@
 #include "wal_segments.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <sys/stat.h>
 

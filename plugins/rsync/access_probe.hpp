@@ -4,7 +4,7 @@
 // asks access(W_OK|X_OK) for directories, as the backup user, in one forked child.
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <optional>
 #include <string>

@@ -5,7 +5,7 @@
 // slash, and the destination). A link the backup account made is never followed.
 #pragma once
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <string>
 

@@ -5,7 +5,7 @@
 // made under /tmp and removed too.
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 #include "remote_shell.hpp"
 
-#include "process.hpp"
-#include "safe_open.hpp"
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>

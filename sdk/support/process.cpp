@@ -1,6 +1,6 @@
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <backup_doctor/duration.hpp>
 

@@ -1,4 +1,4 @@
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <backup_doctor/system.hpp>
 

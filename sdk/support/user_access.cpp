@@ -1,4 +1,4 @@
-#include "user_access.hpp"
+#include <backup_doctor/support/user_access.hpp>
 
 #include <fcntl.h>
 #include <grp.h>

@@ -11,7 +11,7 @@
 //   - nothing was written outside the scratch locations.
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 #include "support/cli.hpp"
 #include "support/processes.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,7 @@
 // Runs the backup-doctor binary under test, as a user would, and captures what it says.
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <nlohmann/json.hpp>
 

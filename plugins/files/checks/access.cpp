@@ -2,12 +2,12 @@
 // path? Answered by really trying as that user in a child process, then explained: which
 // directory on the way blocks it, or which bits, ACL or policy deny it, and the command to fix it.
 #include <backup_doctor/params.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 #include "checks.hpp"
 #include "file_facts.hpp"
 #include "inspect.hpp"
-#include "user_access.hpp"
 
 #include <unistd.h>
 #include <algorithm>

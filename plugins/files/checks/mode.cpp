@@ -1,12 +1,12 @@
 // files.mode: permission bits, owner and group of a path (optionally of everything beneath it),
 // and for scripts the executable bit and a working "#!" line.
 #include <backup_doctor/params.hpp>
+#include <backup_doctor/support/process.hpp>
 #include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 #include "checks.hpp"
 #include "file_facts.hpp"
 #include "inspect.hpp"
-#include "process.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

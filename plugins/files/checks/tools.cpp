@@ -5,9 +5,9 @@
 
 #include <backup_doctor/findings.hpp>
 #include <backup_doctor/params.hpp>
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include "file_facts.hpp"
-#include "process.hpp"
-#include "user_access.hpp"
 #include "version.hpp"
 
 #include <unistd.h>

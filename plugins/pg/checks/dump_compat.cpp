@@ -1,8 +1,8 @@
 // pg.dump_compat: can the local pg_dump dump this server, and pg_restore read what it writes?
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/safe_open.hpp>
 #include "checks.hpp"
 #include "connection.hpp"
-#include "process.hpp"
-#include "safe_open.hpp"
 #include "schema.hpp"
 #include "secrets.hpp"
 #include "versions.hpp"

@@ -4,15 +4,15 @@
 // The dump and its directory belong to the backup account: the dump is opened once without
 // following links (dump_source.hpp), and pg_restore and psql read it from that descriptor, as
 // the unprivileged `run_as` account, never as root (client_tools.hpp, scratch_restore.hpp).
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include "checks.hpp"
 #include "client_tools.hpp"
 #include "dump_inspect.hpp"
 #include "dump_source.hpp"
-#include "process.hpp"
 #include "schema.hpp"
 #include "scratch_restore.hpp"
 #include "secrets.hpp"
-#include "user_access.hpp"
 
 #include <backup_doctor/duration.hpp>
 

@@ -4,10 +4,10 @@
 
 #include <backup_doctor/findings.hpp>
 #include <backup_doctor/params.hpp>
+#include <backup_doctor/support/safe_open.hpp>
 #include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 #include "figures.hpp"
-#include "safe_open.hpp"
 
 #include <glob.h>
 #include <sys/stat.h>

@@ -5,11 +5,11 @@
 #include "users.hpp"
 
 #include <backup_doctor/findings.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 #include "location.hpp"
 #include "tree_size.hpp"
-#include "user_access.hpp"
 
 #include <sys/stat.h>
 #include <cerrno>

@@ -8,14 +8,14 @@
 #include <backup_doctor/findings.hpp>
 #include <backup_doctor/params.hpp>
 #include <backup_doctor/sdk.hpp>
+#include <backup_doctor/support/safe_open.hpp>
+#include <backup_doctor/support/user_access.hpp>
 #include <backup_doctor/text.hpp>
 #include "location.hpp"
 #include "private_file.hpp"
 #include "remote_shell.hpp"
 #include "rsync_output.hpp"
-#include "safe_open.hpp"
 #include "ssh_diagnosis.hpp"
-#include "user_access.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
 #include "checks.hpp"
 #include "selinuxfs.hpp"
 
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
 #include <selinux/label.h>

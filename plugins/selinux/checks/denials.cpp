@@ -9,8 +9,8 @@
 #include "denial_hints.hpp"
 #include "selinuxfs.hpp"
 
+#include <backup_doctor/support/safe_open.hpp>
 #include "archive_filters.hpp"
-#include "safe_open.hpp"
 
 #include <archive.h>
 #include <fnmatch.h>

@@ -3,8 +3,8 @@
 // own decoding) to check the plugin's figures against.
 #pragma once
 
+#include <backup_doctor/support/process.hpp>
 #include "archive_plugin.hpp"
-#include "process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>

@@ -1,8 +1,8 @@
 // Shared by the files plugin tests.
 #pragma once
 
+#include <backup_doctor/support/process.hpp>
 #include "files_plugin.hpp"
-#include "process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <backup_doctor/testing.hpp>

@@ -4,7 +4,7 @@
 // even if it crashes.
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <nlohmann/json.hpp>
 

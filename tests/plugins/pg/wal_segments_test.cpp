@@ -1,6 +1,6 @@
 #include "wal_segments.hpp"
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 #include "support/temp_dir.hpp"
 
 #include <sys/stat.h>

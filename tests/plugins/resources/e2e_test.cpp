@@ -1,7 +1,7 @@
 // The resources checks through the real CLI on the live host: plugin loading, schema
 // validation of every parameter, sampling inside the check's child process, the JSON report.
+#include <backup_doctor/support/process.hpp>
 #include "fixtures.hpp"
-#include "process.hpp"
 
 #include <doctest/doctest.h>
 

@@ -5,7 +5,7 @@
 
 #include "support/temp_dir.hpp"
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

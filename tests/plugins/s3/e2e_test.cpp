@@ -1,7 +1,7 @@
 // The s3 checks through the real CLI: plugin loading, schema validation of the parameters used
 // here, secrets resolved by the core from the environment, the child process, the JSON report.
+#include <backup_doctor/support/process.hpp>
 #include "fixtures.hpp"
-#include "process.hpp"
 
 #include <filesystem>
 #include <fstream>

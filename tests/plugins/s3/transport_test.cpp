@@ -9,7 +9,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 #include "support/temp_dir.hpp"
 
 using backup_doctor::s3::plaintext_endpoint;

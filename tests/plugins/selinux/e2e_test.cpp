@@ -1,7 +1,7 @@
 // The selinux checks through the real CLI: plugin loading, schema validation of every
 // parameter used here, the child process, and the JSON report.
+#include <backup_doctor/support/process.hpp>
 #include "fixtures.hpp"
-#include "process.hpp"
 
 #include <doctest/doctest.h>
 

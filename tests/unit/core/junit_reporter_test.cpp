@@ -2,7 +2,7 @@
 #include "sample_report.hpp"
 #include "support/temp_dir.hpp"
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <doctest/doctest.h>
 

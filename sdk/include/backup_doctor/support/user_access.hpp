@@ -2,7 +2,7 @@
 // child process (the runner is usually root, for whom access() always says yes).
 #pragma once
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <string>
 

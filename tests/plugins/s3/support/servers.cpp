@@ -1,6 +1,6 @@
 #include "servers.hpp"
 
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 
 #include <curl/curl.h>
 

@@ -1,6 +1,6 @@
 // The process runner: what a program started for a check can see, who it runs as, and that
 // nothing it starts outlives it.
-#include "process.hpp"
+#include <backup_doctor/support/process.hpp>
 #include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 

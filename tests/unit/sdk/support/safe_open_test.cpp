@@ -1,6 +1,6 @@
 // The safe-open primitive, against what a hostile owner of a backup directory can plant: links,
 // FIFOs, devices, hard links, directories swapped in.
-#include "safe_open.hpp"
+#include <backup_doctor/support/safe_open.hpp>
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
