@@ -83,6 +83,248 @@ std::string credential_where(const Connection& conn) {
                                      : std::string("the credential source");
 }
 
+// A failed request, with what every phrasing of it needs.
+struct Failed {
+  const RequestFailed& failure;
+  const Connection& conn;
+  const Response& r;
+  const std::string& op;
+  const std::string& bucket;
+  std::string target;  // the endpoint, "bucket b" or "s3://b/key"
+  Status auth_status;  // of credential and permission errors: fail or error
+  std::string key_id;  // masked access key id, "(none)"; set for S3 errors only
+};
+
+void phrase_dns(const Failed& e, Finding& f) {
+  f.category = "dns";
+  f.summary = e.op + ": cannot resolve " + hostname_of(e.r.url);
+  f.remediation = "The name " + hostname_of(e.r.url) +
+                  " does not resolve from this host. Check the endpoint spelling and the "
+                  "resolver (`getent hosts " +
+                  hostname_of(e.r.url) +
+                  "`, /etc/resolv.conf); s3.reachable shows each "
+                  "network step.";
+}
+
+// No connect time: the packets were dropped; else the server hangs after accepting.
+void phrase_timeout(const Failed& e, const std::string& host, Finding& f) {
+  f.category = "timeout";
+  if (e.r.timings.connect == 0) {
+    f.summary = e.op + ": TCP connect to " + host + " timed out";
+    f.remediation = "Packets to " + host +
+                    " get no answer at all: a firewall or security group silently dropping "
+                    "traffic is the usual cause. Allow outbound HTTPS from this host to the "
+                    "endpoint.";
+  } else {
+    f.summary = e.op + ": " + host + " accepted the connection but did not answer in time";
+    f.remediation = "The endpoint at " + host +
+                    " is reachable but hangs: check the storage service's health and any "
+                    "proxy in between, or raise `timeout` if it is merely slow.";
+  }
+}
+
+// No HTTP answer: which network step failed, from curl's code.
+void phrase_transport_failure(const Failed& e, Finding& f) {
+  const Response& r = e.r;
+  f.details["transport_error"] = r.curl_error;
+  std::string host = host_of(r.url);
+  f.status = Status::error;
+  switch (r.curl_code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      phrase_dns(e, f);
+      break;
+    case CURLE_COULDNT_CONNECT:
+      f.category = "connect";
+      f.summary = e.op + ": connection to " + host + " refused";
+      f.remediation = "Nothing accepts connections at " + host +
+                      ": check the endpoint URL and port, that the storage service is running, "
+                      "and the outbound firewall rules of this host.";
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      phrase_timeout(e, host, f);
+      break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+      f.category = "tls";
+      f.summary = e.op + ": TLS with " + host + " failed: " + r.curl_error;
+      f.remediation = "The TLS handshake with " + host +
+                      " failed. A proxy intercepting TLS or a private CA are the usual causes: "
+                      "run s3.reachable to see the certificate's issuer, and give the CA as "
+                      "`ca_bundle` if it is legitimately private.";
+      break;
+    default:
+      f.category = r.curl_error == "cancelled" ? "cancelled" : "transport";
+      f.summary = e.op + " on " + e.target + " failed: " + r.curl_error;
+      f.remediation = "The request did not complete; run s3.reachable against " +
+                      e.conn.endpoint_display + " to see which network step fails.";
+  }
+}
+
+void phrase_invalid_access_key(const Failed& e, Finding& f) {
+  f.status = e.auth_status;
+  f.category = "invalid_access_key";
+  f.summary = e.op + ": access key " + e.key_id + " is not known to " + e.conn.endpoint_display;
+  f.remediation = "The access key " + e.key_id + " (from " + credential_where(e.conn) +
+                  ") was deleted, deactivated, or belongs to another account or endpoint. "
+                  "Issue a new key for the backup identity (`aws iam create-access-key "
+                  "--user-name <backup user>`) and update " +
+                  credential_where(e.conn) + ".";
+}
+
+void phrase_signature_mismatch(const Failed& e, Finding& f) {
+  f.status = e.auth_status;
+  f.category = "signature_mismatch";
+  f.summary = e.op + ": the secret key does not belong to access key " + e.key_id;
+  f.remediation = "The endpoint knows " + e.key_id +
+                  " but the request was signed with another secret. Re-enter the secret issued "
+                  "with that key in " +
+                  credential_where(e.conn) +
+                  " (a truncated paste or a trailing space is typical); if it is right, look "
+                  "for a proxy that rewrites requests.";
+}
+
+void phrase_expired_token(const Failed& e, Finding& f) {
+  f.status = e.auth_status;
+  f.category = "expired_token";
+  f.summary = e.op + ": the session token of " + e.key_id + " has expired";
+  f.remediation = "Temporary credentials from " + credential_where(e.conn) +
+                  " are past their expiry. Refresh them (assume the role or log in again) before "
+                  "the backup runs, or give the backup job credentials that renew themselves "
+                  "(instance or task role).";
+}
+
+void phrase_invalid_token(const Failed& e, Finding& f) {
+  f.status = e.auth_status;
+  f.category = "invalid_token";
+  f.summary = e.op + ": the session token sent with " + e.key_id + " is not valid";
+  f.remediation = "The session token in " + credential_where(e.conn) + " does not belong to " +
+                  e.key_id +
+                  " or is malformed: export the access key, secret and token of one and the same "
+                  "set of temporary credentials.";
+}
+
+void phrase_access_denied(const Failed& e, Finding& f) {
+  const std::string& op = e.op;
+  f.status = e.auth_status;
+  f.category = "access_denied";
+  f.details["missing_action"] = iam_action(op);
+  f.summary = op + " on " + e.target + " denied (" + iam_action(op) + ")";
+  f.remediation = "The identity behind " + e.key_id + " may not " + iam_action(op) + " on " +
+                  iam_resource(op, e.bucket) +
+                  ". Grant it in the identity's IAM policy (and check the bucket policy for an "
+                  "explicit Deny): " +
+                  policy_statement({op}, e.bucket);
+}
+
+void phrase_clock_skew(const Failed& e, Finding& f) {
+  const Response& r = e.r;
+  f.status = e.auth_status;
+  f.category = "clock_skew";
+  auto skew = clock_skew_seconds(r);
+  if (skew) f.details["clock_skew_seconds"] = *skew;
+  if (auto st = r.error.fields.find("ServerTime"); st != r.error.fields.end())
+    f.details["server_time"] = st->second;
+  std::string amount = skew ? format_duration(std::chrono::seconds(std::llabs(*skew))) +
+                                  (*skew > 0 ? " behind the server" : " ahead of the server")
+                            : std::string("off");
+  f.summary = e.op + ": this host's clock is " + amount + "; S3 rejects the signature";
+  f.remediation =
+      "SigV4 signatures are only accepted within 15 minutes of the server's time. "
+      "Synchronise this host's clock (`timedatectl status`; enable NTP with "
+      "`timedatectl set-ntp true` or chrony) and rerun.";
+}
+
+void phrase_no_such_bucket(const Failed& e, Finding& f) {
+  f.status = Status::fail;
+  f.category = "no_such_bucket";
+  f.summary = "bucket " + e.bucket + " does not exist at " + e.conn.endpoint_display;
+  f.remediation =
+      "Backups cannot land in a bucket that does not exist. Check the bucket name "
+      "in the backup job's configuration and in this checklist, or create it: `" +
+      e.conn.aws_cli() + " create-bucket --bucket " + shell_quote(e.bucket) + "`.";
+}
+
+void phrase_no_such_key(const Failed& e, Finding& f) {
+  f.status = Status::fail;
+  f.category = "no_such_key";
+  f.summary = e.target + " does not exist";
+  f.remediation =
+      "The object is missing: check the key, and whether the upload of that backup "
+      "finished (`" +
+      e.conn.aws_cli() + " list-objects-v2 --bucket " + shell_quote(e.bucket) + " --prefix " +
+      shell_quote(e.failure.key()) + "`).";
+}
+
+// The bucket's region, from the header or the error document, when the store said it.
+void phrase_wrong_region(const Failed& e, Finding& f) {
+  const Response& r = e.r;
+  f.status = Status::error;
+  f.category = "wrong_region";
+  std::string region = r.header("x-amz-bucket-region");
+  if (auto it = r.error.fields.find("Region"); region.empty() && it != r.error.fields.end())
+    region = it->second;
+  if (!region.empty()) f.details["bucket_region"] = region;
+  f.summary = "bucket " + e.bucket + " is not in region " + e.conn.region +
+              (region.empty() ? "" : " but in " + region);
+  f.remediation = "Set `region` to " +
+                  (region.empty() ? std::string("the bucket's region") : region) +
+                  " for this check and in the backup job's configuration.";
+}
+
+void phrase_throttled(const Failed& e, Finding& f) {
+  const Response& r = e.r;
+  f.status = Status::error;
+  f.category = "throttled";
+  f.summary = e.op + ": the store still answered " + r.describe() + " after " +
+              std::to_string(r.attempts - 1) + " retries";
+  f.remediation = "The storage service is overloaded or throttling this client (" + r.error.code +
+                  "). Spread the backup uploads over time, lower their concurrency "
+                  "(`aws configure set default.s3.max_concurrent_requests 4`), and check the "
+                  "provider's status page.";
+}
+
+void phrase_other_s3_error(const Failed& e, Finding& f) {
+  const Response& r = e.r;
+  f.status = Status::error;
+  f.category = "s3_error";
+  f.summary = e.op + " on " + e.target + " failed: " + r.describe();
+  f.remediation = "The store refused " + e.op + " with " + r.error.code +
+                  "; look the code up in the provider's error reference (request id " +
+                  (r.error.request_id.empty() ? std::string("n/a") : r.error.request_id) + ").";
+}
+
+// An HTTP answer with an error: classified by its code, then by its status.
+void phrase_s3_error(const Failed& e, Finding& f) {
+  const std::string& code = e.r.error.code;
+  if (code == "InvalidAccessKeyId" || code == "InvalidClientTokenId" || code == "NotSignedUp")
+    phrase_invalid_access_key(e, f);
+  else if (code == "SignatureDoesNotMatch")
+    phrase_signature_mismatch(e, f);
+  else if (code == "ExpiredToken" || code == "ExpiredTokenException" ||
+           code == "TokenRefreshRequired")
+    phrase_expired_token(e, f);
+  else if (code == "InvalidToken")
+    phrase_invalid_token(e, f);
+  else if (code == "AccessDenied" || code == "Forbidden" || code == "AllAccessDisabled" ||
+           code == "AccessDeniedException")
+    phrase_access_denied(e, f);
+  else if (code == "RequestTimeTooSkewed")
+    phrase_clock_skew(e, f);
+  else if (code == "NoSuchBucket")
+    phrase_no_such_bucket(e, f);
+  else if (code == "NoSuchKey" || (code == "NotFound" && !e.failure.key().empty()))
+    phrase_no_such_key(e, f);
+  else if (code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" ||
+           code == "IllegalLocationConstraintException" || code == "TemporaryRedirect")
+    phrase_wrong_region(e, f);
+  else if (e.r.status == 503 || e.r.status == 429 || e.r.status >= 500)
+    phrase_throttled(e, f);
+  else
+    phrase_other_s3_error(e, f);
+}
+
 }  // namespace
 
 Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth_failures_fail) {
@@ -98,183 +340,27 @@ Finding diagnose(const RequestFailed& failure, const Connection& conn, bool auth
                {"endpoint", conn.endpoint_display},
                {"attempts", r.attempts}};
   if (!failure.key().empty()) f.details["key"] = failure.key();
-  const Status auth_status = auth_failures_fail ? Status::fail : Status::error;
+  Failed e{.failure = failure,
+           .conn = conn,
+           .r = r,
+           .op = op,
+           .bucket = bucket,
+           .target = target,
+           .auth_status = auth_failures_fail ? Status::fail : Status::error,
+           .key_id = ""};
 
   if (!r.transport_ok()) {
-    f.details["transport_error"] = r.curl_error;
-    std::string host = host_of(r.url);
-    f.status = Status::error;
-    switch (r.curl_code) {
-      case CURLE_COULDNT_RESOLVE_HOST:
-        f.category = "dns";
-        f.summary = op + ": cannot resolve " + hostname_of(r.url);
-        f.remediation = "The name " + hostname_of(r.url) +
-                        " does not resolve from this host. Check the endpoint spelling and the "
-                        "resolver (`getent hosts " +
-                        hostname_of(r.url) +
-                        "`, /etc/resolv.conf); s3.reachable shows each "
-                        "network step.";
-        break;
-      case CURLE_COULDNT_CONNECT:
-        f.category = "connect";
-        f.summary = op + ": connection to " + host + " refused";
-        f.remediation = "Nothing accepts connections at " + host +
-                        ": check the endpoint URL and port, that the storage service is running, "
-                        "and the outbound firewall rules of this host.";
-        break;
-      case CURLE_OPERATION_TIMEDOUT:
-        f.category = "timeout";
-        if (r.timings.connect == 0) {
-          f.summary = op + ": TCP connect to " + host + " timed out";
-          f.remediation = "Packets to " + host +
-                          " get no answer at all: a firewall or security group silently dropping "
-                          "traffic is the usual cause. Allow outbound HTTPS from this host to the "
-                          "endpoint.";
-        } else {
-          f.summary = op + ": " + host + " accepted the connection but did not answer in time";
-          f.remediation = "The endpoint at " + host +
-                          " is reachable but hangs: check the storage service's health and any "
-                          "proxy in between, or raise `timeout` if it is merely slow.";
-        }
-        break;
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_SSL_CERTPROBLEM:
-        f.category = "tls";
-        f.summary = op + ": TLS with " + host + " failed: " + r.curl_error;
-        f.remediation = "The TLS handshake with " + host +
-                        " failed. A proxy intercepting TLS or a private CA are the usual causes: "
-                        "run s3.reachable to see the certificate's issuer, and give the CA as "
-                        "`ca_bundle` if it is legitimately private.";
-        break;
-      default:
-        f.category = r.curl_error == "cancelled" ? "cancelled" : "transport";
-        f.summary = op + " on " + target + " failed: " + r.curl_error;
-        f.remediation = "The request did not complete; run s3.reachable against " +
-                        conn.endpoint_display + " to see which network step fails.";
-    }
+    phrase_transport_failure(e, f);
     return f;
   }
 
-  const std::string& code = r.error.code;
   f.details["http_status"] = r.status;
-  f.details["code"] = code;
+  f.details["code"] = r.error.code;
   if (!r.error.message.empty()) f.details["message"] = r.error.message;
   if (!r.error.request_id.empty()) f.details["request_id"] = r.error.request_id;
-  std::string key_id = conn.resolution.credentials
-                           ? mask_key_id(conn.resolution.credentials->access_key_id)
-                           : std::string("(none)");
-
-  if (code == "InvalidAccessKeyId" || code == "InvalidClientTokenId" || code == "NotSignedUp") {
-    f.status = auth_status;
-    f.category = "invalid_access_key";
-    f.summary = op + ": access key " + key_id + " is not known to " + conn.endpoint_display;
-    f.remediation = "The access key " + key_id + " (from " + credential_where(conn) +
-                    ") was deleted, deactivated, or belongs to another account or endpoint. "
-                    "Issue a new key for the backup identity (`aws iam create-access-key "
-                    "--user-name <backup user>`) and update " +
-                    credential_where(conn) + ".";
-  } else if (code == "SignatureDoesNotMatch") {
-    f.status = auth_status;
-    f.category = "signature_mismatch";
-    f.summary = op + ": the secret key does not belong to access key " + key_id;
-    f.remediation = "The endpoint knows " + key_id +
-                    " but the request was signed with another secret. Re-enter the secret issued "
-                    "with that key in " +
-                    credential_where(conn) +
-                    " (a truncated paste or a trailing space is typical); if it is right, look "
-                    "for a proxy that rewrites requests.";
-  } else if (code == "ExpiredToken" || code == "ExpiredTokenException" ||
-             code == "TokenRefreshRequired") {
-    f.status = auth_status;
-    f.category = "expired_token";
-    f.summary = op + ": the session token of " + key_id + " has expired";
-    f.remediation = "Temporary credentials from " + credential_where(conn) +
-                    " are past their expiry. Refresh them (assume the role or log in again) before "
-                    "the backup runs, or give the backup job credentials that renew themselves "
-                    "(instance or task role).";
-  } else if (code == "InvalidToken") {
-    f.status = auth_status;
-    f.category = "invalid_token";
-    f.summary = op + ": the session token sent with " + key_id + " is not valid";
-    f.remediation = "The session token in " + credential_where(conn) + " does not belong to " +
-                    key_id +
-                    " or is malformed: export the access key, secret and token of one and the same "
-                    "set of temporary credentials.";
-  } else if (code == "AccessDenied" || code == "Forbidden" || code == "AllAccessDisabled" ||
-             code == "AccessDeniedException") {
-    f.status = auth_status;
-    f.category = "access_denied";
-    f.details["missing_action"] = iam_action(op);
-    f.summary = op + " on " + target + " denied (" + iam_action(op) + ")";
-    f.remediation = "The identity behind " + key_id + " may not " + iam_action(op) + " on " +
-                    iam_resource(op, bucket) +
-                    ". Grant it in the identity's IAM policy (and check the bucket policy for an "
-                    "explicit Deny): " +
-                    policy_statement({op}, bucket);
-  } else if (code == "RequestTimeTooSkewed") {
-    f.status = auth_status;
-    f.category = "clock_skew";
-    auto skew = clock_skew_seconds(r);
-    if (skew) f.details["clock_skew_seconds"] = *skew;
-    if (auto st = r.error.fields.find("ServerTime"); st != r.error.fields.end())
-      f.details["server_time"] = st->second;
-    std::string amount = skew ? format_duration(std::chrono::seconds(std::llabs(*skew))) +
-                                    (*skew > 0 ? " behind the server" : " ahead of the server")
-                              : std::string("off");
-    f.summary = op + ": this host's clock is " + amount + "; S3 rejects the signature";
-    f.remediation =
-        "SigV4 signatures are only accepted within 15 minutes of the server's time. "
-        "Synchronise this host's clock (`timedatectl status`; enable NTP with "
-        "`timedatectl set-ntp true` or chrony) and rerun.";
-  } else if (code == "NoSuchBucket") {
-    f.status = Status::fail;
-    f.category = "no_such_bucket";
-    f.summary = "bucket " + bucket + " does not exist at " + conn.endpoint_display;
-    f.remediation =
-        "Backups cannot land in a bucket that does not exist. Check the bucket name "
-        "in the backup job's configuration and in this checklist, or create it: `" +
-        conn.aws_cli() + " create-bucket --bucket " + shell_quote(bucket) + "`.";
-  } else if (code == "NoSuchKey" || (code == "NotFound" && !failure.key().empty())) {
-    f.status = Status::fail;
-    f.category = "no_such_key";
-    f.summary = target + " does not exist";
-    f.remediation =
-        "The object is missing: check the key, and whether the upload of that backup "
-        "finished (`" +
-        conn.aws_cli() + " list-objects-v2 --bucket " + shell_quote(bucket) + " --prefix " +
-        shell_quote(failure.key()) + "`).";
-  } else if (code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" ||
-             code == "IllegalLocationConstraintException" || code == "TemporaryRedirect") {
-    f.status = Status::error;
-    f.category = "wrong_region";
-    std::string region = r.header("x-amz-bucket-region");
-    if (auto it = r.error.fields.find("Region"); region.empty() && it != r.error.fields.end())
-      region = it->second;
-    if (!region.empty()) f.details["bucket_region"] = region;
-    f.summary = "bucket " + bucket + " is not in region " + conn.region +
-                (region.empty() ? "" : " but in " + region);
-    f.remediation = "Set `region` to " +
-                    (region.empty() ? std::string("the bucket's region") : region) +
-                    " for this check and in the backup job's configuration.";
-  } else if (r.status == 503 || r.status == 429 || r.status >= 500) {
-    f.status = Status::error;
-    f.category = "throttled";
-    f.summary = op + ": the store still answered " + r.describe() + " after " +
-                std::to_string(r.attempts - 1) + " retries";
-    f.remediation = "The storage service is overloaded or throttling this client (" + code +
-                    "). Spread the backup uploads over time, lower their concurrency "
-                    "(`aws configure set default.s3.max_concurrent_requests 4`), and check the "
-                    "provider's status page.";
-  } else {
-    f.status = Status::error;
-    f.category = "s3_error";
-    f.summary = op + " on " + target + " failed: " + r.describe();
-    f.remediation = "The store refused " + op + " with " + code +
-                    "; look the code up in the provider's error reference (request id " +
-                    (r.error.request_id.empty() ? std::string("n/a") : r.error.request_id) + ").";
-  }
+  e.key_id = conn.resolution.credentials ? mask_key_id(conn.resolution.credentials->access_key_id)
+                                         : std::string("(none)");
+  phrase_s3_error(e, f);
   return f;
 }
 

@@ -13,6 +13,148 @@ namespace backup_doctor::s3 {
 
 using nlohmann::json;
 
+namespace {
+
+const char* kDoc =
+    "Lists the bucket's incomplete multipart uploads (ListMultipartUploads, every page) under "
+    "the prefix. Those initiated more than `older_than` ago are reported with key, upload id, "
+    "initiation time and, from ListParts, the parts and bytes they hold; the remediation gives "
+    "the exact abort command for each. Younger uploads are counted as in progress. Metrics: "
+    "`multipart_leftovers` (count and bytes) and `oldest_multipart_upload_timestamp`.";
+
+// The uploads under the prefix, split by age: the abandoned ones (oldest first) and a count of
+// those young enough to still be running.
+struct Uploads {
+  std::vector<UploadInfo> stale;
+  size_t stale_total = 0;
+  size_t in_progress = 0;
+};
+
+Uploads gather_uploads(const Connection& conn, const std::string& prefix,
+                       std::chrono::milliseconds older_than, int64_t now) {
+  Uploads u;
+  list_uploads(*conn.client, conn.bucket, prefix, [&](const UploadInfo& info) {
+    if (std::chrono::seconds(now - info.initiated) >= older_than) {
+      ++u.stale_total;
+      u.stale.push_back(info);
+    } else {
+      ++u.in_progress;
+    }
+    return true;
+  });
+  std::sort(u.stale.begin(), u.stale.end(),
+            [](const UploadInfo& a, const UploadInfo& b) { return a.initiated < b.initiated; });
+  return u;
+}
+
+// The first max_items abandoned uploads with their parts (one ListParts each), and the abort
+// command for each of them.
+struct ListedUploads {
+  json items = json::array();
+  uint64_t bytes = 0;
+  std::string commands;
+};
+
+ListedUploads list_stale_uploads(const Connection& conn, const std::vector<UploadInfo>& stale,
+                                 size_t max_items, int64_t now) {
+  ListedUploads out;
+  for (size_t i = 0; i < stale.size() && i < max_items; ++i) {
+    const auto& u = stale[i];
+    PartsSummary parts = list_parts(*conn.client, conn.bucket, u.key, u.upload_id);
+    out.bytes += parts.bytes;
+    json item = {{"key", u.key},
+                 {"upload_id", u.upload_id},
+                 {"initiated", iso_time(u.initiated)},
+                 {"age_seconds", now - u.initiated},
+                 {"parts", parts.parts},
+                 {"bytes", parts.bytes},
+                 {"storage_class", u.storage_class}};
+    if (!u.initiator.empty()) item["initiator"] = u.initiator;
+    if (parts.truncated) item["parts_truncated"] = true;
+    out.items.push_back(item);
+    out.commands += "\n  " + conn.aws_cli() + " abort-multipart-upload --bucket " +
+                    shell_quote(conn.bucket) + " --key " + shell_quote(u.key) + " --upload-id " +
+                    shell_quote(u.upload_id);
+  }
+  return out;
+}
+
+void emit_metrics(const Uploads& uploads, const ListedUploads& listed, const json& labels,
+                  CheckReport& out) {
+  out.metric("multipart_leftovers", static_cast<double>(uploads.stale_total), "count", labels);
+  out.metric("multipart_leftovers", static_cast<double>(listed.bytes), "bytes", labels);
+  if (!uploads.stale.empty())
+    out.metric("oldest_multipart_upload_timestamp",
+               static_cast<double>(uploads.stale.front().initiated), "seconds", labels);
+}
+
+void report_abandoned(const Connection& conn, const Uploads& uploads, const ListedUploads& listed,
+                      const std::string& where, int64_t now, const json& details,
+                      CheckReport& out) {
+  size_t stale_total = uploads.stale_total;
+  const auto& oldest = uploads.stale.front();
+  std::string summary = std::to_string(stale_total) + " abandoned multipart upload" +
+                        (stale_total == 1 ? "" : "s") + " under " + where + " hold" +
+                        (stale_total == 1 ? "s " : " ") + human_size(listed.bytes) +
+                        (stale_total > listed.items.size()
+                             ? " (in the " + std::to_string(listed.items.size()) + " listed)"
+                             : "") +
+                        "; oldest " + oldest.key + " started " +
+                        format_duration(std::chrono::seconds(now - oldest.initiated)) + " ago";
+  std::string remediation =
+      "These uploads were started and never completed: an interrupted transfer of the backup "
+      "(look at the backup job's log around " +
+      iso_time(oldest.initiated) +
+      "). Their parts are stored and billed but no object exists. Abort them:" + listed.commands;
+  if (stale_total > listed.items.size())
+    remediation += "\n  (" + std::to_string(stale_total - listed.items.size()) +
+                   " more: list them with `" + conn.aws_cli() +
+                   " list-multipart-uploads --bucket " + shell_quote(conn.bucket) + "`)";
+  remediation +=
+      "\nThen add a lifecycle rule with AbortIncompleteMultipartUpload (DaysAfterInitiation: "
+      "1) on the bucket so future leftovers are removed automatically.";
+  out.report(Status::warn, summary, remediation, details);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  Connection conn = connect(params, ctx);
+  CheckReport out(ctx, conn);
+  std::string prefix = params.value("prefix", "");
+  auto older_than = duration_param(params, "older_than", "24h");
+  size_t max_items = params.value("max_items", 20);
+
+  run_requests(out, conn, false, [&] {
+    int64_t now = now_epoch();
+    Uploads uploads = gather_uploads(conn, prefix, older_than, now);
+    json labels = {{"bucket", conn.bucket}, {"prefix", prefix}};
+    ListedUploads listed = list_stale_uploads(conn, uploads.stale, max_items, now);
+    json details = {{"bucket", conn.bucket},
+                    {"prefix", prefix},
+                    {"older_than_seconds", older_than.count() / 1000},
+                    {"abandoned", uploads.stale_total},
+                    {"in_progress", uploads.in_progress},
+                    {"uploads", listed.items},
+                    {"bytes_of_listed", listed.bytes},
+                    {"retries", conn.client->retry_details()}};
+    emit_metrics(uploads, listed, labels, out);
+
+    std::string where = "s3://" + conn.bucket + "/" + prefix;
+    if (uploads.stale_total == 0) {
+      out.report(
+          Status::ok,
+          "no incomplete multipart uploads older than " + format_duration(older_than) + " under " +
+              where +
+              (uploads.in_progress ? " (" + std::to_string(uploads.in_progress) + " in progress)"
+                                   : ""),
+          "", details);
+      return;
+    }
+    report_abandoned(conn, uploads, listed, where, now, details, out);
+  });
+}
+
+}  // namespace
+
 sdk::CheckType multipart_leftovers_check() {
   json p = connection_properties();
   p["bucket"] = {
@@ -30,110 +172,11 @@ sdk::CheckType multipart_leftovers_check() {
                     {"description",
                      "How many abandoned uploads to list (with their parts) in the details and the "
                      "remediation; the total is always counted. Default: 20."}};
-
-  sdk::CheckType d;
-  d.type = "s3.multipart_leftovers";
-  d.summary = "No abandoned incomplete multipart uploads hold storage";
-  d.doc =
-      "Lists the bucket's incomplete multipart uploads (ListMultipartUploads, every page) under "
-      "the prefix. Those initiated more than `older_than` ago are reported with key, upload id, "
-      "initiation time and, from ListParts, the parts and bytes they hold; the remediation gives "
-      "the exact abort command for each. Younger uploads are counted as in progress. Metrics: "
-      "`multipart_leftovers` (count and bytes) and `oldest_multipart_upload_timestamp`.";
-  d.params_schema = make_schema(p, {"bucket"});
-  d.run = [](const json& params, sdk::Context& ctx) {
-    Connection conn = connect(params, ctx);
-    CheckReport out(ctx, conn);
-    std::string prefix = params.value("prefix", "");
-    auto older_than = duration_param(params, "older_than", "24h");
-    size_t max_items = params.value("max_items", 20);
-
-    run_requests(out, conn, false, [&] {
-      int64_t now = now_epoch();
-      std::vector<UploadInfo> stale;
-      size_t stale_total = 0, in_progress = 0;
-      list_uploads(*conn.client, conn.bucket, prefix, [&](const UploadInfo& u) {
-        if (std::chrono::seconds(now - u.initiated) >= older_than) {
-          ++stale_total;
-          stale.push_back(u);
-        } else {
-          ++in_progress;
-        }
-        return true;
-      });
-      std::sort(stale.begin(), stale.end(),
-                [](const UploadInfo& a, const UploadInfo& b) { return a.initiated < b.initiated; });
-
-      json labels = {{"bucket", conn.bucket}, {"prefix", prefix}};
-      json listed = json::array();
-      uint64_t bytes = 0;
-      std::string commands;
-      for (size_t i = 0; i < stale.size() && i < max_items; ++i) {
-        const auto& u = stale[i];
-        PartsSummary parts = list_parts(*conn.client, conn.bucket, u.key, u.upload_id);
-        bytes += parts.bytes;
-        json item = {{"key", u.key},
-                     {"upload_id", u.upload_id},
-                     {"initiated", iso_time(u.initiated)},
-                     {"age_seconds", now - u.initiated},
-                     {"parts", parts.parts},
-                     {"bytes", parts.bytes},
-                     {"storage_class", u.storage_class}};
-        if (!u.initiator.empty()) item["initiator"] = u.initiator;
-        if (parts.truncated) item["parts_truncated"] = true;
-        listed.push_back(item);
-        commands += "\n  " + conn.aws_cli() + " abort-multipart-upload --bucket " +
-                    shell_quote(conn.bucket) + " --key " + shell_quote(u.key) + " --upload-id " +
-                    shell_quote(u.upload_id);
-      }
-      json details = {{"bucket", conn.bucket},
-                      {"prefix", prefix},
-                      {"older_than_seconds", older_than.count() / 1000},
-                      {"abandoned", stale_total},
-                      {"in_progress", in_progress},
-                      {"uploads", listed},
-                      {"bytes_of_listed", bytes},
-                      {"retries", conn.client->retry_details()}};
-      out.metric("multipart_leftovers", static_cast<double>(stale_total), "count", labels);
-      out.metric("multipart_leftovers", static_cast<double>(bytes), "bytes", labels);
-      if (!stale.empty())
-        out.metric("oldest_multipart_upload_timestamp",
-                   static_cast<double>(stale.front().initiated), "seconds", labels);
-
-      std::string where = "s3://" + conn.bucket + "/" + prefix;
-      if (stale_total == 0) {
-        out.report(Status::ok,
-                   "no incomplete multipart uploads older than " + format_duration(older_than) +
-                       " under " + where +
-                       (in_progress ? " (" + std::to_string(in_progress) + " in progress)" : ""),
-                   "", details);
-        return;
-      }
-      const auto& oldest = stale.front();
-      std::string summary =
-          std::to_string(stale_total) + " abandoned multipart upload" +
-          (stale_total == 1 ? "" : "s") + " under " + where + " hold" +
-          (stale_total == 1 ? "s " : " ") + human_size(bytes) +
-          (stale_total > listed.size() ? " (in the " + std::to_string(listed.size()) + " listed)"
-                                       : "") +
-          "; oldest " + oldest.key + " started " +
-          format_duration(std::chrono::seconds(now - oldest.initiated)) + " ago";
-      std::string remediation =
-          "These uploads were started and never completed: an interrupted transfer of the backup "
-          "(look at the backup job's log around " +
-          iso_time(oldest.initiated) +
-          "). Their parts are stored and billed but no object exists. Abort them:" + commands;
-      if (stale_total > listed.size())
-        remediation += "\n  (" + std::to_string(stale_total - listed.size()) +
-                       " more: list them with `" + conn.aws_cli() +
-                       " list-multipart-uploads --bucket " + shell_quote(conn.bucket) + "`)";
-      remediation +=
-          "\nThen add a lifecycle rule with AbortIncompleteMultipartUpload (DaysAfterInitiation: "
-          "1) on the bucket so future leftovers are removed automatically.";
-      out.report(Status::warn, summary, remediation, details);
-    });
-  };
-  return d;
+  return {.type = "s3.multipart_leftovers",
+          .summary = "No abandoned incomplete multipart uploads hold storage",
+          .doc = kDoc,
+          .params_schema = make_schema(p, {"bucket"}),
+          .run = &run};
 }
 
 }  // namespace backup_doctor::s3

@@ -42,6 +42,339 @@ std::string probe_name() {
          std::to_string(now_epoch()) + "-" + rnd;
 }
 
+const char* kDoc =
+    "Read-only by default: ListObjectsV2 (s3:ListBucket), GetBucketLocation, HeadObject "
+    "(s3:GetObject) on `key` or the first object under the prefix, and ListMultipartUploads. "
+    "With `write_probe: true` it also PUTs, GETs (comparing the content) and DELETEs a probe "
+    "object named backup-doctor-probe-<host>-<pid>-<time>-<random> under `scratch_prefix`, and "
+    "creates and aborts a multipart upload on it; cleanup runs even when a step fails, and "
+    "anything it could not remove is named in the result. Fails listing the denied IAM actions "
+    "with a policy statement that grants them; GetBucketLocation and "
+    "ListBucketMultipartUploads denials only warn.";
+
+// The probes sent so far and what the write probe could not remove.
+struct Probing {
+  const Connection& conn;
+  std::vector<Probe> probes{};
+  json leftovers = json::array();
+};
+
+// Sends one probe: allowed or denied are results; any other failure is not a permission
+// answer and goes to the common diagnosis.
+std::optional<Response> send_probe(Probing& pb, const Request& req, bool required = true) {
+  Response r = pb.conn.client->send(req);
+  Probe pr{req.operation, "allowed", r.status, r.error.code, "", required};
+  if (r.ok()) {
+    pb.probes.push_back(pr);
+    return r;
+  }
+  if (is_denial(r)) {
+    pr.result = "denied";
+    pb.probes.push_back(pr);
+    return std::nullopt;
+  }
+  throw RequestFailed(req.operation, pb.conn.bucket, req.key, r);
+}
+
+// ListObjectsV2 under the prefix; returns the key for HeadObject: `key`, else the first listed.
+std::string probe_list(Probing& pb, const std::string& prefix, std::string key) {
+  Request list;
+  list.operation = "ListObjectsV2";
+  list.bucket = pb.conn.bucket;
+  list.query = {{"list-type", "2"}, {"max-keys", "1"}};
+  if (!prefix.empty()) list.query.emplace_back("prefix", prefix);
+  if (auto r = send_probe(pb, list); r && key.empty()) {
+    if (auto doc = XmlDocument::parse(r->body))
+      if (auto c = doc->root().child("Contents")) key = c->child_text("Key");
+  }
+  return key;
+}
+
+void probe_location(Probing& pb) {
+  Request location;
+  location.operation = "GetBucketLocation";
+  location.bucket = pb.conn.bucket;
+  location.query = {{"location", ""}};
+  send_probe(pb, location, false);
+}
+
+void probe_head(Probing& pb, const std::string& key) {
+  if (key.empty()) {
+    pb.probes.push_back({"HeadObject", "skipped", 0, "", "no object under the prefix", true});
+    return;
+  }
+  const Connection& conn = pb.conn;
+  Request head;
+  head.operation = "HeadObject";
+  head.method = "HEAD";
+  head.bucket = conn.bucket;
+  head.key = key;
+  Response r = conn.client->send(head);
+  if (r.ok()) {
+    pb.probes.push_back({"HeadObject", "allowed", r.status, "", key, true});
+  } else if (r.transport_ok() && r.status == 403) {
+    // A bare 403 on HEAD: make sure it is a denial and not a credential problem.
+    Request get = head;
+    get.method = "GET";
+    get.headers.emplace_back("Range", "bytes=0-0");
+    Response g = conn.client->send(get);
+    if (is_denial(g))
+      pb.probes.push_back({"HeadObject", "denied", 403, g.error.code, key, true});
+    else if (!g.ok())
+      throw RequestFailed("HeadObject", conn.bucket, key, g);
+    else
+      pb.probes.push_back({"HeadObject", "allowed", g.status, "", key, true});
+  } else {
+    throw RequestFailed("HeadObject", conn.bucket, key, r);
+  }
+}
+
+void probe_uploads(Probing& pb, const std::string& prefix) {
+  Request uploads;
+  uploads.operation = "ListMultipartUploads";
+  uploads.bucket = pb.conn.bucket;
+  uploads.query = {{"uploads", ""}, {"max-uploads", "1"}};
+  if (!prefix.empty()) uploads.query.emplace_back("prefix", prefix);
+  send_probe(pb, uploads, false);
+}
+
+// PUTs the probe object and reads it back. `created` is set as soon as the PUT passed, so that
+// a failure after it still removes the object.
+void put_and_read_back(Probing& pb, const std::string& key, const std::string& content,
+                       bool& created) {
+  Request put;
+  put.operation = "PutObject";
+  put.method = "PUT";
+  put.bucket = pb.conn.bucket;
+  put.key = key;
+  put.body = content;
+  put.content_type = "text/plain";
+  created = send_probe(pb, put).has_value();
+  if (!created) return;
+  Request get;
+  get.operation = "GetObject";
+  get.bucket = pb.conn.bucket;
+  get.key = key;
+  if (auto r = send_probe(pb, get); r && r->body != content) {
+    pb.probes.back().result = "mismatch";
+    pb.probes.back().note = "read back " + std::to_string(r->body.size()) +
+                            " bytes that differ from the " + std::to_string(content.size()) +
+                            " written";
+  }
+}
+
+// Creates a multipart upload on `key`.multipart; returns its id, "" when there is none.
+std::string create_multipart(Probing& pb, const std::string& key) {
+  Request create;
+  create.operation = "CreateMultipartUpload";
+  create.method = "POST";
+  create.bucket = pb.conn.bucket;
+  create.key = key + ".multipart";
+  create.query = {{"uploads", ""}};
+  std::string upload_id;
+  if (auto r = send_probe(pb, create)) {
+    if (auto doc = XmlDocument::parse(r->body)) upload_id = doc->root().child_text("UploadId");
+    if (upload_id.empty()) {
+      pb.probes.back().result = "mismatch";
+      pb.probes.back().note = "no UploadId in the answer";
+    }
+  }
+  return upload_id;
+}
+
+Request delete_request(const Connection& conn, const std::string& key) {
+  Request del;
+  del.operation = "DeleteObject";
+  del.method = "DELETE";
+  del.bucket = conn.bucket;
+  del.key = key;
+  return del;
+}
+
+json object_leftover(const Connection& conn, const std::string& key) {
+  return {{"key", key},
+          {"command", conn.aws_cli() + " delete-object --bucket " + shell_quote(conn.bucket) +
+                          " --key " + shell_quote(key)}};
+}
+
+// Removes the probe object (a probe of DeleteObject itself), or says it was never created.
+void delete_probe_object(Probing& pb, const std::string& key, bool created) {
+  if (!created) {
+    pb.probes.push_back({"DeleteObject", "skipped", 0, "", "nothing was created", true});
+    return;
+  }
+  if (!send_probe(pb, delete_request(pb.conn, key)))
+    pb.leftovers.push_back(object_leftover(pb.conn, key));
+}
+
+void abort_probe_upload(Probing& pb, const std::string& key, const std::string& upload_id) {
+  if (upload_id.empty()) {
+    pb.probes.push_back({"AbortMultipartUpload", "skipped", 0, "", "no upload was created", true});
+    return;
+  }
+  const Connection& conn = pb.conn;
+  Request abort;
+  abort.operation = "AbortMultipartUpload";
+  abort.method = "DELETE";
+  abort.bucket = conn.bucket;
+  abort.key = key + ".multipart";
+  abort.query = {{"uploadId", upload_id}};
+  if (!send_probe(pb, abort))
+    pb.leftovers.push_back(
+        {{"key", abort.key},
+         {"upload_id", upload_id},
+         {"command", conn.aws_cli() + " abort-multipart-upload --bucket " +
+                         shell_quote(conn.bucket) + " --key " + shell_quote(abort.key) +
+                         " --upload-id " + shell_quote(upload_id)}});
+}
+
+// The write probe; returns the probe object's key. Whatever it created it removes, also when a
+// step fails (then the failure is rethrown for the diagnosis).
+std::string probe_write(Probing& pb, const std::string& scratch) {
+  std::string probe_key = scratch + probe_name();
+  std::string content = "backup-doctor write probe " + iso_time(now_epoch()) + "\n";
+  bool created = false;
+  std::string upload_id;
+  try {
+    put_and_read_back(pb, probe_key, content, created);
+    upload_id = create_multipart(pb, probe_key);
+  } catch (...) {
+    if (created) {
+      Response r = pb.conn.client->send(delete_request(pb.conn, probe_key));
+      if (!r.ok()) pb.leftovers.push_back(object_leftover(pb.conn, probe_key));
+    }
+    throw;
+  }
+  delete_probe_object(pb, probe_key, created);
+  abort_probe_upload(pb, probe_key, upload_id);
+  return probe_key;
+}
+
+// The probes sorted by what they mean for the verdict, and listed for the details.
+struct Classified {
+  json probes_json = json::array();
+  std::vector<std::string> denied_required, denied_optional, mismatched;
+};
+
+Classified classify(const std::vector<Probe>& probes, const std::string& bucket) {
+  Classified c;
+  for (const auto& pr : probes) {
+    json j = {{"operation", pr.operation},
+              {"action", iam_action(pr.operation)},
+              {"resource", iam_resource(pr.operation, bucket)},
+              {"result", pr.result}};
+    if (pr.status) j["http_status"] = pr.status;
+    if (!pr.code.empty() && pr.result != "allowed") j["code"] = pr.code;
+    if (!pr.note.empty()) j["note"] = pr.note;
+    c.probes_json.push_back(j);
+    if (pr.result == "denied")
+      (pr.required ? c.denied_required : c.denied_optional).push_back(pr.operation);
+    if (pr.result == "mismatch") c.mismatched.push_back(pr.operation + ": " + pr.note);
+  }
+  return c;
+}
+
+// "s3:ListBucket, s3:GetObject": the distinct IAM actions of the operations, in order.
+std::string actions_text(const std::vector<std::string>& ops) {
+  std::vector<std::string> actions;
+  for (const auto& op : ops) {
+    auto a = iam_action(op);
+    if (std::find(actions.begin(), actions.end(), a) == actions.end()) actions.push_back(a);
+  }
+  std::string t;
+  for (const auto& a : actions) t += (t.empty() ? "" : ", ") + a;
+  return t;
+}
+
+// The commands that remove what the probe left, for the end of a remediation; "" when none.
+std::string leftover_text(const json& leftovers) {
+  std::string text;
+  for (const auto& l : leftovers) text += "\n  " + l["command"].get<std::string>();
+  if (!text.empty()) text = "\nThe probe could not remove what it created; remove it with:" + text;
+  return text;
+}
+
+// A required action denied, or a write read back wrong: fail.
+void report_failed(const Classified& c, const std::vector<std::string>& all_denied,
+                   const std::string& grant, const std::string& leftovers, const std::string& where,
+                   const std::string& bucket, const json& details, CheckReport& out) {
+  std::string summary;
+  if (!c.denied_required.empty())
+    summary = "denied on " + bucket + ": " + actions_text(c.denied_required);
+  if (!c.mismatched.empty()) summary += (summary.empty() ? "" : "; ") + c.mismatched.front();
+  std::string remediation =
+      (c.denied_required.empty()
+           ? std::string()
+           : "Backups to " + where + " need " + actions_text(all_denied) + "." + grant) +
+      (c.mismatched.empty() ? std::string()
+                            : " The store returned other content than was written: check "
+                              "for a caching proxy or a misbehaving gateway in front of it.") +
+      leftovers;
+  out.report(Status::fail, summary, remediation, details);
+}
+
+// Only optional actions denied, or the probe left something behind: warn.
+void report_warned(const Classified& c, const std::string& grant, const std::string& leftovers,
+                   const std::string& bucket, const json& details, CheckReport& out) {
+  out.report(Status::warn,
+             c.denied_optional.empty()
+                 ? "permissions fine, but the probe left objects behind"
+                 : "denied on " + bucket + ": " + actions_text(c.denied_optional) +
+                       " (needed to find the region and to clean up stalled uploads)",
+             (c.denied_optional.empty() ? std::string() : grant.substr(1)) + leftovers, details);
+}
+
+void report_verdict(const Probing& pb, const std::string& prefix, bool write,
+                    const std::string& probe_key, CheckReport& out) {
+  const Connection& conn = pb.conn;
+  Classified c = classify(pb.probes, conn.bucket);
+  json details = {{"bucket", conn.bucket},     {"prefix", prefix},
+                  {"write_probe", write},      {"probes", c.probes_json},
+                  {"leftovers", pb.leftovers}, {"retries", conn.client->retry_details()}};
+  if (write) details["probe_key"] = probe_key;
+
+  std::string leftovers = leftover_text(pb.leftovers);
+  std::vector<std::string> all_denied = c.denied_required;
+  all_denied.insert(all_denied.end(), c.denied_optional.begin(), c.denied_optional.end());
+  std::string grant = all_denied.empty() ? std::string()
+                                         : " Grant them to the backup identity: " +
+                                               policy_statement(all_denied, conn.bucket);
+  if (!c.denied_required.empty() || !c.mismatched.empty()) {
+    report_failed(c, all_denied, grant, leftovers, "s3://" + conn.bucket + "/" + prefix,
+                  conn.bucket, details, out);
+    return;
+  }
+  if (!c.denied_optional.empty() || !pb.leftovers.empty()) {
+    report_warned(c, grant, leftovers, conn.bucket, details, out);
+    return;
+  }
+  size_t allowed = 0;
+  for (const auto& pr : pb.probes) allowed += pr.result == "allowed";
+  out.report(Status::ok,
+             std::to_string(allowed) + " operations allowed on " + conn.bucket +
+                 (write ? " (read and write probe, cleaned up)" : " (read-only probe)"),
+             "", details);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  Connection conn = connect(params, ctx);
+  CheckReport out(ctx, conn);
+  std::string prefix = params.value("prefix", "");
+  bool write = params.value("write_probe", false);
+  std::string scratch = params.value("scratch_prefix", "backup-doctor-probe/");
+  Probing pb{.conn = conn};
+
+  run_requests(out, conn, true, [&] {
+    std::string key = probe_list(pb, prefix, params.value("key", ""));
+    probe_location(pb);
+    probe_head(pb, key);
+    probe_uploads(pb, prefix);
+    std::string probe_key;
+    if (write) probe_key = probe_write(pb, scratch);
+    report_verdict(pb, prefix, write, probe_key, out);
+  });
+}
+
 }  // namespace
 
 sdk::CheckType permissions_check() {
@@ -70,267 +403,11 @@ sdk::CheckType permissions_check() {
                           "Where the write probe may create (and then removes) its object. "
                           "Default: \"backup-doctor-probe/\"."}};
 
-  sdk::CheckType d;
-  d.type = "s3.permissions";
-  d.summary = "The backup identity has the S3 permissions uploads and cleanups need";
-  d.doc =
-      "Read-only by default: ListObjectsV2 (s3:ListBucket), GetBucketLocation, HeadObject "
-      "(s3:GetObject) on `key` or the first object under the prefix, and ListMultipartUploads. "
-      "With `write_probe: true` it also PUTs, GETs (comparing the content) and DELETEs a probe "
-      "object named backup-doctor-probe-<host>-<pid>-<time>-<random> under `scratch_prefix`, and "
-      "creates and aborts a multipart upload on it; cleanup runs even when a step fails, and "
-      "anything it could not remove is named in the result. Fails listing the denied IAM actions "
-      "with a policy statement that grants them; GetBucketLocation and "
-      "ListBucketMultipartUploads denials only warn.";
-  d.params_schema = make_schema(p, {"bucket"});
-  d.run = [](const json& params, sdk::Context& ctx) {
-    Connection conn = connect(params, ctx);
-    CheckReport out(ctx, conn);
-    std::string prefix = params.value("prefix", "");
-    bool write = params.value("write_probe", false);
-    std::string scratch = params.value("scratch_prefix", "backup-doctor-probe/");
-    Client& client = *conn.client;
-    std::vector<Probe> probes;
-    json leftovers = json::array();
-
-    // Sends one probe: allowed or denied are results; any other failure is not a permission
-    // answer and goes to the common diagnosis.
-    auto probe = [&](Request req, bool required = true) -> std::optional<Response> {
-      Response r = client.send(req);
-      Probe pr{req.operation, "allowed", r.status, r.error.code, "", required};
-      if (r.ok()) {
-        probes.push_back(pr);
-        return r;
-      }
-      if (is_denial(r)) {
-        pr.result = "denied";
-        probes.push_back(pr);
-        return std::nullopt;
-      }
-      throw RequestFailed(req.operation, conn.bucket, req.key, r);
-    };
-
-    run_requests(out, conn, true, [&] {
-      Request list;
-      list.operation = "ListObjectsV2";
-      list.bucket = conn.bucket;
-      list.query = {{"list-type", "2"}, {"max-keys", "1"}};
-      if (!prefix.empty()) list.query.emplace_back("prefix", prefix);
-      std::string key = params.value("key", "");
-      if (auto r = probe(list); r && key.empty()) {
-        if (auto doc = XmlDocument::parse(r->body))
-          if (auto c = doc->root().child("Contents")) key = c->child_text("Key");
-      }
-
-      Request location;
-      location.operation = "GetBucketLocation";
-      location.bucket = conn.bucket;
-      location.query = {{"location", ""}};
-      probe(location, false);
-
-      if (key.empty()) {
-        probes.push_back({"HeadObject", "skipped", 0, "", "no object under the prefix", true});
-      } else {
-        Request head;
-        head.operation = "HeadObject";
-        head.method = "HEAD";
-        head.bucket = conn.bucket;
-        head.key = key;
-        Response r = client.send(head);
-        if (r.ok()) {
-          probes.push_back({"HeadObject", "allowed", r.status, "", key, true});
-        } else if (r.transport_ok() && r.status == 403) {
-          // A bare 403 on HEAD: make sure it is a denial and not a credential problem.
-          Request get = head;
-          get.method = "GET";
-          get.headers.emplace_back("Range", "bytes=0-0");
-          Response g = client.send(get);
-          if (is_denial(g))
-            probes.push_back({"HeadObject", "denied", 403, g.error.code, key, true});
-          else if (!g.ok())
-            throw RequestFailed("HeadObject", conn.bucket, key, g);
-          else
-            probes.push_back({"HeadObject", "allowed", g.status, "", key, true});
-        } else {
-          throw RequestFailed("HeadObject", conn.bucket, key, r);
-        }
-      }
-
-      Request uploads;
-      uploads.operation = "ListMultipartUploads";
-      uploads.bucket = conn.bucket;
-      uploads.query = {{"uploads", ""}, {"max-uploads", "1"}};
-      if (!prefix.empty()) uploads.query.emplace_back("prefix", prefix);
-      probe(uploads, false);
-
-      std::string probe_key;
-      if (write) {
-        probe_key = scratch + probe_name();
-        std::string content = "backup-doctor write probe " + iso_time(now_epoch()) + "\n";
-        bool created = false;
-        std::string upload_id;
-        try {
-          Request put;
-          put.operation = "PutObject";
-          put.method = "PUT";
-          put.bucket = conn.bucket;
-          put.key = probe_key;
-          put.body = content;
-          put.content_type = "text/plain";
-          created = probe(put).has_value();
-          if (created) {
-            Request get;
-            get.operation = "GetObject";
-            get.bucket = conn.bucket;
-            get.key = probe_key;
-            if (auto r = probe(get); r && r->body != content) {
-              probes.back().result = "mismatch";
-              probes.back().note = "read back " + std::to_string(r->body.size()) +
-                                   " bytes that differ from the " + std::to_string(content.size()) +
-                                   " written";
-            }
-          }
-          Request create;
-          create.operation = "CreateMultipartUpload";
-          create.method = "POST";
-          create.bucket = conn.bucket;
-          create.key = probe_key + ".multipart";
-          create.query = {{"uploads", ""}};
-          if (auto r = probe(create)) {
-            if (auto doc = XmlDocument::parse(r->body))
-              upload_id = doc->root().child_text("UploadId");
-            if (upload_id.empty()) {
-              probes.back().result = "mismatch";
-              probes.back().note = "no UploadId in the answer";
-            }
-          }
-        } catch (...) {
-          // Clean up below, then let the failure be diagnosed.
-          if (created) {
-            Request del;
-            del.operation = "DeleteObject";
-            del.method = "DELETE";
-            del.bucket = conn.bucket;
-            del.key = probe_key;
-            Response r = client.send(del);
-            if (!r.ok())
-              leftovers.push_back(
-                  {{"key", probe_key},
-                   {"command", conn.aws_cli() + " delete-object --bucket " +
-                                   shell_quote(conn.bucket) + " --key " + shell_quote(probe_key)}});
-          }
-          throw;
-        }
-        if (created) {
-          Request del;
-          del.operation = "DeleteObject";
-          del.method = "DELETE";
-          del.bucket = conn.bucket;
-          del.key = probe_key;
-          if (!probe(del))
-            leftovers.push_back(
-                {{"key", probe_key},
-                 {"command", conn.aws_cli() + " delete-object --bucket " +
-                                 shell_quote(conn.bucket) + " --key " + shell_quote(probe_key)}});
-        } else {
-          probes.push_back({"DeleteObject", "skipped", 0, "", "nothing was created", true});
-        }
-        if (!upload_id.empty()) {
-          Request abort;
-          abort.operation = "AbortMultipartUpload";
-          abort.method = "DELETE";
-          abort.bucket = conn.bucket;
-          abort.key = probe_key + ".multipart";
-          abort.query = {{"uploadId", upload_id}};
-          if (!probe(abort))
-            leftovers.push_back(
-                {{"key", abort.key},
-                 {"upload_id", upload_id},
-                 {"command", conn.aws_cli() + " abort-multipart-upload --bucket " +
-                                 shell_quote(conn.bucket) + " --key " + shell_quote(abort.key) +
-                                 " --upload-id " + shell_quote(upload_id)}});
-        } else {
-          probes.push_back(
-              {"AbortMultipartUpload", "skipped", 0, "", "no upload was created", true});
-        }
-      }
-
-      json list_json = json::array();
-      std::vector<std::string> denied_required, denied_optional, mismatched;
-      for (const auto& pr : probes) {
-        json j = {{"operation", pr.operation},
-                  {"action", iam_action(pr.operation)},
-                  {"resource", iam_resource(pr.operation, conn.bucket)},
-                  {"result", pr.result}};
-        if (pr.status) j["http_status"] = pr.status;
-        if (!pr.code.empty() && pr.result != "allowed") j["code"] = pr.code;
-        if (!pr.note.empty()) j["note"] = pr.note;
-        list_json.push_back(j);
-        if (pr.result == "denied")
-          (pr.required ? denied_required : denied_optional).push_back(pr.operation);
-        if (pr.result == "mismatch") mismatched.push_back(pr.operation + ": " + pr.note);
-      }
-      json details = {{"bucket", conn.bucket},  {"prefix", prefix},
-                      {"write_probe", write},   {"probes", list_json},
-                      {"leftovers", leftovers}, {"retries", conn.client->retry_details()}};
-      if (write) details["probe_key"] = probe_key;
-
-      auto actions_text = [](const std::vector<std::string>& ops) {
-        std::vector<std::string> actions;
-        for (const auto& op : ops) {
-          auto a = iam_action(op);
-          if (std::find(actions.begin(), actions.end(), a) == actions.end()) actions.push_back(a);
-        }
-        std::string t;
-        for (const auto& a : actions) t += (t.empty() ? "" : ", ") + a;
-        return t;
-      };
-      std::string leftover_text;
-      for (const auto& l : leftovers) leftover_text += "\n  " + l["command"].get<std::string>();
-      if (!leftover_text.empty())
-        leftover_text =
-            "\nThe probe could not remove what it created; remove it with:" + leftover_text;
-
-      std::vector<std::string> all_denied = denied_required;
-      all_denied.insert(all_denied.end(), denied_optional.begin(), denied_optional.end());
-      std::string grant = all_denied.empty() ? std::string()
-                                             : " Grant them to the backup identity: " +
-                                                   policy_statement(all_denied, conn.bucket);
-      if (!denied_required.empty() || !mismatched.empty()) {
-        std::string summary;
-        if (!denied_required.empty())
-          summary = "denied on " + conn.bucket + ": " + actions_text(denied_required);
-        if (!mismatched.empty()) summary += (summary.empty() ? "" : "; ") + mismatched.front();
-        std::string remediation =
-            (denied_required.empty() ? std::string()
-                                     : "Backups to s3://" + conn.bucket + "/" + prefix + " need " +
-                                           actions_text(all_denied) + "." + grant) +
-            (mismatched.empty() ? std::string()
-                                : " The store returned other content than was written: check "
-                                  "for a caching proxy or a misbehaving gateway in front of it.") +
-            leftover_text;
-        out.report(Status::fail, summary, remediation, details);
-        return;
-      }
-      if (!denied_optional.empty() || !leftovers.empty()) {
-        out.report(Status::warn,
-                   denied_optional.empty()
-                       ? "permissions fine, but the probe left objects behind"
-                       : "denied on " + conn.bucket + ": " + actions_text(denied_optional) +
-                             " (needed to find the region and to clean up stalled uploads)",
-                   (denied_optional.empty() ? std::string() : grant.substr(1)) + leftover_text,
-                   details);
-        return;
-      }
-      size_t allowed = 0;
-      for (const auto& pr : probes) allowed += pr.result == "allowed";
-      out.report(Status::ok,
-                 std::to_string(allowed) + " operations allowed on " + conn.bucket +
-                     (write ? " (read and write probe, cleaned up)" : " (read-only probe)"),
-                 "", details);
-    });
-  };
-  return d;
+  return {.type = "s3.permissions",
+          .summary = "The backup identity has the S3 permissions uploads and cleanups need",
+          .doc = kDoc,
+          .params_schema = make_schema(p, {"bucket"}),
+          .run = &run};
 }
 
 }  // namespace backup_doctor::s3

@@ -138,6 +138,244 @@ std::string ms(double seconds) {
   return buf;
 }
 
+const char* kDoc =
+    "Sends one unsigned HEAD request to the endpoint (or the bucket's address) on a fresh "
+    "connection and reports each network step as its own result: DNS resolution, TCP connect, "
+    "TLS handshake and first byte of the answer. Any HTTP answer, even 403, proves the path "
+    "works. A failed step is named: a name that does not resolve, a refused or silently "
+    "dropped connection (firewall), a certificate that is not trusted (with the issuer that "
+    "was presented, which exposes TLS-intercepting proxies), or a server that accepts but "
+    "never answers. Metrics: `dns_lookup`, `tcp_connect`, `tls_handshake`, `first_byte` "
+    "(seconds, each step's own duration).";
+
+// Where the probe goes: the URL, and its host with and without the port.
+struct Address {
+  std::string url;
+  bool https = false;
+  std::string hostport;
+  std::string host;
+};
+
+Address address_of(const Connection& conn) {
+  Address a;
+  a.url = conn.client->url_for(conn.bucket, "", {});
+  a.https = a.url.rfind("https://", 0) == 0;
+  a.hostport = a.url.substr(a.url.find("://") + 3);
+  a.hostport = a.hostport.substr(0, a.hostport.find('/'));
+  a.host = a.hostport;
+  if (!a.host.empty() && a.host.front() == '[')
+    a.host = a.host.substr(0, a.host.find(']') + 1);
+  else if (auto colon = a.host.rfind(':'); colon != std::string::npos)
+    a.host = a.host.substr(0, colon);
+  return a;
+}
+
+// Each step's own duration, from curl's cumulative times.
+struct StepTimes {
+  double dns = 0, tcp = 0, tls = 0, first_byte = 0;
+};
+
+StepTimes step_times(const Probe& pr, bool https) {
+  StepTimes t;
+  t.dns = pr.dns;
+  t.tcp = pr.connect > 0 ? pr.connect - pr.dns : 0;
+  t.tls = https && pr.tls > 0 ? pr.tls - pr.connect : 0;
+  double fb_start = https ? pr.tls : pr.connect;
+  t.first_byte = pr.first_byte > 0 ? pr.first_byte - fb_start : 0;
+  return t;
+}
+
+// Which step failed ("" when none): from curl's error code, else from the last step that
+// completed.
+std::string failed_step(const Probe& pr, const Address& a) {
+  if (pr.code == CURLE_COULDNT_RESOLVE_HOST) return "dns";
+  if (pr.code == CURLE_COULDNT_CONNECT) return "tcp_connect";
+  if (pr.code == CURLE_PEER_FAILED_VERIFICATION || pr.code == CURLE_SSL_CONNECT_ERROR ||
+      pr.code == CURLE_SSL_CACERT_BADFILE || pr.code == CURLE_SSL_CERTPROBLEM)
+    return "tls_handshake";
+  if (pr.code == CURLE_OK) return "";
+  if (pr.dns == 0 && !is_ip_literal(a.host)) return "dns";
+  if (pr.connect == 0) return "tcp_connect";
+  if (a.https && pr.tls == 0) return "tls_handshake";
+  return "first_byte";
+}
+
+// Adds one step to `steps`; true when it completed.
+bool add_step(json& steps, const char* name, double seconds, bool applicable,
+              const std::string& failed) {
+  json s = {{"step", name}};
+  if (!applicable)
+    s["status"] = "not_applicable";
+  else if (failed == name)
+    s["status"] = "failed";
+  else if (!failed.empty() &&
+           std::string("dns tcp_connect tls_handshake first_byte").find(failed) <
+               std::string("dns tcp_connect tls_handshake first_byte").find(name))
+    s["status"] = "not_reached";
+  else
+    s["status"] = "ok";
+  if (s["status"] == "ok") s["seconds"] = seconds;
+  steps.push_back(s);
+  return s["status"] == "ok";
+}
+
+// The steps for the details, with a metric for each one that completed.
+json report_steps(const StepTimes& t, bool https, const std::string& failed, const json& labels,
+                  CheckReport& out) {
+  json steps = json::array();
+  if (add_step(steps, "dns", t.dns, true, failed))
+    out.metric("dns_lookup", t.dns, "seconds", labels);
+  if (add_step(steps, "tcp_connect", t.tcp, true, failed))
+    out.metric("tcp_connect", t.tcp, "seconds", labels);
+  if (add_step(steps, "tls_handshake", t.tls, https, failed) && https)
+    out.metric("tls_handshake", t.tls, "seconds", labels);
+  if (add_step(steps, "first_byte", t.first_byte, true, failed))
+    out.metric("first_byte", t.first_byte, "seconds", labels);
+  return steps;
+}
+
+json probe_details(const Address& a, const Probe& pr, const json& steps) {
+  json details = {{"url", a.url}, {"host", a.host}, {"steps", steps}, {"https", a.https}};
+  if (!pr.ip.empty()) details["ip"] = pr.ip;
+  if (pr.status) details["http_status"] = pr.status;
+  if (!pr.server.empty()) details["server"] = pr.server;
+  if (!pr.cert_issuer.empty())
+    details["certificate"] = {
+        {"subject", pr.cert_subject}, {"issuer", pr.cert_issuer}, {"expires", pr.cert_expiry}};
+  if (!pr.error.empty()) details["error"] = pr.error;
+  return details;
+}
+
+void report_dns_failed(const Address& a, const Probe& pr, const json& details, CheckReport& out) {
+  out.report(Status::fail, "cannot resolve " + a.host + ": " + pr.error,
+             "The endpoint's name does not resolve on this host, so no upload can start. "
+             "Check the spelling of the endpoint, then the resolver: `getent hosts " +
+                 a.host +
+                 "`, /etc/resolv.conf, and whether this network needs an internal DNS "
+                 "server or a proxy to reach " +
+                 a.host + ".",
+             details);
+}
+
+// A timeout is packets dropped (a firewall); anything else is a refusal.
+void report_connect_failed(const Address& a, const Probe& pr, const ClientConfig& cfg,
+                           const json& details, CheckReport& out) {
+  std::string target = (pr.ip.empty() ? a.host : pr.ip) + " (" + a.hostport + ")";
+  if (pr.code == CURLE_OPERATION_TIMEDOUT)
+    out.report(Status::fail,
+               "TCP connect to " + a.hostport + " timed out after " +
+                   format_duration(cfg.connect_timeout) + " (packets dropped)",
+               "No answer at all to the connection attempt, which is what a firewall or "
+               "security group that drops traffic looks like. Allow outbound connections from "
+               "this host to " +
+                   target +
+                   " (check iptables/nftables here, network ACLs and any egress proxy "
+                   "requirement).",
+               details);
+  else
+    out.report(Status::fail, "TCP connection to " + a.hostport + " refused: " + pr.error,
+               "The address resolves but nothing accepts connections at " + target +
+                   ": a wrong port in the endpoint, the storage service down, or a firewall "
+                   "rejecting the traffic.",
+               details);
+}
+
+// An untrusted certificate is fetched again without verification to name its issuer, which
+// exposes a TLS-intercepting proxy.
+void report_tls_failed(const Address& a, const Probe& pr, const ClientConfig& cfg,
+                       sdk::Context& ctx, json& details, CheckReport& out) {
+  std::string summary = "TLS handshake with " + a.hostport + " failed: " + pr.error;
+  std::string remediation;
+  if (pr.code == CURLE_PEER_FAILED_VERIFICATION || pr.code == CURLE_SSL_CACERT_BADFILE) {
+    Probe look = run_probe(a.url, cfg, ctx, false);
+    if (!look.cert_issuer.empty()) {
+      details["certificate"] = {{"subject", look.cert_subject},
+                                {"issuer", look.cert_issuer},
+                                {"expires", look.cert_expiry}};
+      summary = "TLS to " + a.hostport + ": the certificate presented (issuer " + look.cert_issuer +
+                ") is not trusted";
+    }
+    remediation =
+        "The certificate presented for " + a.host +
+        " does not verify against the trusted CAs. If its issuer is a corporate proxy or "
+        "security appliance, traffic is being intercepted: exempt the S3 endpoint from TLS "
+        "inspection, or, if the interception is intended, give that CA as `ca_bundle` here and "
+        "to the backup job. If the endpoint is a private store, give its CA as `ca_bundle`.";
+  } else {
+    remediation =
+        "The TLS handshake did not complete: a proxy or middlebox speaking another "
+        "protocol, an old TLS version, or a hung TLS terminator. Try `openssl "
+        "s_client -connect " +
+        a.hostport + "` from this host.";
+  }
+  out.report(Status::fail, summary, remediation, details);
+}
+
+void report_no_answer(const Address& a, const ClientConfig& cfg, const json& details,
+                      CheckReport& out) {
+  out.report(Status::fail,
+             a.hostport + " accepted the connection but sent no answer within " +
+                 format_duration(cfg.timeout),
+             "The network path works but the service behind it hangs: check the storage "
+             "service or the load balancer/proxy in front of it, or raise `timeout` if it is "
+             "only slow.",
+             details);
+}
+
+// Every step completed: ok, or a warning on a server error or a slow answer.
+void report_answered(const Address& a, const Probe& pr, const StepTimes& t,
+                     std::chrono::milliseconds slow, const json& details, CheckReport& out) {
+  std::string timing = "DNS " + ms(t.dns) + ", connect " + ms(t.tcp) +
+                       (a.https ? ", TLS " + ms(t.tls) : std::string()) + ", first byte " +
+                       ms(t.first_byte);
+  std::string summary =
+      a.hostport + " answers HTTP " + std::to_string(pr.status) + " (" + timing + ")";
+  if (pr.status >= 500) {
+    out.report(Status::warn, summary,
+               "The endpoint is reachable but answers with a server error; check the storage "
+               "service's status.",
+               details);
+    return;
+  }
+  if (std::chrono::duration<double>(pr.first_byte) > slow) {
+    out.report(Status::warn, summary + ", slower than " + format_duration(slow),
+               "Each request pays this latency; large backups with many parts will be slow or "
+               "time out. Look at the slowest step: DNS (resolver), connect (route, proxy) or "
+               "first byte (the service).",
+               details);
+    return;
+  }
+  out.report(Status::ok, summary, "", details);
+}
+
+void run(const json& params, sdk::Context& ctx) {
+  // Only the addressing and timeouts matter here; credentials are neither needed nor read.
+  json addressing = params;
+  Connection conn = connect(addressing, ctx, false);
+  CheckReport out(ctx, conn);
+  auto slow = duration_param(params, "slow_threshold", "3s");
+  const ClientConfig& cfg = conn.client->config();
+  Address a = address_of(conn);
+
+  Probe pr = run_probe(a.url, cfg, ctx, true);
+  json labels = {{"endpoint", conn.endpoint_display}};
+  StepTimes t = step_times(pr, a.https);
+  std::string failed = failed_step(pr, a);
+  json steps = report_steps(t, a.https, failed, labels, out);
+  json details = probe_details(a, pr, steps);
+
+  if (failed == "dns")
+    report_dns_failed(a, pr, details, out);
+  else if (failed == "tcp_connect")
+    report_connect_failed(a, pr, cfg, details, out);
+  else if (failed == "tls_handshake")
+    report_tls_failed(a, pr, cfg, ctx, details, out);
+  else if (failed == "first_byte")
+    report_no_answer(a, cfg, details, out);
+  else
+    report_answered(a, pr, t, slow, details, out);
+}
+
 }  // namespace
 
 sdk::CheckType reachable_check() {
@@ -154,189 +392,12 @@ sdk::CheckType reachable_check() {
   p["slow_threshold"] = sdk::duration_schema(
       "Warn when the whole exchange (DNS to first byte) takes longer than this.", "3s");
 
-  sdk::CheckType d;
-  d.type = "s3.reachable";
-  d.summary = "The S3 endpoint answers: DNS, TCP connect, TLS and first byte timed separately";
-  d.doc =
-      "Sends one unsigned HEAD request to the endpoint (or the bucket's address) on a fresh "
-      "connection and reports each network step as its own result: DNS resolution, TCP connect, "
-      "TLS handshake and first byte of the answer. Any HTTP answer, even 403, proves the path "
-      "works. A failed step is named: a name that does not resolve, a refused or silently "
-      "dropped connection (firewall), a certificate that is not trusted (with the issuer that "
-      "was presented, which exposes TLS-intercepting proxies), or a server that accepts but "
-      "never answers. Metrics: `dns_lookup`, `tcp_connect`, `tls_handshake`, `first_byte` "
-      "(seconds, each step's own duration).";
-  d.params_schema = make_schema(p, {});
-  d.run = [](const json& params, sdk::Context& ctx) {
-    // Only the addressing and timeouts matter here; credentials are neither needed nor read.
-    json addressing = params;
-    Connection conn = connect(addressing, ctx, false);
-    CheckReport out(ctx, conn);
-    auto slow = duration_param(params, "slow_threshold", "3s");
-    const ClientConfig& cfg = conn.client->config();
-    std::string url = conn.client->url_for(conn.bucket, "", {});
-    bool https = url.rfind("https://", 0) == 0;
-    std::string hostport = url.substr(url.find("://") + 3);
-    hostport = hostport.substr(0, hostport.find('/'));
-    std::string host = hostport;
-    if (!host.empty() && host.front() == '[')
-      host = host.substr(0, host.find(']') + 1);
-    else if (auto colon = host.rfind(':'); colon != std::string::npos)
-      host = host.substr(0, colon);
-
-    Probe pr = run_probe(url, cfg, ctx, true);
-    json labels = {{"endpoint", conn.endpoint_display}};
-    // Step durations from curl's cumulative times.
-    double dns = pr.dns;
-    double tcp = pr.connect > 0 ? pr.connect - pr.dns : 0;
-    double tls = https && pr.tls > 0 ? pr.tls - pr.connect : 0;
-    double fb_start = https ? pr.tls : pr.connect;
-    double fb = pr.first_byte > 0 ? pr.first_byte - fb_start : 0;
-
-    // Which step failed.
-    std::string failed;
-    if (pr.code == CURLE_COULDNT_RESOLVE_HOST)
-      failed = "dns";
-    else if (pr.code == CURLE_COULDNT_CONNECT)
-      failed = "tcp_connect";
-    else if (pr.code == CURLE_PEER_FAILED_VERIFICATION || pr.code == CURLE_SSL_CONNECT_ERROR ||
-             pr.code == CURLE_SSL_CACERT_BADFILE || pr.code == CURLE_SSL_CERTPROBLEM)
-      failed = "tls_handshake";
-    else if (pr.code != CURLE_OK) {
-      if (pr.dns == 0 && !is_ip_literal(host))
-        failed = "dns";
-      else if (pr.connect == 0)
-        failed = "tcp_connect";
-      else if (https && pr.tls == 0)
-        failed = "tls_handshake";
-      else
-        failed = "first_byte";
-    }
-
-    json steps = json::array();
-    auto step = [&](const char* name, double seconds, bool applicable) {
-      json s = {{"step", name}};
-      if (!applicable)
-        s["status"] = "not_applicable";
-      else if (failed == name)
-        s["status"] = "failed";
-      else if (!failed.empty() &&
-               std::string("dns tcp_connect tls_handshake first_byte").find(failed) <
-                   std::string("dns tcp_connect tls_handshake first_byte").find(name))
-        s["status"] = "not_reached";
-      else
-        s["status"] = "ok";
-      if (s["status"] == "ok") s["seconds"] = seconds;
-      steps.push_back(s);
-      return s["status"] == "ok";
-    };
-    if (step("dns", dns, true)) out.metric("dns_lookup", dns, "seconds", labels);
-    if (step("tcp_connect", tcp, true)) out.metric("tcp_connect", tcp, "seconds", labels);
-    if (step("tls_handshake", tls, https) && https)
-      out.metric("tls_handshake", tls, "seconds", labels);
-    if (step("first_byte", fb, true)) out.metric("first_byte", fb, "seconds", labels);
-
-    json details = {{"url", url}, {"host", host}, {"steps", steps}, {"https", https}};
-    if (!pr.ip.empty()) details["ip"] = pr.ip;
-    if (pr.status) details["http_status"] = pr.status;
-    if (!pr.server.empty()) details["server"] = pr.server;
-    if (!pr.cert_issuer.empty())
-      details["certificate"] = {
-          {"subject", pr.cert_subject}, {"issuer", pr.cert_issuer}, {"expires", pr.cert_expiry}};
-    if (!pr.error.empty()) details["error"] = pr.error;
-
-    if (failed == "dns") {
-      out.report(Status::fail, "cannot resolve " + host + ": " + pr.error,
-                 "The endpoint's name does not resolve on this host, so no upload can start. "
-                 "Check the spelling of the endpoint, then the resolver: `getent hosts " +
-                     host +
-                     "`, /etc/resolv.conf, and whether this network needs an internal DNS "
-                     "server or a proxy to reach " +
-                     host + ".",
-                 details);
-      return;
-    }
-    if (failed == "tcp_connect") {
-      std::string target = (pr.ip.empty() ? host : pr.ip) + " (" + hostport + ")";
-      if (pr.code == CURLE_OPERATION_TIMEDOUT)
-        out.report(Status::fail,
-                   "TCP connect to " + hostport + " timed out after " +
-                       format_duration(cfg.connect_timeout) + " (packets dropped)",
-                   "No answer at all to the connection attempt, which is what a firewall or "
-                   "security group that drops traffic looks like. Allow outbound connections from "
-                   "this host to " +
-                       target +
-                       " (check iptables/nftables here, network ACLs and any egress proxy "
-                       "requirement).",
-                   details);
-      else
-        out.report(Status::fail, "TCP connection to " + hostport + " refused: " + pr.error,
-                   "The address resolves but nothing accepts connections at " + target +
-                       ": a wrong port in the endpoint, the storage service down, or a firewall "
-                       "rejecting the traffic.",
-                   details);
-      return;
-    }
-    if (failed == "tls_handshake") {
-      std::string summary = "TLS handshake with " + hostport + " failed: " + pr.error;
-      std::string remediation;
-      if (pr.code == CURLE_PEER_FAILED_VERIFICATION || pr.code == CURLE_SSL_CACERT_BADFILE) {
-        Probe look = run_probe(url, cfg, ctx, false);
-        if (!look.cert_issuer.empty()) {
-          details["certificate"] = {{"subject", look.cert_subject},
-                                    {"issuer", look.cert_issuer},
-                                    {"expires", look.cert_expiry}};
-          summary = "TLS to " + hostport + ": the certificate presented (issuer " +
-                    look.cert_issuer + ") is not trusted";
-        }
-        remediation =
-            "The certificate presented for " + host +
-            " does not verify against the trusted CAs. If its issuer is a corporate proxy or "
-            "security appliance, traffic is being intercepted: exempt the S3 endpoint from TLS "
-            "inspection, or, if the interception is intended, give that CA as `ca_bundle` here and "
-            "to the backup job. If the endpoint is a private store, give its CA as `ca_bundle`.";
-      } else {
-        remediation =
-            "The TLS handshake did not complete: a proxy or middlebox speaking another "
-            "protocol, an old TLS version, or a hung TLS terminator. Try `openssl "
-            "s_client -connect " +
-            hostport + "` from this host.";
-      }
-      out.report(Status::fail, summary, remediation, details);
-      return;
-    }
-    if (failed == "first_byte") {
-      out.report(Status::fail,
-                 hostport + " accepted the connection but sent no answer within " +
-                     format_duration(cfg.timeout),
-                 "The network path works but the service behind it hangs: check the storage "
-                 "service or the load balancer/proxy in front of it, or raise `timeout` if it is "
-                 "only slow.",
-                 details);
-      return;
-    }
-    std::string timing = "DNS " + ms(dns) + ", connect " + ms(tcp) +
-                         (https ? ", TLS " + ms(tls) : std::string()) + ", first byte " + ms(fb);
-    std::string summary =
-        hostport + " answers HTTP " + std::to_string(pr.status) + " (" + timing + ")";
-    if (pr.status >= 500) {
-      out.report(Status::warn, summary,
-                 "The endpoint is reachable but answers with a server error; check the storage "
-                 "service's status.",
-                 details);
-      return;
-    }
-    if (std::chrono::duration<double>(pr.first_byte) > slow) {
-      out.report(Status::warn, summary + ", slower than " + format_duration(slow),
-                 "Each request pays this latency; large backups with many parts will be slow or "
-                 "time out. Look at the slowest step: DNS (resolver), connect (route, proxy) or "
-                 "first byte (the service).",
-                 details);
-      return;
-    }
-    out.report(Status::ok, summary, "", details);
-  };
-  return d;
+  return {
+      .type = "s3.reachable",
+      .summary = "The S3 endpoint answers: DNS, TCP connect, TLS and first byte timed separately",
+      .doc = kDoc,
+      .params_schema = make_schema(p, {}),
+      .run = &run};
 }
 
 }  // namespace backup_doctor::s3
