@@ -1,8 +1,7 @@
 #include "target.hpp"
 
-#include "util.hpp"
-
 #include <backup_doctor/system.hpp>
+#include <backup_doctor/text.hpp>
 
 #include <fnmatch.h>
 #include <unistd.h>
@@ -10,6 +9,8 @@
 #include <cstring>
 
 namespace backup_doctor::archive {
+
+using sdk::shell_quote;
 
 namespace {
 

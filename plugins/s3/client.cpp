@@ -1,6 +1,6 @@
 #include "client.hpp"
 
-#include "util.hpp"
+#include "wire_format.hpp"
 #include "xml.hpp"
 
 #include <curl/curl.h>

@@ -1,14 +1,17 @@
 #include "connection.hpp"
 #include <backup_doctor/schema.hpp>
 
-#include "safe_open.hpp"
-#include "util.hpp"
+#include <backup_doctor/support/safe_open.hpp>
+
+#include <backup_doctor/text.hpp>
 
 #include <unistd.h>
 
 #include <backup_doctor/duration.hpp>
 
 namespace backup_doctor::s3 {
+
+using sdk::shell_quote;
 
 using nlohmann::json;
 

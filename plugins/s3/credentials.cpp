@@ -1,8 +1,9 @@
 #include "credentials.hpp"
 
-#include "process.hpp"
-#include "safe_open.hpp"
-#include "util.hpp"
+#include "masking.hpp"
+#include <backup_doctor/support/process.hpp>
+#include <backup_doctor/support/safe_open.hpp>
+#include "wire_format.hpp"
 
 #include <backup_doctor/sdk.hpp>
 #include <backup_doctor/text.hpp>
@@ -15,6 +16,8 @@
 #include <sstream>
 
 namespace backup_doctor::s3 {
+
+using sdk::shell_quote;
 
 namespace {
 

@@ -1,6 +1,9 @@
 #include "diagnosis.hpp"
 
-#include "util.hpp"
+#include "masking.hpp"
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <curl/curl.h>
 #include <backup_doctor/duration.hpp>
@@ -10,6 +13,8 @@
 #include <map>
 
 namespace backup_doctor::s3 {
+
+using sdk::shell_quote;
 
 using nlohmann::json;
 

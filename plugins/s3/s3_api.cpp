@@ -1,6 +1,6 @@
 #include "s3_api.hpp"
 
-#include "util.hpp"
+#include "wire_format.hpp"
 #include "xml.hpp"
 
 namespace backup_doctor::s3 {

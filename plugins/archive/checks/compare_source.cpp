@@ -5,12 +5,17 @@
 #include "manifest.hpp"
 #include "scan.hpp"
 #include "target.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <cstring>
 #include <filesystem>
 
 namespace backup_doctor::archive {
+
+using sdk::iso_time;
+using sdk::shell_quote;
+
 namespace {
 
 const char* kSchema = R"({
@@ -19,7 +24,7 @@ const char* kSchema = R"({
   "required": ["path", "source"],
   "properties": {
     "path": {"$ref": "bd:target_path"},
-    "pattern": {"$ref": "bd:target_pattern"},
+    "pattern": {"$ref": "bd:target_pattern", "description": "Glob for the file name when `path` is a directory. Default `*`. Checksum files (`*.sha256`), temporary files (`*.tmp`, `*.partial`, `*.part`) and dot files are never chosen unless the pattern asks for them."},
     "source": {"type": "string", "minLength": 1,
       "description": "The live directory the archive was made from, e.g. `/opt/trixtech`."},
     "archive_prefix": {"type": "string",

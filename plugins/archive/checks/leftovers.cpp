@@ -3,9 +3,9 @@
 // backup directories after the job that made them is long gone.
 #include "checks.hpp"
 #include "target.hpp"
-#include "util.hpp"
 
 #include <backup_doctor/duration.hpp>
+#include <backup_doctor/text.hpp>
 
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -17,6 +17,11 @@
 #include <set>
 
 namespace backup_doctor::archive {
+
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::shell_quote;
+
 namespace {
 
 const char* kSchema = R"({

@@ -5,7 +5,8 @@
 #include "scan.hpp"
 #include "space.hpp"
 #include "target.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -15,6 +16,10 @@
 #include <filesystem>
 
 namespace backup_doctor::archive {
+
+using sdk::human_size;
+using sdk::shell_quote;
+
 namespace {
 
 const char* kSchema = R"({
@@ -23,7 +28,7 @@ const char* kSchema = R"({
   "required": ["path", "restore_target"],
   "properties": {
     "path": {"$ref": "bd:target_path"},
-    "pattern": {"$ref": "bd:target_pattern"},
+    "pattern": {"$ref": "bd:target_pattern", "description": "Glob for the file name when `path` is a directory. Default `*`. Checksum files (`*.sha256`), temporary files (`*.tmp`, `*.partial`, `*.part`) and dot files are never chosen unless the pattern asks for them."},
     "restore_target": {"type": "string", "minLength": 1,
       "description": "Directory the archive would be restored into (it need not exist yet: its nearest existing parent is measured)."},
     "margin_percent": {"type": "number", "minimum": 0, "default": 10,

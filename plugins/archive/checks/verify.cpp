@@ -6,7 +6,8 @@
 #include "scan.hpp"
 #include "sidecar.hpp"
 #include "target.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <unistd.h>
 #include <cerrno>
@@ -15,6 +16,11 @@
 #include <sstream>
 
 namespace backup_doctor::archive {
+
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::shell_quote;
+
 namespace {
 
 const char* kSchema = R"({
@@ -23,7 +29,7 @@ const char* kSchema = R"({
   "required": ["path"],
   "properties": {
     "path": {"$ref": "bd:target_path"},
-    "pattern": {"$ref": "bd:target_pattern"},
+    "pattern": {"$ref": "bd:target_pattern", "description": "Glob for the file name when `path` is a directory. Default `*`. Checksum files (`*.sha256`), temporary files (`*.tmp`, `*.partial`, `*.part`) and dot files are never chosen unless the pattern asks for them."},
     "format": {"enum": ["auto", "tar", "raw"], "default": "auto",
       "description": "What is inside the compression. `tar`: a tar archive whose entries are walked. `raw`: a single compressed stream such as a `.sql.gz` dump (only the compression and checksum are verified). `auto` (default): tar when the file name says so (`.tar`, `.tar.*`, `.tgz`, ...), otherwise whatever libarchive recognises, else raw."},
     "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$",

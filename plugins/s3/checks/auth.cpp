@@ -6,7 +6,7 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+#include "masking.hpp"
 #include "xml.hpp"
 
 #include <backup_doctor/duration.hpp>

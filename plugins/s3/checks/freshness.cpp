@@ -4,11 +4,17 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <backup_doctor/duration.hpp>
 
 namespace backup_doctor::s3 {
+
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::shell_quote;
 
 using nlohmann::json;
 

@@ -4,12 +4,18 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <algorithm>
 #include <backup_doctor/duration.hpp>
 
 namespace backup_doctor::s3 {
+
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::shell_quote;
 
 using nlohmann::json;
 

@@ -6,8 +6,10 @@
 #include "connection.hpp"
 #include "diagnosis.hpp"
 #include "etag.hpp"
-#include "safe_open.hpp"
-#include "util.hpp"
+#include <backup_doctor/support/safe_open.hpp>
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <backup_doctor/duration.hpp>
 
@@ -16,6 +18,10 @@
 #include <filesystem>
 
 namespace backup_doctor::s3 {
+
+using sdk::human_size;
+using sdk::iso_time;
+using sdk::shell_quote;
 
 using nlohmann::json;
 

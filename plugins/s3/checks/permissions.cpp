@@ -5,14 +5,19 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
 #include "xml.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <unistd.h>
 #include <algorithm>
 #include <random>
 
 namespace backup_doctor::s3 {
+
+using sdk::iso_time;
+using sdk::shell_quote;
 
 using nlohmann::json;
 

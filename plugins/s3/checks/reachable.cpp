@@ -6,7 +6,6 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

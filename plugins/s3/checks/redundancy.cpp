@@ -3,11 +3,15 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <backup_doctor/duration.hpp>
 
 namespace backup_doctor::s3 {
+
+using sdk::iso_time;
+using sdk::shell_quote;
 
 using nlohmann::json;
 

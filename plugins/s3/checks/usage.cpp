@@ -4,12 +4,15 @@
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
-#include "util.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <algorithm>
 #include <map>
 
 namespace backup_doctor::s3 {
+
+using sdk::human_size;
 
 using nlohmann::json;
 

@@ -17,8 +17,9 @@
 #include "client.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
+#include "masking.hpp"
 #include "s3_api.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
 #include "xml.hpp"
 
 namespace {

@@ -3,7 +3,9 @@
 #include "fixtures.hpp"
 #include "s3_plugin.hpp"
 #include "support/temp_dir.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 #include <filesystem>
 

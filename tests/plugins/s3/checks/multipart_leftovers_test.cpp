@@ -2,7 +2,9 @@
 // completed) are found with their parts and bytes, and the abort command is exact.
 #include "fixtures.hpp"
 #include "s3_plugin.hpp"
-#include "util.hpp"
+#include "wire_format.hpp"
+
+#include <backup_doctor/text.hpp>
 
 using backup_doctor::testing::run_check;
 using namespace s3test;
@@ -74,8 +76,8 @@ TEST_CASE("s3.multipart_leftovers: abandoned uploads, parts, bytes and abort com
 // moto reports a fixed initiation time (2010-11-10) for every upload, so the age split and the
 // pagination of ListMultipartUploads are checked against scripted S3 answers.
 TEST_CASE("s3.multipart_leftovers: recent uploads are in progress, every page is read") {
-  std::string recent = backup_doctor::s3::iso_time(backup_doctor::s3::now_epoch() - 60);
-  std::string old = backup_doctor::s3::iso_time(backup_doctor::s3::now_epoch() - 3 * 86400);
+  std::string recent = backup_doctor::sdk::iso_time(backup_doctor::s3::now_epoch() - 60);
+  std::string old = backup_doctor::sdk::iso_time(backup_doctor::s3::now_epoch() - 3 * 86400);
   auto upload = [](const std::string& key, const std::string& id, const std::string& when) {
     return "<Upload><Key>" + key + "</Key><UploadId>" + id + "</UploadId><Initiated>" + when +
            "</Initiated><StorageClass>STANDARD</StorageClass></Upload>";

@@ -1,11 +1,8 @@
-#include "util.hpp"
-
-#include <backup_doctor/scrub.hpp>
+#include "wire_format.hpp"
 
 #include <curl/curl.h>
 
 #include <cctype>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -61,32 +58,6 @@ std::optional<int64_t> parse_http_date(const std::string& text) {
   time_t t = curl_getdate(text.c_str(), nullptr);
   if (t == -1) return std::nullopt;
   return static_cast<int64_t>(t);
-}
-
-int64_t now_epoch() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::vector<std::string> maskable(const std::vector<std::string>& secrets) {
-  std::vector<std::string> out;
-  for (const auto& s : secrets)
-    if (s.size() >= 4) out.push_back(s);
-  return out;
-}
-
-std::string scrub(std::string text, const std::vector<std::string>& secrets) {
-  return sdk::scrub(text, maskable(secrets));
-}
-
-nlohmann::json scrub_json(const nlohmann::json& value, const std::vector<std::string>& secrets) {
-  return sdk::scrub_json(value, maskable(secrets));
-}
-
-std::string mask_key_id(std::string_view key_id) {
-  if (key_id.size() <= 4) return std::string(key_id.size(), '*');
-  return std::string(key_id.size() - 4, '*') + std::string(key_id.substr(key_id.size() - 4));
 }
 
 }  // namespace backup_doctor::s3
