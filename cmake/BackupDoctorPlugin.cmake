@@ -20,9 +20,10 @@ function(backup_doctor_add_plugin name)
   # In the tree the alias, out of it the imported target: the same name either way.
   target_link_libraries(${target} PRIVATE BackupDoctorSDK::sdk)
   # A plugin must not leak symbols or pull undefined ones at load time. (Under clang's
-  # sanitizers a module leaves the runtime's symbols to the executable that loads it.)
+  # sanitizers a module leaves the runtime's symbols to the executable that loads it: in the
+  # sanitizer tree, and out of it against an SDK installed from that tree.)
   target_link_options(${target} PRIVATE "LINKER:--exclude-libs,ALL")
-  if(NOT BACKUP_DOCTOR_SANITIZE)
+  if(NOT BACKUP_DOCTOR_SANITIZE AND NOT BackupDoctorSDK_SANITIZED)
     target_link_options(${target} PRIVATE "LINKER:--no-undefined")
   endif()
   if(ARG_LIBRARIES)

@@ -7,8 +7,10 @@ src=$1 build=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# Runs a step whose output matters only when it fails (ninja prints its errors on stdout).
+quiet() { local out; out=$("$@" 2>&1) || fail "$*: $out"; }
 
-cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+quiet cmake --install "$build" --prefix "$tmp/prefix"
 bd=$tmp/prefix/bin/backup-doctor
 [ -x "$bd" ] || fail "no installed binary"
 [ -f "$tmp/prefix/include/backup_doctor/plugin_abi.h" ] || fail "SDK header not installed"
@@ -24,10 +26,13 @@ incdir=$(PKG_CONFIG_PATH=$tmp/prefix/share/pkgconfig pkg-config --cflags-only-I 
 
 # Out of tree: nothing from the source tree but the example's own directory.
 cp -r "$src/examples/custom-plugin" "$tmp/acme-src"
-cmake -S "$tmp/acme-src" -B "$tmp/acme-build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
-cmake --build "$tmp/acme-build" >/dev/null
+quiet cmake -S "$tmp/acme-src" -B "$tmp/acme-build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix"
+quiet cmake --build "$tmp/acme-build"
 [ -f "$tmp/acme-build/backup-doctor-acme.so" ] || fail "plugin not built"
-exported=$(nm -D --defined-only "$tmp/acme-build/backup-doctor-acme.so" | awk '$2 ~ /^[TDB]$/ {print $3}')
+# (Against an SDK from the sanitizer tree the linker also defines the bounds of libFuzzer's
+# coverage sections, __start___sancov_* and __stop___sancov_*: not the plugin's symbols.)
+exported=$(nm -D --defined-only "$tmp/acme-build/backup-doctor-acme.so" \
+  | awk '$2 ~ /^[TDB]$/ && $3 !~ /^__(start|stop)___sancov_/ {print $3}')
 [ "$exported" = "backup_doctor_plugin_entry" ] || fail "plugin exports more than its entry symbol: $exported"
 
 # (Output captured first: grep -q closing the pipe early would fail the pipeline.)
@@ -35,7 +40,7 @@ listing=$("$bd" --plugin-dir "$tmp/acme-build" plugins)
 grep -q "acme 1.0.0  (ABI 1.0)" <<<"$listing" || fail "acme plugin not loaded: $listing"
 
 # Installed into backup-doctor's own prefix, it loads with no flags, like the bundled plugins.
-cmake --install "$tmp/acme-build" --prefix "$tmp/prefix" >/dev/null
+quiet cmake --install "$tmp/acme-build" --prefix "$tmp/prefix"
 [ -f "$tmp/prefix/lib/backup-doctor/plugins/backup-doctor-acme.so" ] \
   || fail "cmake --install did not put the plugin in the prefix's plugin directory: $(find "$tmp/prefix" -name '*acme*')"
 listing=$(env -u BACKUP_DOCTOR_PLUGIN_PATH "$bd" plugins)
