@@ -2,6 +2,8 @@
 
 #include "process_tree.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/duration.hpp>
 
 #include <fcntl.h>
@@ -132,10 +134,10 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
       scratch_dir_(std::move(scratch_dir)) {
   int msg[2], err[2];
   if (pipe2(msg, O_CLOEXEC) != 0)
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("pipe: ") + sdk::errno_text(errno));
   if (pipe2(err, O_CLOEXEC) != 0) {
     close(msg[0]), close(msg[1]);
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("pipe: ") + sdk::errno_text(errno));
   }
   fflush(nullptr);
   started_wall_ = std::chrono::system_clock::now();
@@ -146,7 +148,7 @@ CheckProcess::CheckProcess(const PlannedCheck& check, const Scrubber& scrubber,
   if (pid_ < 0) {
     int e = errno;
     close(msg[0]), close(msg[1]), close(err[0]), close(err[1]);
-    throw std::runtime_error(std::string("fork: ") + std::strerror(e));
+    throw std::runtime_error(std::string("fork: ") + sdk::errno_text(e));
   }
   if (pid_ == 0) {
     close(msg[0]);

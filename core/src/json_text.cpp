@@ -1,5 +1,7 @@
 #include "json_text.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
@@ -110,7 +112,7 @@ JsonParseOutcome parse_json_text(const std::string& text, const std::string& ori
 std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error) {
   struct stat exists {};
   if (::stat(file.c_str(), &exists) != 0) {
-    error = file.string() + ": cannot read the file: " + std::strerror(errno);
+    error = file.string() + ": cannot read the file: " + sdk::errno_text(errno);
     return std::nullopt;
   }
   // Checked once the file is known to exist, so that a missing file is reported as missing.
@@ -127,7 +129,7 @@ std::optional<std::string> read_text_file(const std::filesystem::path& file, std
   support::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0) {
-    error = file.string() + ": cannot read the file: " + std::strerror(errno);
+    error = file.string() + ": cannot read the file: " + sdk::errno_text(errno);
     return std::nullopt;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -146,7 +148,7 @@ std::optional<std::string> read_text_file(const std::filesystem::path& file, std
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      error = file.string() + ": cannot read the file: " + std::strerror(errno);
+      error = file.string() + ": cannot read the file: " + sdk::errno_text(errno);
       return std::nullopt;
     }
     if (n == 0) break;

@@ -1,5 +1,7 @@
 #include "plugin_loader.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/abi.hpp>
 
 #include <backup_doctor/support/safe_open.hpp>
@@ -70,12 +72,12 @@ int open_plugin_file(const std::filesystem::path& file, std::string& reason) {
   if (!fd) {
     reason = errno == ELOOP ? "it is a symbolic link: plugins are loaded only from the file "
                               "itself (point the search path at the real directory)"
-                            : std::string("cannot open the file: ") + std::strerror(errno);
+                            : std::string("cannot open the file: ") + sdk::errno_text(errno);
     return -1;
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
-    reason = std::string("cannot stat the file: ") + std::strerror(errno);
+    reason = std::string("cannot stat the file: ") + sdk::errno_text(errno);
     return -1;
   }
   if (!S_ISREG(st.st_mode)) {

@@ -4,6 +4,8 @@
 #include "process_tree.hpp"
 #include "scratch_pool.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -210,7 +212,7 @@ class PlanRun {
     // Cap the wait: a child whose pipes are held open by a grandchild is noticed by waitpid.
     int ready =
         poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms, 0, 50)));
-    if (ready < 0 && errno != EINTR) spdlog::warn("poll: {}", std::strerror(errno));
+    if (ready < 0 && errno != EINTR) spdlog::warn("poll: {}", sdk::errno_text(errno));
     for (size_t k = 0; ready > 0 && k < fds.size(); ++k) {
       if (!fds[k].revents) continue;
       if (owner[k] == n_)

@@ -1,5 +1,7 @@
 #include "scratch_pool.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/support/safe_open.hpp>
 
 #include <dirent.h>
@@ -74,7 +76,7 @@ std::string ScratchPool::acquire() {
     if (made) rmdir(path.c_str());
     if (!warned_)
       spdlog::warn("cannot create a scratch directory under {}: {}; checks share TMPDIR={}", base_,
-                   std::strerror(e), base_);
+                   sdk::errno_text(e), base_);
     warned_ = true;
     return {};
   }
@@ -93,7 +95,7 @@ void ScratchPool::release(const std::string& path, bool may_reuse) {
   // Something was left in it, or it was changed: remove it all (a new one is made if needed).
   if (int e = support::remove_tree(path); e != 0 && e != ENOENT) {
     spdlog::warn("cannot remove scratch directory {}: {}; trying again at the end of the run", path,
-                 std::strerror(e));
+                 sdk::errno_text(e));
     return;  // stays in all_, out of free_
   }
   // Erasing shifts the indexes after it.

@@ -6,6 +6,8 @@
 // held back until the stream ends. libarchive's bzip2 filter dropped up to 64 KiB instead.
 #include "decoder.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <bzlib.h>
 #include <algorithm>
 #include <cstring>
@@ -163,7 +165,7 @@ class Bzip2Decoder final : public Decoder {
   void fail(int rc) {
     std::string where = "bzip2 stream " + std::to_string(streams_ > 0 ? streams_ - 1 : 0);
     if (reader_.error() != 0) {
-      pending_ = make("read_error", std::string("read error: ") + std::strerror(reader_.error()));
+      pending_ = make("read_error", std::string("read error: ") + sdk::errno_text(reader_.error()));
       pending_->compressed_offset = reader_.error_offset();
     } else if (rc == BZ_UNEXPECTED_EOF) {
       pending_ = make("truncated", "the file ends inside " + where + " (unexpected end of file)");

@@ -3,6 +3,8 @@
 // member's CRC-32 and length are checked by isal_inflate itself (crc_flag = ISAL_GZIP).
 #include "decoder.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <isa-l/igzip_lib.h>
 #include <algorithm>
 #include <array>
@@ -88,7 +90,7 @@ class GzipDecoder final : public Decoder {
           break;
         }
         if (reader_.error() != 0) {
-          pend("read_error", std::string("read error: ") + std::strerror(reader_.error()),
+          pend("read_error", std::string("read error: ") + sdk::errno_text(reader_.error()),
                reader_.error_offset());
         } else {
           pend("truncated",
@@ -105,7 +107,7 @@ class GzipDecoder final : public Decoder {
       if (pending_)
         damage_ = std::move(pending_);
       else if (!in_member_ && eof_ && reader_.error() != 0)
-        damage_ = make("read_error", std::string("read error: ") + std::strerror(reader_.error()),
+        damage_ = make("read_error", std::string("read error: ") + sdk::errno_text(reader_.error()),
                        reader_.error_offset());
       else if (members_ == 0 && !damage_)
         damage_ = make("bad_header", "no gzip member found", 0);

@@ -7,6 +7,8 @@
 #include "content_sniff.hpp"
 #include "decoder.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <algorithm>
@@ -98,7 +100,7 @@ class LibarchiveDecoder final : public Decoder {
     d.compressed_range_start = chunk_start_;
     if (reader_.error() != 0) {
       d.kind = "read_error";
-      d.message = std::string("read error: ") + std::strerror(reader_.error());
+      d.message = std::string("read error: ") + sdk::errno_text(reader_.error());
       d.compressed_offset = reader_.error_offset();
     } else if (message.find("runcated") != std::string::npos ||
                message.find("nexpected end") != std::string::npos ||

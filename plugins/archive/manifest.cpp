@@ -1,5 +1,7 @@
 #include "manifest.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/support/safe_open.hpp>
 
 #include <fcntl.h>
@@ -138,7 +140,7 @@ class SourceWalker {
     ++result_.unreadable;
     if (result_.unreadable_samples.size() < 10)
       result_.unreadable_samples.push_back((rel.empty() ? root_path_ : root_path_ + "/" + rel) +
-                                           ": " + std::strerror(err));
+                                           ": " + sdk::errno_text(err));
   }
 
   const std::string& root_path_;

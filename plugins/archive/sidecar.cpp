@@ -1,5 +1,7 @@
 #include "sidecar.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <unistd.h>
 #include <algorithm>
 #include <cctype>
@@ -154,7 +156,7 @@ Checksum load_checksum(const std::string& archive, const std::optional<std::stri
         c.refusal == support::Refusal::hard_link || c.refusal == support::Refusal::untrusted_link;
     c.problem = not_a_file ? "checksum file " + c.refused.message
                            : "checksum file " + c.sidecar +
-                                 " cannot be read: " + std::strerror(c.refused.error);
+                                 " cannot be read: " + sdk::errno_text(c.refused.error);
     return c;
   }
   c.sidecar_mtime = opened.st.st_mtime;

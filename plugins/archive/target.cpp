@@ -49,7 +49,7 @@ std::string read_link_at(int dir, const std::string& name) {
 void choose_newest(const TargetSpec& spec, int dir, Target& t) {
   std::vector<support::DirEntry> entries;
   if (int err = support::list_directory(dir, entries); err != 0) {
-    t.error = t.directory + ": " + std::strerror(err);
+    t.error = t.directory + ": " + sdk::errno_text(err);
     return;
   }
   const std::string prefix = t.directory == "/" ? "/" : t.directory + "/";
@@ -135,7 +135,7 @@ Target resolve_target(const TargetSpec& spec) {
     std::string last = slash == std::string::npos ? spec.path : spec.path.substr(slash + 1);
     if (!sdk::has_glob(last)) {
       t.missing = true;
-      t.error = spec.path + ": " + std::strerror(file.error);
+      t.error = spec.path + ": " + sdk::errno_text(file.error);
       return t;
     }
     dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : spec.path.substr(0, slash));
@@ -151,7 +151,7 @@ Target resolve_target(const TargetSpec& spec) {
   auto d = open_named_directory(dir);
   if (!d) {
     t.missing = d.refusal == support::Refusal::missing;
-    t.error = d.message.empty() ? dir + ": " + std::strerror(d.error) : d.message;
+    t.error = d.message.empty() ? dir + ": " + sdk::errno_text(d.error) : d.message;
     return t;
   }
   choose_newest(spec, d.fd.get(), t);
@@ -218,7 +218,7 @@ bool report_unusable(const Target& target, const std::string& none, const std::s
     details["type"] = support::file_type_word(f.st.st_mode);
   sdk::Status status =
       f.refusal == support::Refusal::denied ? sdk::Status::error : sdk::Status::fail;
-  ctx.report(status, f.message.empty() ? target.path + ": " + std::strerror(f.error) : f.message,
+  ctx.report(status, f.message.empty() ? target.path + ": " + sdk::errno_text(f.error) : f.message,
              refusal_advice(f, target.path, "the archive"), details);
   return true;
 }

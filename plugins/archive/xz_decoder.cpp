@@ -5,6 +5,8 @@
 // than `tar -tJf` lists.
 #include "decoder.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <lzma.h>
 #include <cstring>
 #include <vector>
@@ -81,7 +83,7 @@ class XzDecoder final : public Decoder {
 
   void fail(lzma_ret rc) {
     if (reader_.error() != 0) {
-      pending_ = make("read_error", std::string("read error: ") + std::strerror(reader_.error()));
+      pending_ = make("read_error", std::string("read error: ") + sdk::errno_text(reader_.error()));
       pending_->compressed_offset = reader_.error_offset();
       return;
     }

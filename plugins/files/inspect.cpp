@@ -65,7 +65,7 @@ Inspected inspect(const std::string& path, bool follow_trusted_links) {
       in.found.refusal = support::Refusal::failed;
       in.found.error = ELOOP;
       in.found.where = current;
-      in.found.message = current + ": " + std::strerror(ELOOP);
+      in.found.message = current + ": " + sdk::errno_text(ELOOP);
       break;
     }
     in.followed.push_back(current + " -> " + target);
@@ -94,7 +94,7 @@ std::string link_advice(const std::string& link, const std::string& target, cons
 
 std::string refusal_text(const support::SafeOpened& opened) {
   if (!opened.message.empty()) return opened.message;
-  return opened.where + ": " + std::strerror(opened.error);
+  return opened.where + ": " + sdk::errno_text(opened.error);
 }
 
 }  // namespace backup_doctor::files

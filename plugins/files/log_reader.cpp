@@ -1,5 +1,7 @@
 #include "log_reader.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <algorithm>
@@ -47,7 +49,8 @@ bool ReverseLineReader::fill() {
   auto next = std::make_unique_for_overwrite<char[]>(n + end_);
   ssize_t got = pread_full(fd_, next.get(), n, at);
   if (got != static_cast<ssize_t>(n))
-    throw std::runtime_error(got < 0 ? std::strerror(errno) : "file shrank while reading");
+    throw std::runtime_error(got < 0 ? sdk::errno_text(errno)
+                                     : std::string("file shrank while reading"));
   if (end_) std::memcpy(next.get() + n, buf_.get(), end_);
   buf_ = std::move(next);
   end_ += n;

@@ -57,7 +57,7 @@ class Expander {
     }
     std::vector<support::DirEntry> entries;
     if (int err = support::list_directory(dir->get(), entries); err != 0)
-      out_.skipped.push_back({dir_path, std::string("cannot be listed: ") + std::strerror(err)});
+      out_.skipped.push_back({dir_path, std::string("cannot be listed: ") + sdk::errno_text(err)});
     for (const auto& e : entries)
       if (::fnmatch(part.c_str(), e.name.c_str(), FNM_PERIOD) == 0)
         take(dir, dir_path, e.name, e.st, index);

@@ -3,6 +3,8 @@
 #include "archive_filters.hpp"
 #include "script_guard.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -136,7 +138,7 @@ long DumpReader::next_block(archive* a, void* self, const void** block) {
     n = ::pread(r->fd_, r->block_.data(), r->block_.size(), static_cast<off_t>(r->offset_));
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    archive_set_error(a, errno, "%s", std::strerror(errno));
+    archive_set_error(a, errno, "%s", sdk::errno_text(errno).c_str());
     return -1;
   }
   r->offset_ += n;
@@ -163,7 +165,7 @@ DetectedFormat detect_format(const DumpSource& dump) {
       // FIFO in there would be followed, or block it.
       std::vector<support::DirEntry> entries;
       if (int err = support::list_directory(dump.fd.get(), entries); err != 0)
-        d.problem = std::string("is a directory that cannot be listed: ") + std::strerror(err);
+        d.problem = std::string("is a directory that cannot be listed: ") + sdk::errno_text(err);
       for (const auto& e : entries)
         if (!S_ISREG(e.st.st_mode) && d.foreign.empty())
           d.foreign = e.name + ", a " + support::file_type_word(e.st.st_mode);
@@ -176,7 +178,7 @@ DetectedFormat detect_format(const DumpSource& dump) {
   unsigned char head[512] = {};
   ssize_t n = ::pread(dump.fd.get(), head, sizeof head, 0);
   if (n < 0) {
-    d.problem = std::string("cannot be read: ") + std::strerror(errno);
+    d.problem = std::string("cannot be read: ") + sdk::errno_text(errno);
     return d;
   }
   if (n == 0) {

@@ -1,5 +1,7 @@
 #include "dump_source.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <unistd.h>
@@ -63,7 +65,7 @@ PickedDump pick_newest(const std::string& dir, const std::string& pattern) {
   std::vector<support::DirEntry> entries;
   if (int err = support::list_directory(d.fd.get(), entries); err != 0) {
     out.dir_refusal = support::Refusal::failed;
-    out.dir_error = dir + ": " + std::strerror(err);
+    out.dir_error = dir + ": " + sdk::errno_text(err);
     return out;
   }
   const support::DirEntry* best = nullptr;

@@ -5,6 +5,8 @@
 #include "connection.hpp"
 #include "secrets.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <sys/stat.h>
@@ -113,7 +115,7 @@ void ToolConnection::make_directory() {
   std::string pattern = temp_base() + "/bd-pg-tool-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw sdk::CheckError(
-        "Could not create a private directory in " + temp_base() + ": " + std::strerror(errno),
+        "Could not create a private directory in " + temp_base() + ": " + sdk::errno_text(errno),
         "The restore tools get their password file there. Check free space and "
         "permissions of " +
             temp_base() + ".");
@@ -127,19 +129,19 @@ std::string ToolConnection::private_file(const std::string& name, const std::str
   support::UniqueFd fd(
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd)
-    throw sdk::CheckError("Could not create " + path + ": " + std::strerror(errno),
+    throw sdk::CheckError("Could not create " + path + ": " + sdk::errno_text(errno),
                           "Check free space and permissions of " + temp_base() + ".");
   files_.push_back(path);
   if (as_user_ && ::geteuid() == 0 && ::fchown(fd.get(), as_user_->uid, as_user_->gid) != 0)
     throw sdk::CheckError(
-        "Could not give " + path + " to " + as_user_->name + ": " + std::strerror(errno),
+        "Could not give " + path + " to " + as_user_->name + ": " + sdk::errno_text(errno),
         "Check that " + temp_base() + " is on a file system that supports owners.");
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      throw sdk::CheckError("Could not write " + path + ": " + std::strerror(errno),
+      throw sdk::CheckError("Could not write " + path + ": " + sdk::errno_text(errno),
                             "Check free space in " + temp_base() + ".");
     done += static_cast<size_t>(n);
   }
@@ -169,7 +171,7 @@ std::string ToolConnection::copy_private(const std::string& keyword, const std::
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
       throw sdk::CheckError(
-          "`" + keyword + "` " + path + " cannot be read: " + std::strerror(errno),
+          "`" + keyword + "` " + path + " cannot be read: " + sdk::errno_text(errno),
           "Point `" + keyword + "` at a regular file that root can read.");
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));

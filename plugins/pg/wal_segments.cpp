@@ -1,5 +1,7 @@
 #include "wal_segments.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/support/safe_open.hpp>
 
 #include <sys/stat.h>
@@ -77,7 +79,7 @@ ArchiveScan scan_archive_dir(const std::filesystem::path& dir, uint64_t segment_
   }
   std::vector<support::DirEntry> entries;
   if (int err = support::list_directory(d.fd.get(), entries); err != 0) {
-    scan.error = std::strerror(err);
+    scan.error = sdk::errno_text(err);
     return scan;
   }
   uint64_t newest = 0;

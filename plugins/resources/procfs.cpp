@@ -1,5 +1,7 @@
 #include "procfs.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/sdk.hpp>
 #include <backup_doctor/support/safe_open.hpp>
 
@@ -147,7 +149,7 @@ PressureReading read_pressure(const std::string& proc_root, const std::string& r
     else if (err == EOPNOTSUPP)
       r.reason = r.path + " is not supported: PSI is disabled in this kernel (boot with psi=1)";
     else
-      r.reason = "cannot read " + r.path + ": " + std::strerror(err);
+      r.reason = "cannot read " + r.path + ": " + sdk::errno_text(err);
     return r;
   }
   auto psi = parse_psi(*text);

@@ -1,5 +1,7 @@
 #include "access_probe.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -64,14 +66,14 @@ ProbeResult probe_access(const std::optional<support::UserIds>& user,
       user ? support::supplementary_groups(*user) : std::vector<gid_t>{};
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
-    result.reason = std::string("pipe: ") + std::strerror(errno);
+    result.reason = std::string("pipe: ") + sdk::errno_text(errno);
     return result;
   }
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    result.reason = std::string("fork: ") + std::strerror(errno);
+    result.reason = std::string("fork: ") + sdk::errno_text(errno);
     return result;
   }
   if (pid == 0) {
@@ -115,7 +117,7 @@ ProbeResult probe_access(const std::optional<support::UserIds>& user,
     have = 0;
     if (r.kind == 'X') {
       result.reason = std::string("could not switch to user '") + (user ? user->name : "") +
-                      "': " + std::strerror(r.error);
+                      "': " + sdk::errno_text(r.error);
     } else if (r.kind == 'D') {
       finished = true;
     } else if (r.kind == 'R' && r.index < read_files.size()) {

@@ -1,5 +1,7 @@
 #include "private_file.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/sdk.hpp>
 
 #include <fcntl.h>
@@ -41,7 +43,7 @@ PrivateFile::PrivateFile(const std::string& name, const std::string& content,
     std::string pattern = "/tmp/backup-doctor-rsync.XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr)
       throw sdk::CheckError(std::string("cannot create a private directory: ") +
-                            std::strerror(errno));
+                            sdk::errno_text(errno));
     ::chmod(pattern.c_str(), 0711);
     dir_ = pattern;
     own_dir_ = true;
@@ -56,7 +58,7 @@ PrivateFile::PrivateFile(const std::string& name, const std::string& content,
   if (!ok) {
     ::unlink(path_.c_str());
     if (own_dir_) ::rmdir(dir_.c_str());
-    throw sdk::CheckError("cannot write the private file " + path_ + ": " + std::strerror(err));
+    throw sdk::CheckError("cannot write the private file " + path_ + ": " + sdk::errno_text(err));
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include "local_tree.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -98,7 +100,7 @@ FreeSpace free_space(const std::string& path) {
   FreeSpace fs;
   struct statvfs v {};
   if (statvfs(path.c_str(), &v) != 0) {
-    fs.error = std::strerror(errno);
+    fs.error = sdk::errno_text(errno);
     return fs;
   }
   fs.ok = true;

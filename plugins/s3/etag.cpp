@@ -1,5 +1,7 @@
 #include "etag.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -82,7 +84,7 @@ LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
                                const std::vector<uint64_t>& part_sizes,
                                const std::function<bool()>& cancelled) {
   if (::lseek(fd, 0, SEEK_SET) != 0)
-    throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot read " + path + ": " + sdk::errno_text(errno));
 #ifdef POSIX_FADV_SEQUENTIAL
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -100,7 +102,7 @@ LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+      throw std::runtime_error("cannot read " + path + ": " + sdk::errno_text(errno));
     }
     if (n == 0) break;
     out.size += static_cast<uint64_t>(n);

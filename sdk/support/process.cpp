@@ -1,4 +1,6 @@
+
 #include <backup_doctor/support/process.hpp>
+#include <backup_doctor/system.hpp>
 
 #include <backup_doctor/support/safe_open.hpp>
 
@@ -237,14 +239,14 @@ bool start_child(std::vector<std::string>& argv, const ProcessOptions& o, const 
   int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2], status_pipe[2];
   if ((o.stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC)) || pipe2(out_pipe, O_CLOEXEC) ||
       pipe2(err_pipe, O_CLOEXEC) || pipe2(status_pipe, O_CLOEXEC)) {
-    r.start_error = std::string("pipe: ") + std::strerror(errno);
+    r.start_error = std::string("pipe: ") + sdk::errno_text(errno);
     return false;
   }
   const int child_stdin = o.stdin_fd >= 0 ? o.stdin_fd : in_pipe[0];
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
-    r.start_error = std::string("fork: ") + std::strerror(errno);
+    r.start_error = std::string("fork: ") + sdk::errno_text(errno);
     return false;
   }
   if (pid == 0)
@@ -267,7 +269,7 @@ bool start_child(std::vector<std::string>& argv, const ProcessOptions& o, const 
     close(err_pipe[0]);
     int st = 0;
     waitpid(pid, &st, 0);
-    r.start_error = argv[0] + ": " + std::strerror(child_errno);
+    r.start_error = argv[0] + ": " + sdk::errno_text(child_errno);
     return false;
   }
   child.pid = pid;

@@ -87,7 +87,7 @@ SafeOpened from_errno(int err, const std::string& where) {
   Refusal why = err == ENOENT || err == ENOTDIR ? Refusal::missing
                 : err == EACCES || err == EPERM ? Refusal::denied
                                                 : Refusal::failed;
-  return refuse(why, err, where, where + ": " + std::strerror(err));
+  return refuse(why, err, where, where + ": " + sdk::errno_text(err));
 }
 
 // Reopens an O_PATH descriptor for reading, with the flags that never block or change atime.
@@ -314,7 +314,7 @@ std::string untrusted_path_reason(const std::string& path) {
   bool absolute = !path.empty() && path[0] == '/';
   UniqueFd dir(::open(absolute ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   struct stat dir_st {};
-  if (!dir || ::fstat(dir.get(), &dir_st) != 0) return path + ": " + std::strerror(errno);
+  if (!dir || ::fstat(dir.get(), &dir_st) != 0) return path + ": " + sdk::errno_text(errno);
   std::string shown = absolute ? "/" : ".";
   if (std::string w = untrusted_writer(dir_st); !w.empty()) return shown + " is " + w;
   std::deque<std::string> todo = components(path);
@@ -326,7 +326,7 @@ std::string untrusted_path_reason(const std::string& path) {
     std::string here = join(shown, name);
     UniqueFd fd(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0) return here + ": " + std::strerror(errno);
+    if (!fd || ::fstat(fd.get(), &st) != 0) return here + ": " + sdk::errno_text(errno);
     // Whoever may replace entries of the directory may replace this one.
     if (std::string w = untrusted_writer(dir_st); !w.empty())
       return shown + " (which holds " + name + ") is " + w;
@@ -338,13 +338,13 @@ std::string untrusted_path_reason(const std::string& path) {
       for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_front(*it);
       if (target[0] == '/') {
         dir.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!dir || ::fstat(dir.get(), &dir_st) != 0) return "/: " + std::string(strerror(errno));
+        if (!dir || ::fstat(dir.get(), &dir_st) != 0) return "/: " + sdk::errno_text(errno);
         shown = "/";
       }
       continue;
     }
     if (!S_ISDIR(st.st_mode)) {
-      if (!todo.empty()) return here + ": " + std::strerror(ENOTDIR);
+      if (!todo.empty()) return here + ": " + sdk::errno_text(ENOTDIR);
       if (st.st_mode & S_IWOTH) return here + " is writable by everyone";
       if (st.st_mode & S_IWGRP) return here + " is writable by group " + group_text(st.st_gid);
       return {};

@@ -1,4 +1,6 @@
+
 #include <backup_doctor/support/user_access.hpp>
+#include <backup_doctor/system.hpp>
 
 #include <fcntl.h>
 #include <grp.h>
@@ -21,7 +23,7 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     answer.tested = false;
-    answer.reason = std::string("pipe: ") + std::strerror(errno);
+    answer.reason = std::string("pipe: ") + sdk::errno_text(errno);
     return answer;
   }
   // Looked up before fork: nothing in the child may allocate (it may be forked from a thread).
@@ -30,7 +32,7 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
   pid_t pid = fork();
   if (pid < 0) {
     answer.tested = false;
-    answer.reason = std::string("fork: ") + std::strerror(errno);
+    answer.reason = std::string("fork: ") + sdk::errno_text(errno);
     return answer;
   }
   if (pid == 0) {
@@ -83,7 +85,7 @@ AccessAnswer test_access_as(const UserIds& user, const std::string& path, Access
   } else if (result == 0) {
     answer.allowed = true;
   } else {
-    answer.reason = std::strerror(result);
+    answer.reason = sdk::errno_text(result);
   }
   return answer;
 }

@@ -1,5 +1,7 @@
 #include "reporters/reporter.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,13 +45,13 @@ std::string write_file_atomically(const std::filesystem::path& file, const std::
   std::string tmp = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
   int fd = mkstemp(tmp.data());
   if (fd < 0)
-    return "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno);
+    return "cannot create a temporary file in " + dir.string() + ": " + sdk::errno_text(errno);
   size_t off = 0;
   while (off < content.size()) {
     ssize_t n = write(fd, content.data() + off, content.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      std::string err = std::strerror(errno);
+      std::string err = sdk::errno_text(errno);
       close(fd);
       unlink(tmp.c_str());
       return "cannot write " + tmp + ": " + err;
@@ -62,10 +64,10 @@ std::string write_file_atomically(const std::filesystem::path& file, const std::
   fchmod(fd, 0666 & ~mask);
   if (fsync(fd) != 0 || close(fd) != 0) {
     unlink(tmp.c_str());
-    return "cannot write " + tmp + ": " + std::strerror(errno);
+    return "cannot write " + tmp + ": " + sdk::errno_text(errno);
   }
   if (rename(tmp.c_str(), file.c_str()) != 0) {
-    std::string err = std::strerror(errno);
+    std::string err = sdk::errno_text(errno);
     unlink(tmp.c_str());
     return "cannot replace " + file.string() + ": " + err;
   }

@@ -6,6 +6,8 @@
 #include "space.hpp"
 #include "target.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/text.hpp>
 
 #include <sys/stat.h>
@@ -71,7 +73,7 @@ void report_target_refused(const std::string& restore_target, const std::string&
       refused.refusal != support::Refusal::untrusted_link)
     throw sdk::CheckError(
         "cannot measure free space at " + measured + ": " +
-        (refused.message.empty() ? std::strerror(refused.error) : refused.message));
+        (refused.message.empty() ? sdk::errno_text(refused.error) : refused.message));
   nlohmann::json details = {{"restore_target", restore_target},
                             {"measured_path", measured},
                             {"error", refused.message},
@@ -119,7 +121,8 @@ struct FreeSpace {
 FreeSpace measure_free_space(const support::SafeOpened& dir, const std::string& measured) {
   struct statvfs vfs {};
   if (::fstatvfs(dir.fd.get(), &vfs) != 0)
-    throw sdk::CheckError("cannot measure free space at " + measured + ": " + std::strerror(errno));
+    throw sdk::CheckError("cannot measure free space at " + measured + ": " +
+                          sdk::errno_text(errno));
   FreeSpace space;
   space.block = vfs.f_frsize ? vfs.f_frsize : 4096;
   space.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * space.block;

@@ -7,6 +7,8 @@
 #include "sidecar.hpp"
 #include "target.hpp"
 
+#include <backup_doctor/system.hpp>
+
 #include <backup_doctor/text.hpp>
 
 #include <unistd.h>
@@ -140,7 +142,7 @@ bool report_misnamed(int fd, const std::string& path, sdk::Context& ctx,
   if (named.empty()) return false;
   std::string head(4096, '\0');
   ssize_t n = ::pread(fd, head.data(), head.size(), 0);
-  if (n < 0) throw sdk::CheckError("cannot read " + path + ": " + std::strerror(errno));
+  if (n < 0) throw sdk::CheckError("cannot read " + path + ": " + sdk::errno_text(errno));
   head.resize(static_cast<size_t>(n));
   if (head.empty()) return false;  // the empty file has its own finding
   Sniffed found = sniff(head);

@@ -19,6 +19,7 @@
 
 namespace backup_doctor::rsync {
 
+using sdk::errno_text;
 using sdk::Findings;
 using sdk::group_name;
 using sdk::human_size;
@@ -56,10 +57,6 @@ const char* kSchema = R"({
       "description": "The destination already holds the previous copy of this source and is updated in place: only the growth (source size minus destination tree size) plus the largest file (rsync's temporary copy) must fit. Default false: the whole source must fit."}
   }
 })";
-
-std::string errno_text(int e) {
-  return std::strerror(e);
-}
 
 const char* type_name(mode_t m) {
   if (S_ISREG(m)) return "a regular file";
