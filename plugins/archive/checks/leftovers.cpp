@@ -5,6 +5,7 @@
 #include "target.hpp"
 
 #include <backup_doctor/duration.hpp>
+#include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 
 #include <fnmatch.h>
@@ -159,9 +160,7 @@ Options read_options(const nlohmann::json& params) {
   o.require = params.value("require_checksum", std::string("auto"));
   o.recursive = params.value("recursive", true);
   o.max_items = params.value("max_items", 20);
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  auto now = static_cast<int64_t>(sdk::now_seconds());
   o.cutoff = now - std::chrono::duration_cast<std::chrono::seconds>(*min_age).count();
   return o;
 }
