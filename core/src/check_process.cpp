@@ -39,10 +39,6 @@ void write_all(int fd, const std::string& data) {
   }
 }
 
-std::string str(bd_str s) {
-  return std::string(sdk::from_bd(s));
-}
-
 void send(const nlohmann::json& message) {
   write_all(g_child_fd,
             message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -57,29 +53,29 @@ const bd_host_api* child_host_api() {
           [](bd_call*, bd_status status, bd_str summary, bd_str remediation, bd_str details) {
             send({{"t", "report"},
                   {"status", status},
-                  {"summary", str(summary)},
-                  {"remediation", str(remediation)},
-                  {"details", str(details)}});
+                  {"summary", sdk::from_bd(summary)},
+                  {"remediation", sdk::from_bd(remediation)},
+                  {"details", sdk::from_bd(details)}});
           },
       .metric =
           [](bd_call*, bd_str name, double value, bd_str unit, bd_str labels) {
             send({{"t", "metric"},
-                  {"name", str(name)},
+                  {"name", sdk::from_bd(name)},
                   {"value", value},
-                  {"unit", str(unit)},
-                  {"labels", str(labels)}});
+                  {"unit", sdk::from_bd(unit)},
+                  {"labels", sdk::from_bd(labels)}});
           },
       .log =
           [](bd_call*, int32_t level, bd_str message) {
-            send({{"t", "log"}, {"level", level}, {"message", str(message)}});
+            send({{"t", "log"}, {"level", level}, {"message", sdk::from_bd(message)}});
           },
       .progress =
           [](bd_call*, double fraction, bd_str message) {
-            send({{"t", "progress"}, {"fraction", fraction}, {"message", str(message)}});
+            send({{"t", "progress"}, {"fraction", fraction}, {"message", sdk::from_bd(message)}});
           },
       .error =
           [](bd_call*, bd_str message) {
-            send({{"t", "error"}, {"message", str(message)}});
+            send({{"t", "error"}, {"message", sdk::from_bd(message)}});
           },
       // A signal handler sets the flag: safe to read from any thread.
       .cancelled = [](bd_call*) -> int32_t { return g_child_cancelled ? 1 : 0; },

@@ -28,9 +28,6 @@ struct InProcessCall {
   std::string error;
 };
 
-std::string str(bd_str s) {
-  return std::string(sdk::from_bd(s));
-}
 InProcessCall& of(bd_call* c) {
   return *reinterpret_cast<InProcessCall*>(c);
 }
@@ -47,7 +44,7 @@ const bd_host_api* in_process_host_api() {
       .log =
           [](bd_call* c, int32_t level, bd_str message) {
             // The log sink masks secrets (logging.cpp); describe() runs before any is resolved.
-            auto text = str(message);
+            auto text = sdk::from_bd(message);
             auto lvl = level >= BD_LOG_ERROR  ? spdlog::level::err
                        : level == BD_LOG_WARN ? spdlog::level::warn
                        : level == BD_LOG_INFO ? spdlog::level::info
@@ -55,7 +52,7 @@ const bd_host_api* in_process_host_api() {
             spdlog::log(lvl, "plugin {}: {}", of(c).plugin, text);
           },
       .progress = [](bd_call*, double, bd_str) {},
-      .error = [](bd_call* c, bd_str message) { of(c).error = str(message); },
+      .error = [](bd_call* c, bd_str message) { of(c).error = sdk::from_bd(message); },
       .cancelled = [](bd_call*) -> int32_t { return 0; },
   };
   return &host;

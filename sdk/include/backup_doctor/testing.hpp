@@ -45,9 +45,6 @@ namespace detail {
 inline Result& of(bd_call* call) {
   return *reinterpret_cast<Result*>(call);
 }
-inline std::string str(bd_str s) {
-  return std::string(from_bd(s));
-}
 inline nlohmann::json object_or_empty(bd_str s) {
   return s.size ? nlohmann::json::parse(from_bd(s)) : nlohmann::json::object();
 }
@@ -62,17 +59,18 @@ inline const bd_host_api* recording_host() {
             auto& r = of(c);
             r.reported = true;
             r.status = static_cast<Status>(status);
-            r.summary = str(summary);
-            r.remediation = str(remediation);
+            r.summary = from_bd(summary);
+            r.remediation = from_bd(remediation);
             r.details = object_or_empty(details);
           },
       .metric =
           [](bd_call* c, bd_str name, double value, bd_str unit, bd_str labels) {
-            of(c).metrics.push_back({str(name), value, str(unit), object_or_empty(labels)});
+            of(c).metrics.push_back({std::string(from_bd(name)), value, std::string(from_bd(unit)),
+                                     object_or_empty(labels)});
           },
-      .log = [](bd_call* c, int32_t, bd_str message) { of(c).logs.push_back(str(message)); },
+      .log = [](bd_call* c, int32_t, bd_str message) { of(c).logs.emplace_back(from_bd(message)); },
       .progress = [](bd_call*, double, bd_str) {},
-      .error = [](bd_call* c, bd_str message) { of(c).error = str(message); },
+      .error = [](bd_call* c, bd_str message) { of(c).error = from_bd(message); },
       .cancelled = [](bd_call*) -> int32_t { return 0; },
   };
   return &host;
