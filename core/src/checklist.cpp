@@ -7,7 +7,7 @@
 
 #include <backup_doctor/duration.hpp>
 
-#include <functional>
+#include <algorithm>
 #include <set>
 
 namespace backup_doctor {
@@ -58,20 +58,161 @@ std::string id_at(const nlohmann::json& doc, const std::vector<std::string>& pat
   return {};
 }
 
+struct Defaults {
+  Severity severity = Severity::critical;
+  std::chrono::milliseconds timeout = kDefaultCheckTimeout;
+};
+
+std::vector<std::string> check_path(size_t index, const std::string& field) {
+  return {"checks", std::to_string(index), field};
+}
+
+Defaults read_defaults(const nlohmann::json& doc, const SourceMap& source,
+                       const std::filesystem::path& origin, std::vector<std::string>& errors) {
+  Defaults d;
+  if (!doc.contains("defaults")) return d;
+  const auto& j = doc["defaults"];
+  if (j.contains("severity")) d.severity = *severity_from_string(j["severity"].get<std::string>());
+  if (j.contains("timeout")) {
+    auto t = parse_duration(j["timeout"].get<std::string>());
+    if (t && t->count() > 0)
+      d.timeout = *t;
+    else
+      errors.push_back(located(origin, "", "defaults.timeout",
+                               "not a positive duration such as 30s or 5m",
+                               source.line_col({"defaults", "timeout"})));
+  }
+  return d;
+}
+
+// One entry of "checks", already valid against the checklist schema.
+CheckSpec read_check(const nlohmann::json& c, size_t i, const Defaults& defaults,
+                     const Checklist& cl, std::vector<std::string>& errors) {
+  CheckSpec spec;
+  spec.index = i;
+  spec.id = c["id"].get<std::string>();
+  spec.use = c["use"].get<std::string>();
+  spec.description = c.value("description", "");
+  spec.with = c.value("with", nlohmann::json::object());
+  spec.severity = c.contains("severity") ? *severity_from_string(c["severity"].get<std::string>())
+                                         : defaults.severity;
+  spec.needs = strings(c, "needs");
+  spec.tags = strings(c, "tags");
+  spec.enabled = c.value("enabled", true);
+  spec.timeout = defaults.timeout;
+  if (c.contains("timeout")) {
+    auto t = parse_duration(c["timeout"].get<std::string>());
+    if (t && t->count() > 0)
+      spec.timeout = *t;
+    else
+      errors.push_back(located(cl.file, spec.id, "timeout",
+                               "not a positive duration such as 30s or 5m",
+                               cl.source.line_col(check_path(i, "timeout"))));
+  }
+  return spec;
+}
+
+// Ids are unique; every need names another check, and an enabled one when the needing check
+// is enabled (a disabled prerequisite would silently skip what needs it on every run).
+void check_ids_and_needs(Checklist& cl, std::vector<std::string>& errors) {
+  for (const auto& c : cl.checks) {
+    auto [first, fresh] = cl.index.emplace(c.id, c.index);
+    if (!fresh)
+      errors.push_back(located(cl.file, c.id, "id",
+                               "duplicate id (checks #" + std::to_string(first->second + 1) +
+                                   " and #" + std::to_string(c.index + 1) +
+                                   "); every check needs its own id",
+                               cl.source.line_col(check_path(c.index, "id"))));
+  }
+  std::vector<std::string> all_ids;
+  for (const auto& c : cl.checks) all_ids.push_back(c.id);
+  for (const auto& c : cl.checks)
+    for (size_t k = 0; k < c.needs.size(); ++k) {
+      const std::string& n = c.needs[k];
+      std::string where =
+          cl.source.line_col({"checks", std::to_string(c.index), "needs", std::to_string(k)});
+      const CheckSpec* need = cl.find(n);
+      if (n == c.id)
+        errors.push_back(located(cl.file, c.id, "needs", "a check cannot need itself", where));
+      else if (!need)
+        errors.push_back(located(cl.file, c.id, "needs",
+                                 "unknown check id '" + n + "'" + did_you_mean(n, all_ids), where));
+      else if (c.enabled && !need->enabled)
+        errors.push_back(located(cl.file, c.id, "needs",
+                                 "'" + n +
+                                     "' is disabled (\"enabled\": false), so this check "
+                                     "would be skipped on every run; enable '" +
+                                     n + "', disable this one too, or drop the need",
+                                 where));
+    }
+}
+
+// "a -> b -> c -> a"; a long cycle shows its start and end and how many checks are in it.
+std::string cycle_text(const std::vector<std::string>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids.size() > 8 && i == 5) {
+      out += "... (" + std::to_string(ids.size() - 7) + " more) -> ";
+      i = ids.size() - 2;
+    }
+    out += ids[i] + " -> ";
+  }
+  return out + ids.front();
+}
+
+// Cycles in needs: an iterative depth-first search with colours (a chain of 100,000 needs must
+// not overflow the stack); each cycle is reported once, as a path.
+void find_cycles(const Checklist& cl, std::vector<std::string>& errors) {
+  enum Colour : char { fresh, on_stack, done };
+  std::vector<Colour> colour(cl.checks.size(), fresh);
+  struct Visit {
+    size_t check;
+    size_t next_need;
+  };
+  for (size_t root = 0; root < cl.checks.size(); ++root) {
+    if (colour[root] != fresh) continue;
+    std::vector<Visit> stack{{root, 0}};
+    colour[root] = on_stack;
+    while (!stack.empty()) {
+      Visit& top = stack.back();
+      const CheckSpec& c = cl.checks[top.check];
+      if (top.next_need == c.needs.size()) {
+        colour[top.check] = done;
+        stack.pop_back();
+        continue;
+      }
+      size_t n = cl.index.at(c.needs[top.next_need++]);
+      if (colour[n] == fresh) {
+        colour[n] = on_stack;
+        stack.push_back({n, 0});
+      } else if (colour[n] == on_stack) {
+        auto from =
+            std::find_if(stack.begin(), stack.end(), [&](const Visit& v) { return v.check == n; });
+        std::vector<std::string> ids;
+        for (auto it = from; it != stack.end(); ++it) ids.push_back(cl.checks[it->check].id);
+        errors.push_back(
+            located(cl.file, c.id, "needs",
+                    "cyclic dependency: " + cycle_text(ids) + "; remove one of these needs",
+                    cl.source.line_col(check_path(c.index, "needs"))));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string located(const std::filesystem::path& file, const std::string& check_id,
-                    const std::string& field, const std::string& message) {
-  std::string out = file.string() + ": ";
+                    const std::string& field, const std::string& message,
+                    const std::string& line_col) {
+  std::string out = file.string() + (line_col.empty() ? "" : ":" + line_col) + ": ";
   if (!check_id.empty()) out += "check '" + check_id + "': ";
   if (!field.empty()) out += field + ": ";
   return out + message;
 }
 
 const CheckSpec* Checklist::find(const std::string& id) const {
-  for (const auto& c : checks)
-    if (c.id == id) return &c;
-  return nullptr;
+  auto it = index.find(id);
+  return it == index.end() ? nullptr : &checks[it->second];
 }
 
 ChecklistLoad load_checklist(const std::filesystem::path& file) {
@@ -85,7 +226,7 @@ ChecklistLoad load_checklist_text(const std::string& text, const std::filesystem
   ChecklistLoad out;
   auto parsed = parse_json_text(text, origin.string());
   if (!parsed.value) {
-    out.errors.push_back(parsed.error);
+    out.errors = std::move(parsed.errors);
     return out;
   }
   const nlohmann::json& doc = *parsed.value;
@@ -98,98 +239,25 @@ ChecklistLoad load_checklist_text(const std::string& text, const std::filesystem
       where = json_path(std::vector<std::string>(field.begin() + 2, field.end()));
     else if (!id.empty())
       where.clear();
-    out.errors.push_back(located(origin, id, where, problem.message));
+    out.errors.push_back(
+        located(origin, id, "", problem_text(problem, where), parsed.source.line_col(field)));
   }
   if (!out.errors.empty()) return out;
 
   Checklist cl;
   cl.file = origin;
+  cl.source = std::move(parsed.source);
   cl.name = doc.value("name", origin.stem().string());
   cl.description = doc.value("description", "");
   cl.vars = doc.value("vars", nlohmann::json::object());
   const nlohmann::json profiles = doc.value("profiles", nlohmann::json::object());
   for (const auto& [name, p] : profiles.items()) cl.profiles[name] = profile_from(p);
 
-  Severity default_severity = Severity::critical;
-  auto default_timeout = kDefaultCheckTimeout;
-  if (doc.contains("defaults")) {
-    const auto& d = doc["defaults"];
-    if (d.contains("severity"))
-      default_severity = *severity_from_string(d["severity"].get<std::string>());
-    if (d.contains("timeout")) {
-      auto t = parse_duration(d["timeout"].get<std::string>());
-      if (t && t->count() > 0)
-        default_timeout = *t;
-      else
-        out.errors.push_back(located(origin, "", "defaults.timeout", "not a positive duration"));
-    }
-  }
-
-  std::set<std::string> ids;
-  for (size_t i = 0; i < doc["checks"].size(); ++i) {
-    const auto& c = doc["checks"][i];
-    CheckSpec spec;
-    spec.index = i;
-    spec.id = c["id"].get<std::string>();
-    spec.use = c["use"].get<std::string>();
-    spec.description = c.value("description", "");
-    spec.with = c.value("with", nlohmann::json::object());
-    spec.severity = c.contains("severity") ? *severity_from_string(c["severity"].get<std::string>())
-                                           : default_severity;
-    spec.needs = strings(c, "needs");
-    spec.tags = strings(c, "tags");
-    spec.enabled = c.value("enabled", true);
-    spec.timeout = default_timeout;
-    if (c.contains("timeout")) {
-      auto t = parse_duration(c["timeout"].get<std::string>());
-      if (t && t->count() > 0)
-        spec.timeout = *t;
-      else
-        out.errors.push_back(
-            located(origin, spec.id, "timeout", "not a positive duration such as 30s or 5m"));
-    }
-    if (!ids.insert(spec.id).second)
-      out.errors.push_back(located(
-          origin, spec.id, "id",
-          "duplicate id (checks #" + std::to_string(i + 1) + "); every check needs its own id"));
-    cl.checks.push_back(std::move(spec));
-  }
-
-  std::vector<std::string> all_ids(ids.begin(), ids.end());
-  for (const auto& c : cl.checks)
-    for (const auto& n : c.needs) {
-      if (n == c.id)
-        out.errors.push_back(located(origin, c.id, "needs", "a check cannot need itself"));
-      else if (!ids.count(n))
-        out.errors.push_back(located(origin, c.id, "needs",
-                                     "unknown check id '" + n + "'" + did_you_mean(n, all_ids)));
-    }
-
-  // Cycles in needs: depth-first search with colours; report each cycle once, as a path.
-  if (out.errors.empty()) {
-    std::map<std::string, int> colour;  // 0 new, 1 on stack, 2 done
-    std::vector<std::string> stack;
-    std::function<void(const CheckSpec&)> visit = [&](const CheckSpec& c) {
-      colour[c.id] = 1;
-      stack.push_back(c.id);
-      for (const auto& n : c.needs) {
-        if (colour[n] == 1) {
-          std::string cycle;
-          auto from = std::find(stack.begin(), stack.end(), n);
-          for (auto it = from; it != stack.end(); ++it) cycle += *it + " -> ";
-          out.errors.push_back(
-              located(origin, c.id, "needs",
-                      "cyclic dependency: " + cycle + n + "; remove one of these needs"));
-        } else if (colour[n] == 0) {
-          visit(*cl.find(n));
-        }
-      }
-      stack.pop_back();
-      colour[c.id] = 2;
-    };
-    for (const auto& c : cl.checks)
-      if (colour[c.id] == 0) visit(c);
-  }
+  Defaults defaults = read_defaults(doc, cl.source, origin, out.errors);
+  for (size_t i = 0; i < doc["checks"].size(); ++i)
+    cl.checks.push_back(read_check(doc["checks"][i], i, defaults, cl, out.errors));
+  check_ids_and_needs(cl, out.errors);
+  if (out.errors.empty()) find_cycles(cl, out.errors);
 
   if (out.errors.empty()) out.checklist = std::move(cl);
   return out;
@@ -199,11 +267,13 @@ std::optional<Profile> load_profile_file(const std::filesystem::path& file,
                                          std::vector<std::string>& errors) {
   auto parsed = parse_json_file(file);
   if (!parsed.value) {
-    errors.push_back(parsed.error);
+    errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
     return std::nullopt;
   }
   auto problems = profile_schema().validate(*parsed.value);
-  for (const auto& p : problems) errors.push_back(located(file, "", json_path(p.path), p.message));
+  for (const auto& p : problems)
+    errors.push_back(
+        located(file, "", "", problem_text(p, json_path(p.path)), parsed.source.line_col(p.path)));
   if (!problems.empty()) return std::nullopt;
   return profile_from(*parsed.value);
 }

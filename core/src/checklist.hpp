@@ -3,6 +3,7 @@
 // Checking parameters against the plugins' schemas happens when a plan is made (plan.hpp).
 #pragma once
 
+#include "json_text.hpp"
 #include "status.hpp"
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace backup_doctor {
@@ -44,13 +46,16 @@ struct Checklist {
   nlohmann::json vars = nlohmann::json::object();
   std::map<std::string, Profile> profiles;
   std::vector<CheckSpec> checks;
+  SourceMap source;  // where each value of the file is, for messages about it
+  std::unordered_map<std::string, size_t> index;  // id -> position in checks (the first)
 
   const CheckSpec* find(const std::string& id) const;
 };
 
-// "FILE: check 'ID': FIELD: message" (the parts that apply).
+// "FILE:LINE:COL: check 'ID': FIELD: message" (the parts that apply).
 std::string located(const std::filesystem::path& file, const std::string& check_id,
-                    const std::string& field, const std::string& message);
+                    const std::string& field, const std::string& message,
+                    const std::string& line_col = {});
 
 struct ChecklistLoad {
   std::optional<Checklist> checklist;

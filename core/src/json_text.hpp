@@ -5,12 +5,31 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace backup_doctor {
 
+// Where each value of a parsed document starts, so that a problem found later (by the schema,
+// by the plan) can name the line and column of the value it is about.
+class SourceMap {
+ public:
+  void add(const std::vector<std::string>& path, size_t offset);
+  void set_text(const std::string& text);  // for line starts
+  // "LINE:COL" of the value at `path`, or of the nearest enclosing value; empty when unknown.
+  std::string line_col(const std::vector<std::string>& path) const;
+
+ private:
+  std::unordered_map<std::string, size_t> offsets_;
+  std::vector<size_t> line_starts_;
+};
+
 struct JsonParseOutcome {
   std::optional<nlohmann::json> value;
-  std::string error;  // "FILE:LINE:COL: invalid JSON: ..." when value is empty
+  SourceMap source;
+  // When value is empty: "FILE:LINE:COL: ..." for each problem (invalid JSON, duplicate keys,
+  // NUL characters in strings).
+  std::vector<std::string> errors;
 };
 
 JsonParseOutcome parse_json_text(const std::string& text, const std::string& origin);

@@ -166,6 +166,13 @@ std::set<std::string> select_checks(const Checklist& cl, const PlanOptions& opti
   return selected;
 }
 
+// The path in the checklist file of a value inside a check's "with".
+std::vector<std::string> with_path(const CheckSpec& c, const std::vector<std::string>& inner) {
+  std::vector<std::string> path{"checks", std::to_string(c.index), "with"};
+  path.insert(path.end(), inner.begin(), inner.end());
+  return path;
+}
+
 // "unknown check type" with what could explain it: a plugin file of that name that was refused.
 std::string unknown_type_message(const CheckSpec& c, const PluginRegistry& registry) {
   std::string msg =
@@ -186,7 +193,8 @@ std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
                                        std::vector<std::string>& errors) {
   const LoadedPlugin* plugin = registry.plugin_for(c.use);
   if (plugin == nullptr) {
-    errors.push_back(located(cl.file, c.id, "use", unknown_type_message(c, registry)));
+    errors.push_back(located(cl.file, c.id, "use", unknown_type_message(c, registry),
+                             cl.source.line_col({"checks", std::to_string(c.index), "use"})));
     return std::nullopt;
   }
   std::vector<InterpolationError> ierrors;
@@ -195,16 +203,18 @@ std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
   vctx.resolve_secrets = false;
   nlohmann::json shown = interpolate(c.with, vctx, ierrors);
   for (const auto& e : ierrors)
-    errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+    errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message,
+                             cl.source.line_col(with_path(c, e.path))));
   if (!ierrors.empty()) return std::nullopt;
 
   const CheckTypeInfo* type = plugin->find(c.use);
   auto [it, _] = schemas.try_emplace(c.use, type->params_schema);
   for (const auto& p : it->second.validate(shown)) {
     std::string field = p.path.empty() ? "with" : "with." + json_path(p.path);
-    errors.push_back(
-        located(cl.file, c.id, field,
-                p.message + " ('backup-doctor describe " + c.use + "' lists the parameters)"));
+    errors.push_back(located(
+        cl.file, c.id, "",
+        problem_text(p, field) + " ('backup-doctor describe " + c.use + "' lists the parameters)",
+        cl.source.line_col(with_path(c, p.path))));
   }
   std::vector<std::string> path;
   inner_timeouts_too_long(shown, c, path, cl.file, errors);
@@ -213,7 +223,8 @@ std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
     std::vector<InterpolationError> serrors;
     planned.params = interpolate(c.with, ctx, serrors);
     for (const auto& e : serrors)
-      errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message));
+      errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message,
+                               cl.source.line_col(with_path(c, e.path))));
   }
   return planned;
 }

@@ -1,5 +1,6 @@
 #include "schema_validation.hpp"
 
+#include "schema_messages.hpp"
 #include "suggest.hpp"
 
 #include <algorithm>
@@ -45,26 +46,12 @@ std::vector<std::string> tokens_of(const std::vector<std::string>& context) {
   return out;
 }
 
-// Resolves a local "$ref" ("#/definitions/x") so unknown-key detection can see properties.
-const nlohmann::json* resolve(const nlohmann::json& root, const nlohmann::json* node) {
-  for (int guard = 0; node && node->is_object() && node->contains("$ref") && guard < 16; ++guard) {
-    std::string ref = (*node)["$ref"].get<std::string>();
-    if (ref.rfind("#", 0) != 0) return node;
-    try {
-      node = &root.at(nlohmann::json::json_pointer(ref.substr(1)));
-    } catch (...) {
-      return nullptr;
-    }
-  }
-  return node;
-}
-
 // Walks document and schema together and reports keys the schema forbids, with a suggestion.
 // valijson says only that "an object contains a property that could not be validated".
 void unknown_keys(const nlohmann::json& root, const nlohmann::json* schema,
                   const nlohmann::json& doc, std::vector<std::string>& path,
                   std::vector<SchemaProblem>& out) {
-  schema = resolve(root, schema);
+  schema = resolve_ref(root, schema);
   if (!schema || !schema->is_object()) return;
   if (doc.is_object()) {
     const auto* props = schema->contains("properties") ? &(*schema)["properties"] : nullptr;
@@ -84,7 +71,7 @@ void unknown_keys(const nlohmann::json& root, const nlohmann::json* schema,
           for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
           msg += "; allowed here: " + list;
         }
-        out.push_back({path, msg});
+        out.push_back({path, msg, {}});
       } else if (extra && extra->is_object()) {
         unknown_keys(root, extra, value, path, out);
       }
@@ -105,6 +92,12 @@ bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>
 
 }  // namespace
 
+std::string problem_text(const SchemaProblem& problem, const std::string& field) {
+  if (problem.value.empty())
+    return field.empty() ? problem.message : field + ": " + problem.message;
+  return (field.empty() ? "" : field + " ") + problem.value + " " + problem.message;
+}
+
 std::vector<SchemaProblem> CompiledSchema::validate(const nlohmann::json& document) const {
   std::vector<SchemaProblem> problems;
   std::vector<std::string> path;
@@ -123,7 +116,9 @@ std::vector<SchemaProblem> CompiledSchema::validate(const nlohmann::json& docume
               std::string::npos ||
           e.description.find("Failed to validate item #") != std::string::npos)
         continue;
-      raw.push_back({tokens_of(e.context), e.description});
+      auto path = tokens_of(e.context);
+      auto explained = explain_schema_problem(impl_->source, document, path, e.description);
+      raw.push_back({path, explained.complaint, explained.value});
     }
     // Keep the most specific message per location: drop one whose path is a prefix of another.
     for (size_t i = 0; i < raw.size(); ++i) {

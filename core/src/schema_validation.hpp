@@ -12,7 +12,12 @@ namespace backup_doctor {
 struct SchemaProblem {
   std::vector<std::string> path;  // tokens from the validated document's root
   std::string message;            // what is wrong and what was expected
+  std::string value;              // the offending value as written, when the problem is its value
 };
+
+// "with.max_age \"5 parsecs\" is not a duration (examples: ...)", or "FIELD: message" when the
+// problem is not a value's (an unknown or missing key); `field` may be empty.
+std::string problem_text(const SchemaProblem& problem, const std::string& field);
 
 class CompiledSchema {
  public:

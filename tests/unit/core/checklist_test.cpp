@@ -49,22 +49,27 @@ TEST_CASE("unknown keys name the check and suggest the right key") {
   auto l = load(
       R"({"version": 1, "checks": [{"id": "fresh", "use": "files.freshness", "neds": ["x"]}]})");
   REQUIRE_FALSE(l.checklist);
-  CHECK(any_error(l, "cl.json: check 'fresh': neds: unknown key 'neds' (did you mean 'needs'?)"));
+  CHECK(any_error(l,
+                  "cl.json:1:77: check 'fresh': neds: unknown key 'neds' (did you mean 'needs'?)"));
 }
 
 TEST_CASE("schema problems name the check and field") {
   auto l = load(
       R"({"version": 1, "checks": [{"id": "x", "use": "files.exists", "severity": "urgent"}]})");
   REQUIRE_FALSE(l.checklist);
-  CHECK(any_error(l, "check 'x': severity:"));
+  CHECK(any_error(l,
+                  "cl.json:1:74: check 'x': severity \"urgent\" is not one of \"critical\", "
+                  "\"warning\", \"info\""));
   auto l2 = load(R"({"version": 2, "checks": [{"id": "x", "use": "files.exists"}]})");
-  CHECK(any_error(l2, "version"));
+  CHECK(any_error(l2, "cl.json:1:13: version 2 is not 1, the only value allowed here"));
 }
 
 TEST_CASE("duplicate ids, unknown needs and cycles are reported") {
   auto dup =
       load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x"}, {"id": "a", "use": "f.y"}]})");
-  CHECK(any_error(dup, "check 'a': id: duplicate id"));
+  CHECK(any_error(dup,
+                  "cl.json:1:61: check 'a': id: duplicate id (checks #1 and #2); every check needs "
+                  "its own id"));
   auto unknown = load(R"({"version": 1, "checks": [{"id": "db-connect", "use": "f.x"},
                          {"id": "b", "use": "f.y", "needs": ["db-conect"]}]})");
   CHECK(any_error(unknown,
@@ -78,7 +83,9 @@ TEST_CASE("duplicate ids, unknown needs and cycles are reported") {
 
 TEST_CASE("bad durations are rejected") {
   auto l = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "timeout": "30"}]})");
-  CHECK(any_error(l, "check 'a': timeout:"));
+  CHECK(any_error(
+      l,
+      "cl.json:1:64: check 'a': timeout \"30\" is not a duration (examples: 90s, 25h, 7d, 1h30m)"));
   auto zero = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "timeout": "0s"}]})");
   CHECK(any_error(zero, "not a positive duration"));
 }
@@ -94,4 +101,31 @@ TEST_CASE("profile files have the profile shape") {
   CHECK_FALSE(bad);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("unknown key 'varz' (did you mean 'vars'?)") != std::string::npos);
+}
+
+TEST_CASE("a disabled check that an enabled one needs is refused, naming both") {
+  auto l = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "enabled": false},
+                   {"id": "b", "use": "f.y", "needs": ["a"]},
+                   {"id": "c", "use": "f.y", "needs": ["a"], "enabled": false}]})");
+  REQUIRE(l.errors.size() == 1);
+  CHECK(l.errors[0] ==
+        "cl.json:2:56: check 'b': needs: 'a' is disabled (\"enabled\": false), so this check "
+        "would be skipped on every run; enable 'a', disable this one too, or drop the need");
+}
+
+TEST_CASE("a long chain of needs is checked without recursion") {
+  nlohmann::json checks = nlohmann::json::array();
+  for (int i = 0; i < 200000; ++i) {
+    nlohmann::json c = {{"id", "c" + std::to_string(i)}, {"use", "f.x"}};
+    if (i > 0) c["needs"] = {"c" + std::to_string(i - 1)};
+    checks.push_back(c);
+  }
+  auto l = load(nlohmann::json{{"version", 1}, {"checks", checks}}.dump());
+  CHECK(l.errors.empty());
+  checks[0]["needs"] = {"c199999"};
+  auto cyclic = load(nlohmann::json{{"version", 1}, {"checks", checks}}.dump());
+  REQUIRE(cyclic.errors.size() == 1);
+  CHECK(cyclic.errors[0].find("cyclic dependency: c0 -> c199999 -> c199998 -> c199997 -> "
+                              "c199996 -> ... (199993 more) -> c2 -> c1 -> c0;") !=
+        std::string::npos);
 }

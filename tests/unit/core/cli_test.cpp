@@ -102,8 +102,9 @@ TEST_CASE("validate names the file, check id and parameter of a typo, and exits 
                        {{{"id", "echo-it"}, {"use", "fixture.echo"}, {"with", {{"pth", "/x"}}}}}));
   auto r = run_bd({"--plugin-dir", kFixtures, "validate", file.string()});
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find(file.string() +
-                   ": check 'echo-it': with.pth: unknown key 'pth' (did you mean 'path'?)") !=
+  // FILE:LINE:COL of the offending key's value, then the check, the field and the suggestion.
+  CHECK(r.err.rfind(file.string() + ":7:16: check", 0) == 0);
+  CHECK(r.err.find(": check 'echo-it': with.pth: unknown key 'pth' (did you mean 'path'?)") !=
         std::string::npos);
   auto good = dir.write("good.json", test::checklist_json({{{"id", "a"}, {"use", "fixture.ok"}}}));
   auto ok = run_bd({"--plugin-dir", kFixtures, "validate", good.string()});

@@ -92,7 +92,7 @@ TEST_CASE("unknown check types suggest the nearest") {
   auto out = make_plan(checklist(R"({"version":1,"checks":[{"id":"x","use":"fixture.echoo"}]})"),
                        registry(), {}, s);
   CHECK(any(out.errors,
-            "cl.json: check 'x': use: unknown check type 'fixture.echoo' (did you mean "
+            "cl.json:1:40: check 'x': use: unknown check type 'fixture.echoo' (did you mean "
             "'fixture.echo'?)"));
 }
 
@@ -104,10 +104,14 @@ TEST_CASE(
       {"id":"type","use":"fixture.echo","with":{"count":"many"}},
       {"id":"missing","use":"fixture.status"}]})"),
                        registry(), {}, s);
-  CHECK(
-      any(out.errors, "cl.json: check 'typo': with.pth: unknown key 'pth' (did you mean 'path'?)"));
-  CHECK(any(out.errors, "cl.json: check 'type': with.count:"));
-  CHECK(any(out.errors, "cl.json: check 'missing': with:"));
+  CHECK(any(out.errors,
+            "cl.json:2:55: check 'typo': with.pth: unknown key 'pth' (did you mean 'path'?)"));
+  CHECK(any(out.errors,
+            "cl.json:3:57: check 'type': with.count \"many\" is a string, expected an integer "
+            "('backup-doctor describe fixture.echo' lists the parameters)"));
+  CHECK(any(out.errors,
+            "cl.json:4:7: check 'missing': with: the required key 'status' is missing "
+            "('backup-doctor describe fixture.status' lists the parameters)"));
 }
 
 TEST_CASE(
