@@ -217,6 +217,11 @@ const CheckSpec* Checklist::find(const std::string& id) const {
 
 ChecklistLoad load_checklist(const std::filesystem::path& file) {
   std::string error;
+  if (file == "-") {
+    auto text = read_stdin_text(error);
+    if (!text) return {std::nullopt, {error}};
+    return load_checklist_text(*text, kStdinName);
+  }
   auto text = read_text_file(file, error);
   if (!text) return {std::nullopt, {error}};
   return load_checklist_text(*text, file);

@@ -62,6 +62,9 @@ struct ChecklistLoad {
   std::vector<std::string> errors;  // each names the file, the check and the field
 };
 
+// `file` "-" reads standard input; the checklist is then named kStdinName in messages, and its
+// profiles are only those it defines (there is no directory to find profiles/NAME.json in).
+inline constexpr const char* kStdinName = "<stdin>";
 ChecklistLoad load_checklist(const std::filesystem::path& file);
 ChecklistLoad load_checklist_text(const std::string& text, const std::filesystem::path& origin);
 

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -37,7 +38,7 @@ struct GlobalOptions {
 struct RunOptions {
   std::string checklist;
   std::string profile;
-  std::vector<std::string> vars, tags, only, reports;
+  std::vector<std::string> vars, var_files, tags, skip_tags, only, reports;
   unsigned jobs = 0;
   std::string format = "text";
   std::string fail_on = "warn";
@@ -45,6 +46,52 @@ struct RunOptions {
   bool no_progress = false;
   bool verbose = false;
 };
+
+// The subcommand the user typed, when it is not one we have: CLI11 would only say that "a
+// subcommand is required". Skips the global options and their values.
+std::optional<std::string> unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--plugin-dir" || arg == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (arg.rfind("-", 0) == 0) continue;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == arg) return std::nullopt;
+    return arg;
+  }
+  return std::nullopt;
+}
+
+int report_unknown_subcommand(const CLI::App& app, const std::string& typed) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "backup-doctor: unknown command '%s'%s; the commands are %s (see --help)\n",
+               typed.c_str(), did_you_mean(typed, names).c_str(), list.c_str());
+  return kExitUnknown;
+}
+
+// A --plugin-dir that is not a directory would silently load nothing from it.
+bool plugin_dirs_exist(const GlobalOptions& g) {
+  bool ok = true;
+  for (const auto& dir : g.plugin_dirs) {
+    std::error_code ec;
+    // A relative entry is ignored with its own warning (plugin_path.hpp).
+    if (std::filesystem::path(dir).is_relative() || std::filesystem::is_directory(dir, ec))
+      continue;
+    std::fprintf(stderr,
+                 "backup-doctor: --plugin-dir %s: %s; give a directory that holds plugin files "
+                 "(backup-doctor-NAME.so)\n",
+                 dir.c_str(),
+                 std::filesystem::exists(dir, ec) ? "not a directory" : "no such directory");
+    ok = false;
+  }
+  return ok;
+}
 
 PluginRegistry load_registry(const GlobalOptions& g) {
   return PluginRegistry::load(plugin_search_path(
@@ -95,6 +142,8 @@ std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, boo
   PlanOptions po;
   po.profile = o.profile;
   po.tags = o.tags;
+  po.skip_tags = o.skip_tags;
+  po.var_files.assign(o.var_files.begin(), o.var_files.end());
   po.only = o.only;
   po.resolve_secrets = resolve_secrets;
   if (!parse_vars(o.vars, po.vars)) return std::nullopt;
@@ -237,15 +286,21 @@ int command_describe(const GlobalOptions& g, const std::string& type, bool all,
 }
 
 void add_selection_options(CLI::App* cmd, RunOptions& o) {
-  cmd->add_option("checklist", o.checklist, "Checklist file (JSON)")
+  cmd->add_option("checklist", o.checklist, "Checklist file (JSON), or - to read it from stdin")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
   cmd->add_option("--profile", o.profile,
                   "Profile from the checklist's \"profiles\", or profiles/NAME.json next to it");
   cmd->add_option("--var", o.vars,
                   "Set a variable: NAME=VALUE (repeatable; overrides the profile)");
+  cmd->add_option("--var-file", o.var_files,
+                  "Set variables from a JSON object of NAME: VALUE (repeatable; after the "
+                  "profile, before --var)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--tag", o.tags,
                   "Run only checks with this tag (repeatable), plus what they need");
+  cmd->add_option("--skip-tag", o.skip_tags,
+                  "Leave out checks with this tag (repeatable), unless --only names them");
   cmd->add_option("--only", o.only, "Run only this check id (repeatable), plus what it needs");
 }
 
@@ -305,6 +360,8 @@ int run_cli(int argc, char** argv) {
 
   app.add_subcommand("version", "Print the version and plugin ABI");
 
+  if (auto typed = unknown_subcommand(app, argc, argv))
+    return report_unknown_subcommand(app, *typed);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -321,6 +378,7 @@ int run_cli(int argc, char** argv) {
   // them. One instance, handed to each part that writes (no process-wide state).
   auto scrubber = std::make_shared<Scrubber>();
   setup_logging(g.log_level, false, scrubber);
+  if (!plugin_dirs_exist(g)) return kExitUnknown;
 
   try {
     if (*run) return command_run(g, ro, *scrubber);

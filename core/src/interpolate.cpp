@@ -24,7 +24,7 @@ bool is_secret_object(const nlohmann::json& v) {
 }
 
 nlohmann::json resolve_secret(const nlohmann::json& spec, const InterpolationContext& ctx,
-                              std::string& error) {
+                              std::string& error, std::string& remedy) {
   const auto& s = spec["secret"];
   if (!s.is_object() || s.size() != 1 || !(s.contains("env") || s.contains("file")) ||
       !s.begin()->is_string()) {
@@ -38,6 +38,11 @@ nlohmann::json resolve_secret(const nlohmann::json& spec, const InterpolationCon
     const char* v = lookup_env(ctx, name);
     if (v == nullptr) {
       error = "secret environment variable " + name + " is not set; export it before the run";
+      remedy = "Export " + name +
+               " in the environment backup-doctor runs in (for a systemd unit, an "
+               "EnvironmentFile= that only root can read), or read the secret from a file with "
+               "{\"secret\": {\"file\": \"/etc/backup-doctor/" +
+               name + "\"}}.";
       return nullptr;
     }
     value = v;
@@ -47,6 +52,9 @@ nlohmann::json resolve_secret(const nlohmann::json& spec, const InterpolationCon
     auto text = read_text_file(file, read_error);
     if (!text) {
       error = "cannot read the secret file: " + read_error;
+      remedy = "Create " + file +
+               " holding only the secret, owned by root and readable by root alone (chmod 600), "
+               "in a directory only root can change.";
       return nullptr;
     }
     value = std::move(*text);
@@ -106,6 +114,27 @@ nlohmann::json interpolate_string(const std::string& text, const InterpolationCo
   return out;
 }
 
+void collect_variable_refs(const nlohmann::json& value, std::set<std::string>& names) {
+  if (value.is_structured()) {
+    for (const auto& item : value) collect_variable_refs(item, names);
+    return;
+  }
+  if (!value.is_string()) return;
+  const auto& text = value.get_ref<const std::string&>();
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text.compare(i, 3, "$${") == 0) {
+      i += 2;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) continue;
+    size_t end = text.find('}', i + 2);
+    if (end == std::string::npos) return;
+    std::string name = text.substr(i + 2, end - i - 2);
+    if (name.rfind("env:", 0) != 0) names.insert(name);
+    i = end;
+  }
+}
+
 void collect_secret_env(const nlohmann::json& value, std::set<std::string>& names) {
   if (is_secret_object(value) && value["secret"].is_object() && value["secret"].contains("env") &&
       value["secret"]["env"].is_string())
@@ -121,13 +150,13 @@ nlohmann::json interpolate(const nlohmann::json& value, const InterpolationConte
     if (v.is_string()) {
       std::string error;
       auto out = interpolate_string(v.get<std::string>(), ctx, error);
-      if (!error.empty()) errors.push_back({path, error});
+      if (!error.empty()) errors.push_back({path, error, {}});
       return out;
     }
     if (is_secret_object(v)) {
-      std::string error;
-      auto out = resolve_secret(v, ctx, error);
-      if (!error.empty()) errors.push_back({path, error});
+      std::string error, remedy;
+      auto out = resolve_secret(v, ctx, error, remedy);
+      if (!error.empty()) errors.push_back({path, error, remedy});
       return out;
     }
     if (v.is_array()) {

@@ -15,6 +15,7 @@ namespace backup_doctor {
 struct InterpolationError {
   std::vector<std::string> path;  // where in the value
   std::string message;
+  std::string remedy;  // what to do, when the problem is a missing secret
 };
 
 struct InterpolationContext {
@@ -31,6 +32,9 @@ struct InterpolationContext {
 
 // Every NAME of a {"secret": {"env": "NAME"}} anywhere in `value`.
 void collect_secret_env(const nlohmann::json& value, std::set<std::string>& names);
+
+// Every NAME of a ${NAME} (not ${env:...}) in the strings of `value`.
+void collect_variable_refs(const nlohmann::json& value, std::set<std::string>& names);
 
 // Returns `value` with every string interpolated and every secret object replaced by its value
 // (or a placeholder). Problems go to `errors`; their paths are relative to `value`.

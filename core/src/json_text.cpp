@@ -259,7 +259,8 @@ JsonParseOutcome parse_json_text(const std::string& text, const std::string& ori
   }
   // Invalid JSON: nlohmann's exception says where and what was expected.
   try {
-    (void)nlohmann::json::parse(text);
+    auto unused = nlohmann::json::parse(text);
+    (void)unused;
     out.errors = {origin + ": invalid JSON"};  // not reached: the SAX parse failed
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
@@ -353,6 +354,25 @@ std::optional<std::string> read_text_file(const std::filesystem::path& file, std
     }
   }
   return text;
+}
+
+std::optional<std::string> read_stdin_text(std::string& error) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = "<stdin>: cannot read the checklist: " + sdk::errno_text(errno);
+      return std::nullopt;
+    }
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxConfigFile)) {
+      error = "<stdin>: the checklist is larger than 64 MiB; checklists are limited to that";
+      return std::nullopt;
+    }
+  }
 }
 
 JsonParseOutcome parse_json_file(const std::filesystem::path& file) {

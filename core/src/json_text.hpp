@@ -41,6 +41,9 @@ JsonParseOutcome parse_json_file(const std::filesystem::path& file);
 // way are root's and not group/world-writable), the rule sshd's StrictModes and cron apply.
 std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error);
 
+// All of standard input, with the same 64 MiB limit.
+std::optional<std::string> read_stdin_text(std::string& error);
+
 // Documents nested deeper than this are refused with the position where it happens.
 inline constexpr size_t kMaxJsonDepth = 64;
 

@@ -4,6 +4,7 @@
 #include "json_text.hpp"
 #include "schema_validation.hpp"
 #include "suggest.hpp"
+#include "variables.hpp"
 
 #include <backup_doctor/duration.hpp>
 
@@ -15,39 +16,6 @@
 
 namespace backup_doctor {
 namespace {
-
-// Profile names are names: a path ("../x", "/etc/x") would make profiles/NAME.json any file.
-bool is_profile_name(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-  });
-}
-
-std::optional<Profile> find_profile(const Checklist& cl, const std::string& name,
-                                    std::vector<std::string>& errors) {
-  if (auto it = cl.profiles.find(name); it != cl.profiles.end()) return it->second;
-  if (!is_profile_name(name)) {
-    errors.push_back(located(cl.file, "", "--profile",
-                             "'" + name +
-                                 "' is not a profile name: use letters, digits, '_', '-' and "
-                                 "'.' (not first); a profile is defined in the checklist's "
-                                 "\"profiles\" or in profiles/NAME.json next to it"));
-    return std::nullopt;
-  }
-  auto file = cl.file.parent_path() / "profiles" / (name + ".json");
-  std::error_code ec;
-  if (std::filesystem::exists(file, ec)) return load_profile_file(file, errors);
-  std::vector<std::string> names;
-  for (const auto& [n, _] : cl.profiles) names.push_back(n);
-  std::string known;
-  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-  errors.push_back(located(cl.file, "", "--profile",
-                           "unknown profile '" + name + "'" + did_you_mean(name, names) +
-                               "; defined: " + (known.empty() ? "none" : known) + ", and no " +
-                               file.string()));
-  return std::nullopt;
-}
 
 // A parameter named "timeout" or "*_timeout" that holds a duration is a plugin's own time limit
 // (for one program, one connection): one longer than the check's timeout would never apply, as
@@ -84,55 +52,20 @@ bool has_any(const std::vector<std::string>& have, const std::vector<std::string
 
 namespace {
 
-// The variables a run uses: the checklist's, then the profile's, then --var; and the tags the
-// profile adds or skips. False when the profile does not exist (its error is in `errors`).
-struct RunVariables {
-  nlohmann::json vars;
-  std::vector<std::string> tags, skip_tags;
-};
-
-bool gather_variables(const Checklist& cl, const PlanOptions& options, RunVariables& rv,
-                      std::vector<std::string>& errors) {
-  rv.vars = cl.vars;
-  rv.tags = options.tags;
-  if (!options.profile.empty()) {
-    auto profile = find_profile(cl, options.profile, errors);
-    if (!profile) return false;
-    for (const auto& [k, v] : profile->vars.items()) rv.vars[k] = v;
-    rv.tags.insert(rv.tags.end(), profile->tags.begin(), profile->tags.end());
-    rv.skip_tags = profile->skip_tags;
-  }
-  // --var values arrive as text; one that overrides a number or boolean variable takes its type.
-  for (const auto& [k, v] : options.vars) {
-    rv.vars[k] = v;
-    if (!cl.vars.contains(k) || cl.vars[k].is_string()) continue;
-    auto typed = nlohmann::json::parse(v, nullptr, false);
-    if (!typed.is_discarded() && typed.type() == cl.vars[k].type())
-      rv.vars[k] = typed;
-    else if (!typed.is_discarded() && typed.is_number() && cl.vars[k].is_number())
-      rv.vars[k] = typed;
-    else
-      errors.push_back(located(cl.file, "", "--var " + k,
-                               "expected a " + std::string(cl.vars[k].type_name()) +
-                                   " like the checklist's value " + cl.vars[k].dump() + ", got '" +
-                                   v + "'"));
-  }
-  return true;
-}
-
-// Expands ${env:NAME} in the variables themselves.
-void interpolate_variables(const Checklist& cl, nlohmann::json& vars,
-                           const std::set<std::string>& secret_env, Scrubber& scrubber,
-                           std::vector<std::string>& errors) {
-  InterpolationContext env_only;
-  env_only.scrubber = &scrubber;
-  env_only.secret_env = &secret_env;
-  for (auto& [k, v] : vars.items()) {
-    if (!v.is_string()) continue;
-    std::string error;
-    v = interpolate_string(v.get<std::string>(), env_only, error);
-    if (!error.empty()) errors.push_back(located(cl.file, "", "vars." + k, error));
-  }
+// A --tag or --skip-tag that no check carries selects or skips nothing: say so, it is a typo.
+void unknown_tags(const Checklist& cl, const PlanOptions& options,
+                  std::vector<std::string>& errors) {
+  std::set<std::string> all;
+  for (const auto& c : cl.checks) all.insert(c.tags.begin(), c.tags.end());
+  std::vector<std::string> known(all.begin(), all.end());
+  auto check = [&](const std::vector<std::string>& tags, const char* option) {
+    for (const auto& t : tags)
+      if (!all.count(t))
+        errors.push_back(located(cl.file, "", option,
+                                 "no check has the tag '" + t + "'" + did_you_mean(t, known)));
+  };
+  check(options.tags, "--tag");
+  check(options.skip_tags, "--skip-tag");
 }
 
 // Selection: --only and tags pick checks; whatever they need comes along.
@@ -145,6 +78,7 @@ std::set<std::string> select_checks(const Checklist& cl, const PlanOptions& opti
     if (!cl.find(id))
       errors.push_back(
           located(cl.file, "", "--only", "no check has id '" + id + "'" + did_you_mean(id, ids)));
+  unknown_tags(cl, options, errors);
   auto named_by_only = [&](const std::string& id) {
     return std::find(options.only.begin(), options.only.end(), id) != options.only.end();
   };
@@ -158,11 +92,14 @@ std::set<std::string> select_checks(const Checklist& cl, const PlanOptions& opti
     if (has_any(c.tags, rv.skip_tags) && !named_by_only(c.id)) pick = false;
     if (pick) selected.insert(c.id);
   }
-  std::function<void(const std::string&)> add_needs = [&](const std::string& id) {
+  // What the selected checks need comes along (a worklist: chains of needs can be long).
+  std::vector<std::string> pending(selected.begin(), selected.end());
+  while (!pending.empty()) {
+    std::string id = std::move(pending.back());
+    pending.pop_back();
     for (const auto& n : cl.find(id)->needs)
-      if (selected.insert(n).second) add_needs(n);
-  };
-  for (const auto& id : std::set<std::string>(selected)) add_needs(id);
+      if (selected.insert(n).second) pending.push_back(n);
+  }
   return selected;
 }
 
@@ -218,13 +155,18 @@ std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
   }
   std::vector<std::string> path;
   inner_timeouts_too_long(shown, c, path, cl.file, errors);
-  PlannedCheck planned{c, shown, plugin};
+  PlannedCheck planned{c, shown, plugin, {}, {}};
   if (ctx.resolve_secrets) {
+    // A secret that is not there stops this check only: the rest of the run still tells the
+    // operator what it finds (the message names the variable or file, never a value).
     std::vector<InterpolationError> serrors;
     planned.params = interpolate(c.with, ctx, serrors);
-    for (const auto& e : serrors)
-      errors.push_back(located(cl.file, c.id, "with." + json_path(e.path), e.message,
-                               cl.source.line_col(with_path(c, e.path))));
+    for (const auto& e : serrors) {
+      planned.cannot_run += (planned.cannot_run.empty() ? "" : "; ") +
+                            ("with." + json_path(e.path)) + ": " + e.message;
+      if (!e.remedy.empty())
+        planned.cannot_run_remedy += (planned.cannot_run_remedy.empty() ? "" : " ") + e.remedy;
+    }
   }
   return planned;
 }
@@ -237,15 +179,17 @@ PlanOutcome make_plan(const Checklist& cl, const PluginRegistry& registry,
   out.plan.profile = options.profile;
   RunVariables rv;
   if (!gather_variables(cl, options, rv, out.errors)) return out;
+  std::set<std::string> selected = select_checks(cl, options, rv, out.errors);
   // A variable that secrets are read from is hidden from checks, and what ${env:NAME} takes
   // from it is masked like the secret itself.
   std::set<std::string> secret_env;
   for (const auto& c : cl.checks) collect_secret_env(c.with, secret_env);
   collect_secret_env(rv.vars, secret_env);
   out.plan.hidden_env.assign(secret_env.begin(), secret_env.end());
-  interpolate_variables(cl, rv.vars, secret_env, scrubber, out.errors);
-
-  std::set<std::string> selected = select_checks(cl, options, rv, out.errors);
+  std::set<std::string> used;
+  for (const auto& c : cl.checks)
+    if (selected.count(c.id)) collect_variable_refs(c.with, used);
+  resolve_variables(cl, rv.vars, used, secret_env, scrubber, out.errors);
 
   std::map<std::string, CompiledSchema> schemas;
   InterpolationContext ctx;

@@ -16,7 +16,9 @@ namespace backup_doctor {
 struct PlanOptions {
   std::string profile;
   std::vector<std::pair<std::string, std::string>> vars;  // --var k=v, in order
+  std::vector<std::filesystem::path> var_files;           // --var-file, in order
   std::vector<std::string> tags;                          // --tag
+  std::vector<std::string> skip_tags;                     // --skip-tag
   std::vector<std::string> only;                          // --only
   bool resolve_secrets = true;  // false for `validate`: secrets need not be present
 };
@@ -25,6 +27,10 @@ struct PlannedCheck {
   CheckSpec spec;
   nlohmann::json params;  // interpolated; secrets resolved (never print it)
   const LoadedPlugin* plugin = nullptr;
+  // Why the check cannot run although it is valid (a secret that is not there): the runner
+  // reports it as an error with this text instead of starting it. Empty when it can run.
+  std::string cannot_run;
+  std::string cannot_run_remedy;  // what to do about it
 };
 
 struct Plan {

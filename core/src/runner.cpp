@@ -157,6 +157,15 @@ class PlanRun {
   void start_check(size_t i) {
     const auto& c = plan_.checks[i];
     started_[i] = true;
+    if (!c.cannot_run.empty()) {
+      CheckResult r = skipped_result(c, "not run: " + c.cannot_run, {});
+      r.status = Status::error;
+      r.remediation = c.cannot_run_remedy.empty()
+                          ? "Give the check what its parameters name, then run it again."
+                          : c.cannot_run_remedy;
+      finish(i, std::move(r));
+      return;
+    }
     std::string scratch = scratch_dirs_.acquire();
     try {
       running_[i] = std::make_unique<CheckProcess>(c, scrubber_, plan_.hidden_env,

@@ -212,13 +212,14 @@ TEST_CASE("secrets never appear in any output, log or report") {
                            read(dir / "r.xml") + read(dir / "r.prom");
   CHECK(everything.find("[REDACTED]") != std::string::npos);  // the fixture really tried to leak it
   CHECK(everything.find(secret) == std::string::npos);
-  // And a missing secret is a clear error naming the check and the field.
+  // And a missing secret stops only the check that uses it: an error result naming the field
+  // and the variable, with what to do.
   auto missing = run_bd({"--plugin-dir", kFixtures, "run", (dir / "checklist.json").string()});
   CHECK(missing.exit_code == 3);
-  CHECK(
-      missing.err.find(
-          "check 'leaky': with.password: secret environment variable BD_CLI_TEST_PW is not set") !=
-      std::string::npos);
+  CHECK(missing.out.find("ERROR leaky  not run: with.password: secret environment variable "
+                         "BD_CLI_TEST_PW is not set; export it before the run\n"
+                         "             -> Export BD_CLI_TEST_PW in the environment") !=
+        std::string::npos);
 }
 
 TEST_CASE("Ctrl-C ends running checks and still writes the report of what finished") {
@@ -260,4 +261,35 @@ TEST_CASE("a run longer than a second shows progress on a terminal's stderr, and
   auto piped = run_bd({"--plugin-dir", kFixtures, "run", file.string(), "--format", "json"});
   CHECK(piped.err.find("running:") == std::string::npos);
   CHECK(json::parse(piped.out)["results"][0]["status"] == "ok");
+}
+
+TEST_CASE("an unknown command says so, with the nearest one") {
+  auto r = run_bd({"--log-level", "debug", "valdate", "x.json"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err ==
+        "backup-doctor: unknown command 'valdate' (did you mean 'validate'?); the commands are "
+        "run, validate, plugins, describe, version (see --help)\n");
+}
+
+TEST_CASE("a --plugin-dir that does not exist is an error, not an empty search") {
+  auto r = run_bd({"--plugin-dir", "/nonexistent/plugins", "plugins"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err ==
+        "backup-doctor: --plugin-dir /nonexistent/plugins: no such directory; give a directory "
+        "that holds plugin files (backup-doctor-NAME.so)\n");
+}
+
+TEST_CASE("run - reads the checklist from stdin") {
+  auto o = support::ProcessOptions{};
+  o.env = {{"NO_COLOR", "1"}};
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* value = std::getenv(name)) o.env.emplace(name, value);
+  o.stdin_data = test::checklist_json({{{"id", "from-stdin"}, {"use", "fixture.ok"}}});
+  auto r = support::run_process({test::target_binary(), "--plugin-dir", kFixtures, "run", "-"}, o);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("OK    from-stdin") != std::string::npos);
+  o.stdin_data = "{\"version\": 1, \"checks\": [}";
+  auto bad = support::run_process({test::target_binary(), "--plugin-dir", kFixtures, "run", "-"}, o);
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err.rfind("<stdin>:1:27: invalid JSON", 0) == 0);
 }

@@ -122,7 +122,13 @@ TEST_CASE(
   PlanOptions validate_only;
   validate_only.resolve_secrets = false;
   CHECK(make_plan(checklist(text), registry(), validate_only, s).errors.empty());
-  CHECK(any(make_plan(checklist(text), registry(), {}, s).errors, "BD_PLAN_TEST_PW is not set"));
+  // Missing for a run: the plan stands, the check carries why it cannot run and what to do.
+  auto without = make_plan(checklist(text), registry(), {}, s);
+  REQUIRE(without.errors.empty());
+  CHECK(without.plan.checks[0].cannot_run ==
+        "with.password: secret environment variable BD_PLAN_TEST_PW is not set; export it "
+        "before the run");
+  CHECK(without.plan.checks[0].cannot_run_remedy.rfind("Export BD_PLAN_TEST_PW in the", 0) == 0);
   setenv("BD_PLAN_TEST_PW", "pl4n-s3cret", 1);
   auto out = make_plan(checklist(text), registry(), {}, s);
   REQUIRE(out.errors.empty());
@@ -189,4 +195,87 @@ TEST_CASE("a plugin's own timeout longer than the check's is an error naming bot
             "30s, which would stop the check first; raise the check's \"timeout\" above it or "
             "lower this one"));
   CHECK(any(out.errors, "check 'slow': with.server.connect_timeout: 45s is longer"));
+}
+
+TEST_CASE("a --var that names no variable is an error with a suggestion") {
+  Scrubber s;
+  PlanOptions o;
+  o.vars = {{"sandbx", "/tmp"}, {"extra", "y"}};
+  auto out = make_plan(checklist(R"({"version":1,"vars":{"sandbox":"/srv"},"checks":[
+      {"id":"a","use":"fixture.echo","with":{"path":"${sandbox}/${extra}"}}]})"),
+                       registry(), o, s);
+  REQUIRE(out.errors.size() == 1);
+  CHECK(out.errors[0] ==
+        "cl.json: --var sandbx: this checklist has no variable 'sandbx' (did you mean "
+        "'sandbox'?); its variables: extra, sandbox");
+  // A variable only used (not defined) is known: it is meant to come from --var.
+  o.vars = {{"extra", "x"}};
+  auto used = make_plan(checklist(R"({"version":1,"vars":{"sandbox":"/srv"},"checks":[
+      {"id":"a","use":"fixture.echo","with":{"path":"${sandbox}/${extra}"}}]})"),
+                        registry(), o, s);
+  REQUIRE(used.errors.empty());
+  CHECK(used.plan.checks[0].params["path"] == "/srv/x");
+}
+
+TEST_CASE("variables use other variables in dependency order, and a cycle is named") {
+  Scrubber s;
+  PlanOptions o;
+  o.vars = {{"root", "/srv"}};
+  auto out = make_plan(checklist(R"({"version":1,
+      "vars":{"dumps":"${backups}/db","backups":"${root}/backups","root":"/","n":3},
+      "checks":[{"id":"a","use":"fixture.echo","with":{"path":"${dumps}","count":"${n}"}}]})"),
+                       registry(), o, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[0].params["path"] == "/srv/backups/db");
+  CHECK(out.plan.checks[0].params["count"] == 3);
+  auto cycle = make_plan(checklist(R"({"version":1,"vars":{"a":"${b}/x","b":"${a}/y"},
+      "checks":[{"id":"c","use":"fixture.echo","with":{"path":"${a}"}}]})"),
+                         registry(), {}, s);
+  REQUIRE_FALSE(cycle.errors.empty());
+  CHECK(cycle.errors[0] ==
+        "cl.json: vars.a: variables refer to each other in a circle: ${a} -> ${b} -> ${a}; give "
+        "one of them a value of its own");
+}
+
+TEST_CASE("running part of a checklist never needs what the rest uses") {
+  Scrubber s;
+  const char* text = R"({"version":1,"vars":{"token":"${env:BD_PLAN_UNSET_VAR}"},"checks":[
+      {"id":"db","use":"fixture.echo","tags":["db"],
+       "with":{"path":"${token}","password":{"secret":{"env":"BD_PLAN_UNSET_PW"}}}},
+      {"id":"files","use":"fixture.ok","tags":["files"]}]})";
+  PlanOptions files;
+  files.tags = {"files"};
+  auto out = make_plan(checklist(text), registry(), files, s);
+  CHECK(out.errors.empty());
+  CHECK(ids(out.plan) == std::vector<std::string>{"files"});
+  PlanOptions skip;
+  skip.skip_tags = {"db"};
+  out = make_plan(checklist(text), registry(), skip, s);
+  CHECK(out.errors.empty());
+  CHECK(ids(out.plan) == std::vector<std::string>{"files"});
+  PlanOptions typo;
+  typo.skip_tags = {"dbb"};
+  CHECK(any(make_plan(checklist(text), registry(), typo, s).errors,
+            "cl.json: --skip-tag: no check has the tag 'dbb' (did you mean 'db'?)"));
+}
+
+TEST_CASE("a variable file sets variables after the profile and before --var") {
+  test::TempDir dir;
+  Scrubber s;
+  PlanOptions o;
+  o.var_files = {dir.write("vars.json", R"({"where": "/from-file", "n": 7})")};
+  const char* text = R"({"version":1,"vars":{"where":"/default","n":1},"checks":[
+      {"id":"a","use":"fixture.echo","with":{"path":"${where}","count":"${n}"}}]})";
+  auto out = make_plan(checklist(text), registry(), o, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[0].params["path"] == "/from-file");
+  CHECK(out.plan.checks[0].params["count"] == 7);
+  o.vars = {{"where", "/from-var"}};
+  CHECK(make_plan(checklist(text), registry(), o, s).plan.checks[0].params["path"] == "/from-var");
+  o.var_files = {dir.write("bad.json", "{\n  \"where\": [1]\n}")};
+  auto bad = make_plan(checklist(text), registry(), o, s);
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0] ==
+        (dir / "bad.json").string() +
+            ":2:12: where: is array; a variable is a string, a number or a boolean");
 }
