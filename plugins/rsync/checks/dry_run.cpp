@@ -202,6 +202,9 @@ struct DryRunJob {
   size_t probe_max = 100000;
   size_t max_items = 20;
   std::string user_name;
+  // The account the real job runs as, when the check knows it: run_as, else the account
+  // backup-doctor runs as, unless that is root standing in for an account not named.
+  std::optional<support::UserIds> job_user;
   bool dest_local = false;
 };
 
@@ -221,6 +224,10 @@ DryRunJob read_job(const json& params) {
   j.probe_max = params.value("probe_max_files", size_t{100000});
   j.max_items = params.value("max_items", size_t{20});
   j.user_name = j.run_as ? j.run_as->name : current_user().name;
+  if (j.run_as)
+    j.job_user = j.run_as;
+  else if (!j.as_root)
+    j.job_user = current_user();
   return j;
 }
 
@@ -476,6 +483,17 @@ void add_exit_code_finding(const DryRunJob& j, const support::ProcessResult& r, 
   f.add(out.code.status, summary, remediation);
 }
 
+// The code the real run is expected to end with. rsync itself settles on the most serious one:
+// a failure that stops the run (11: the destination cannot be created) over a partial
+// transfer (23) over vanished files (24) over success.
+struct PredictedExitCode {
+  int code = 0;
+  static int severity(int c) { return c == 0 ? 0 : c == 24 ? 1 : c == 23 ? 2 : 3; }
+  void expect(int c) {
+    if (severity(c) > severity(code)) code = c;
+  }
+};
+
 // The local files the dry run would send, at most probe_max of them.
 std::vector<std::string> files_to_probe(const DryRunJob& j, const Itemized& items) {
   std::vector<std::string> local_sources;
@@ -512,22 +530,45 @@ std::vector<std::string> dirs_to_probe(const DryRunJob& j, std::string& missing_
   return dirs;
 }
 
-void add_missing_parent(const std::string& missing_parent, Findings& f, json& details) {
+// Creating the missing parent as root with `mkdir -p` would leave it root's, and the job
+// could not write there: the command makes it the job account's (install -d leaves the
+// directories above it root's, mode 0755, which is what they would be anyway).
+std::string missing_parent_fix(const DryRunJob& j, const std::string& dir) {
+  const std::string keep_going =
+      ", mount the backup volume if it belongs on one, or add --mkpath to the job.";
+  if (!j.job_user)
+    return "rsync creates only the last directory of the destination. Create " + dir +
+           " owned by the account the backup job runs as, as root: `install -d -o BACKUP_USER "
+           "-g BACKUP_GROUP " +
+           shell_quote(dir) +
+           "` with that account's user and group (a plain `mkdir -p` would leave it root's, "
+           "and the job could not write there)" +
+           keep_going + " Setting run_as to that account lets this check name it.";
+  const support::UserIds& u = *j.job_user;
+  const std::string why = u.uid == 0 ? ""
+                                     : " (a plain `mkdir -p` would leave it root's, and '" +
+                                           u.name + "' could not write there)";
+  return "rsync creates only the last directory of the destination. Create " + dir + " for '" +
+         u.name + "', the account the job runs as, as root: `install -d -o " + shell_quote(u.name) +
+         " -g " + shell_quote(sdk::group_name(u.gid)) + " " + shell_quote(dir) + "`" + why +
+         keep_going;
+}
+
+void add_missing_parent(const DryRunJob& j, const std::string& missing_parent, Findings& f,
+                        PredictedExitCode& predicted, json& details) {
   details["destination_parent_missing"] = missing_parent;
+  predicted.expect(11);
   f.add(Status::fail,
         "The real run would fail (code 11): the destination's parent " + missing_parent +
             " does not exist",
-        "rsync creates only the last directory of the destination. Create the path "
-        "(`mkdir -p " +
-            shell_quote(missing_parent) +
-            "`), mount the backup volume, or add "
-            "--mkpath to the job.");
+        missing_parent_fix(j, missing_parent));
 }
 
 void add_unreadable(const DryRunJob& j, const std::vector<std::string>& unreadable, Findings& f,
-                    json& probe_details) {
+                    PredictedExitCode& predicted, json& probe_details) {
   const std::string& user_name = j.user_name;
   probe_details["unreadable"] = path_group(unreadable, j.max_items);
+  predicted.expect(23);
   std::string cmds;
   for (size_t i = 0; i < unreadable.size() && i < 3; ++i)
     cmds += (i ? "; " : "") + fix_for_unreadable(unreadable[i], user_name);
@@ -543,11 +584,12 @@ void add_unreadable(const DryRunJob& j, const std::vector<std::string>& unreadab
 }
 
 void add_unwritable(const DryRunJob& j, const std::vector<std::string>& unwritable, Findings& f,
-                    json& probe_details) {
+                    PredictedExitCode& predicted, json& probe_details) {
   const std::string& user_name = j.user_name;
   probe_details["unwritable"] = path_group(unwritable, j.max_items);
   const std::string& d = unwritable.front();
   bool exists = d == j.destination;
+  predicted.expect(exists ? 23 : 11);
   struct stat st {};
   stat(d.c_str(), &st);
   auto owner = support::lookup_user(std::to_string(st.st_uid));
@@ -564,7 +606,8 @@ void add_unwritable(const DryRunJob& j, const std::vector<std::string>& unwritab
 
 // Opens the files and tests the directories as the job's user; adds what it would trip over.
 json probe_as_user(const DryRunJob& j, const std::vector<std::string>& files,
-                   const std::vector<std::string>& dirs, Findings& f) {
+                   const std::vector<std::string>& dirs, Findings& f,
+                   PredictedExitCode& predicted) {
   json probe_details = {{"run_as", j.user_name}};
   if (j.as_root) {
     probe_details["skipped"] =
@@ -582,18 +625,33 @@ json probe_as_user(const DryRunJob& j, const std::vector<std::string>& files,
   probe_details["dirs_checked"] = pr.dirs_checked;
   std::vector<std::string> unreadable, unwritable;
   for (const auto& fl : pr.failures) (fl.write ? unwritable : unreadable).push_back(fl.path);
-  if (!unreadable.empty()) add_unreadable(j, unreadable, f, probe_details);
-  if (!unwritable.empty()) add_unwritable(j, unwritable, f, probe_details);
+  // The destination first: a destination that cannot be created (11) is the code the run ends
+  // with, and so leads the summary.
+  if (!unwritable.empty()) add_unwritable(j, unwritable, f, predicted, probe_details);
+  if (!unreadable.empty()) add_unreadable(j, unreadable, f, predicted, probe_details);
   return probe_details;
 }
 
-// The access probe: what the real run would trip over.
-void probe_real_run(const DryRunJob& j, const Itemized& items, Findings& f, json& details) {
+// The access probe: what the real run would trip over, and the code it would end with.
+void probe_real_run(const DryRunJob& j, const Itemized& items, Findings& f,
+                    PredictedExitCode& predicted, json& details) {
   std::vector<std::string> files = files_to_probe(j, items);
   std::string missing_parent;
   std::vector<std::string> dirs = dirs_to_probe(j, missing_parent);
-  if (!missing_parent.empty()) add_missing_parent(missing_parent, f, details);
-  details["probe"] = probe_as_user(j, files, dirs, f);
+  if (!missing_parent.empty()) add_missing_parent(j, missing_parent, f, predicted, details);
+  details["probe"] = probe_as_user(j, files, dirs, f, predicted);
+}
+
+void append_findings(const Findings& from, Findings& to) {
+  for (const auto& item : from.items()) to.add(item.status, item.summary, item.remediation);
+}
+
+// Beside exit_code (what the dry run itself ended with), so that an alert on either sees what
+// the summary says.
+void record_predicted_exit_code(int code, sdk::Context& ctx, json& details) {
+  details["predicted_exit_code"] = code;
+  details["predicted_exit_code_name"] = describe_exit_code(code).name;
+  ctx.metric("predicted_exit_code", code, "");
 }
 
 // Drift: how far the destination is behind.
@@ -634,10 +692,19 @@ void run(const json& params, sdk::Context& ctx) {
   DryRunOutput out = gather_output(r, j.max_items, ctx, details);
   j.dest_local = parse_location(j.destination).kind == Location::Kind::local;
 
-  Findings f;
-  if (r.exit_code != 0) add_exit_code_finding(j, r, out, f, details);
+  // The real run ends as the dry run did, unless the probe finds something worse.
+  PredictedExitCode predicted{r.exit_code};
+  Findings probe_findings;
   const bool listed = r.exit_code == 0 || r.exit_code == 23 || r.exit_code == 24;
-  if (j.probe && listed) probe_real_run(j, out.items, f, details);
+  if (j.probe && listed) probe_real_run(j, out.items, probe_findings, predicted, details);
+  record_predicted_exit_code(predicted.code, ctx, details);
+
+  // The finding that settles the predicted code comes first, so the summary names that code.
+  Findings f;
+  const bool probe_settles = predicted.code != r.exit_code;
+  if (probe_settles) append_findings(probe_findings, f);
+  if (r.exit_code != 0) add_exit_code_finding(j, r, out, f, details);
+  if (!probe_settles) append_findings(probe_findings, f);
   if (r.exit_code == 0 || r.exit_code == 24) check_drift(params, out, f);
   f.report(ctx, ok_summary(out), details);
 }
@@ -664,8 +731,18 @@ sdk::CheckType dry_run_check() {
           "unreadable files and an unwritable destination. Unless disabled, the check then opens "
           "every file the run would send (read-only, nothing is read) and asks for write access "
           "to the local destination, as the job's user, and reports the code the real run "
-          "would end with.\n\nrsync runs some options even in a dry run, so every job option is "
-          "classified: options that write (--log-file, --write-batch) or change the output are "
+          "would end with. A destination whose parent is missing gets the command that "
+          "creates it for the job's account (`install -d -o USER -g GROUP DIR`, as root; a "
+          "placeholder account when run_as is not set and the check runs as root).\n\n"
+          "`details.exit_code` and the `exit_code` metric are the code the dry run itself "
+          "ended with; `details.predicted_exit_code` (with `predicted_exit_code_name`) and the "
+          "`predicted_exit_code` metric are the code the real run is expected to end with: the "
+          "dry run's own, or the probe's when that is worse (11 for a destination that cannot "
+          "be created, 23 for unreadable files or an unwritable destination), 0 when neither "
+          "finds a problem. Both are present whenever rsync ran to its end, and the summary "
+          "leads with the finding that settles the predicted code.\n\nrsync runs some options "
+          "even in a dry run, so every job option is classified: options that write (--log-file, "
+          "--write-batch) or change the output are "
           "left out and listed, also as remote options (-M); options the check does not know, "
           "a remote shell other than plain ssh, ssh options that run a command, write or fork, "
           "and a --rsync-path with shell syntax are refused with the reason. Run as root "

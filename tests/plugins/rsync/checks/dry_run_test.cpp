@@ -2,6 +2,7 @@
 #include "fixtures.hpp"
 #include "rsync_plugin.hpp"
 
+#include <backup_doctor/system.hpp>
 #include <backup_doctor/testing.hpp>
 
 #include <poll.h>
@@ -37,6 +38,21 @@ struct DryRunFixture {
     chmod_to(ssh, 0755);
     return ssh.string();
   }
+  // The command between the backticks that starts with `prefix` in a remediation, or "".
+  static std::string quoted_command(const std::string& text, const std::string& prefix) {
+    size_t start = text.find("`" + prefix);
+    if (start == std::string::npos) return {};
+    size_t end = text.find('`', start + 1);
+    return end == std::string::npos ? std::string() : text.substr(start + 1, end - start - 1);
+  }
+  // The real rsync (or any command), as the backup user would run it.
+  backup_doctor::support::ProcessResult run_as_backup_user(
+      const std::vector<std::string>& argv) const {
+    backup_doctor::support::ProcessOptions o;
+    o.as_user = user;
+    o.cwd = "/";
+    return backup_doctor::support::run_process(argv, o);
+  }
   json params() const {
     return {{"source", src.string() + "/"},
             {"destination", dst.string() + "/"},
@@ -66,6 +82,11 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: healthy first sync reports the 
   CHECK(r.metric("transfer_size")->value == 6000);
   CHECK(r.metric("transfer_size")->unit == "bytes");
   CHECK(r.metric("exit_code")->value == 0);
+  // Nothing found by the probe either: the real run is predicted to succeed.
+  CHECK(r.details["predicted_exit_code"] == 0);
+  CHECK(r.details["predicted_exit_code_name"] == "success");
+  REQUIRE(r.metric("predicted_exit_code"));
+  CHECK(r.metric("predicted_exit_code")->value == 0);
   CHECK(r.metric("dry_run_duration")->unit == "seconds");
   // A dry run: nothing was copied.
   CHECK(fs::is_empty(dst));
@@ -73,12 +94,7 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: healthy first sync reports the 
 
 TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: up to date after a real sync, deletions counted") {
   // The real job, as the backup user.
-  backup_doctor::support::ProcessOptions o;
-  o.as_user = user;
-  o.cwd = "/";
-  REQUIRE(backup_doctor::support::run_process(
-              {"rsync", "-a", src.string() + "/", dst.string() + "/"}, o)
-              .ok());
+  REQUIRE(run_as_backup_user({"rsync", "-a", src.string() + "/", dst.string() + "/"}).ok());
   box.write("dst/stale.txt", "old");
   auto r = run_check(plugin, "rsync.dry_run", params());
   CHECK(r.status == Status::ok);
@@ -103,6 +119,9 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: missing source is a partial tra
   CHECK(r.status == Status::fail);
   CHECK(r.details["exit_code"] == 23);
   CHECK(r.details["exit_code_name"] == "partial_transfer");
+  // The real run would end as the dry run did.
+  CHECK(r.details["predicted_exit_code"] == 23);
+  CHECK(r.metric("predicted_exit_code")->value == 23);
   CHECK(r.details["issues"]["missing"]["count"] == 1);
   CHECK(r.summary.find("code 23") != std::string::npos);
   CHECK(r.summary.find("missing: " + (box.path() / "nope").string()) != std::string::npos);
@@ -116,6 +135,9 @@ TEST_CASE_FIXTURE(DryRunFixture,
   auto r = run_check(plugin, "rsync.dry_run", p);
   CHECK(r.status == Status::error);
   CHECK(r.details["ran"] == false);
+  // rsync did not run: nothing to predict from.
+  CHECK_FALSE(r.details.contains("predicted_exit_code"));
+  CHECK(r.metric("predicted_exit_code") == nullptr);
   CHECK(r.details["refused"][0]["option"] == "--no-such-option");
   CHECK(r.summary.find("does not accept --no-such-option") != std::string::npos);
   CHECK(r.remediation.find("rsync --help") != std::string::npos);
@@ -138,6 +160,16 @@ TEST_CASE_FIXTURE(DryRunFixture,
   CHECK(r.status == Status::fail);
   // rsync -n itself is happy: it never opens files. The probe finds it.
   CHECK(r.details["exit_code"] == 0);
+  CHECK(r.details["exit_code_name"] == "success");
+  REQUIRE(r.metric("exit_code"));
+  CHECK(r.metric("exit_code")->value == 0);
+  // What the summary predicts, in details and metrics too.
+  CHECK(r.details["predicted_exit_code"] == 23);
+  CHECK(r.details["predicted_exit_code_name"] == "partial_transfer");
+  REQUIRE(r.metric("predicted_exit_code"));
+  CHECK(r.metric("predicted_exit_code")->value == 23);
+  CHECK(r.metric("predicted_exit_code")->unit == r.metric("exit_code")->unit);
+  CHECK(r.metric("predicted_exit_code")->labels == r.metric("exit_code")->labels);
   CHECK(r.details["probe"]["unreadable"]["count"] == 1);
   CHECK(r.details["probe"]["unreadable"]["paths"][0] == (src / "secret.key").string());
   CHECK(r.summary.find("code 23") != std::string::npos);
@@ -150,11 +182,7 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: the real rsync run confirms the
   // Same tree as above, run for real as the backup user: the code the probe predicted.
   box.write("src/secret.key", "top secret");
   chmod_to(src / "secret.key", 0600);
-  backup_doctor::support::ProcessOptions o;
-  o.as_user = user;
-  o.cwd = "/";
-  auto real = backup_doctor::support::run_process(
-      {"rsync", "-a", src.string() + "/", dst.string() + "/"}, o);
+  auto real = run_as_backup_user({"rsync", "-a", src.string() + "/", dst.string() + "/"});
   CHECK(real.exit_code == 23);
   CHECK(real.err.find("Permission denied") != std::string::npos);
 }
@@ -184,6 +212,9 @@ TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: unwritable destination is predi
   auto r = run_check(plugin, "rsync.dry_run", params());
   CHECK(r.status == Status::fail);
   CHECK(r.details["exit_code"] == 0);
+  CHECK(r.details["predicted_exit_code"] == 23);
+  CHECK(r.metric("predicted_exit_code")->value == 23);
+  CHECK(r.summary.find("(code 23)") != std::string::npos);
   CHECK(r.details["probe"]["unwritable"]["count"] == 1);
   CHECK(r.summary.find("not writable by 'backup-doctor-test'") != std::string::npos);
   CHECK(r.remediation.find("chown backup-doctor-test " + dst.string() + "/") != std::string::npos);
@@ -196,8 +227,97 @@ TEST_CASE_FIXTURE(DryRunFixture,
   auto r = run_check(plugin, "rsync.dry_run", p);
   CHECK(r.status == Status::fail);
   CHECK(r.details["destination_parent_missing"] == (box.path() / "no" / "such").string());
+  CHECK(r.details["exit_code"] == 0);
+  CHECK(r.details["predicted_exit_code"] == 11);
+  CHECK(r.details["predicted_exit_code_name"] == "file_io_error");
+  CHECK(r.metric("exit_code")->value == 0);
+  CHECK(r.metric("predicted_exit_code")->value == 11);
+  CHECK(r.summary.find("(code 11)") != std::string::npos);
   CHECK(r.remediation.find("--mkpath") != std::string::npos);
   CHECK_FALSE(fs::exists(box.path() / "no"));
+}
+
+TEST_CASE_FIXTURE(DryRunFixture,
+                  "rsync.dry_run: a missing destination parent is created for the job's account") {
+  const fs::path parent = box.path() / "no" / "such";
+  json p = params();
+  p["destination"] = (parent / "dst").string();
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  INFO(r.remediation);
+  REQUIRE(r.status == Status::fail);
+  // Owned by run_as, with its group: not a root-owned `mkdir -p` the job cannot write into.
+  const std::string fix = quoted_command(r.remediation, "install -d");
+  CHECK(fix == "install -d -o backup-doctor-test -g " + backup_doctor::sdk::group_name(user.gid) +
+                   " " + parent.string());
+  CHECK(r.remediation.find("Create " + parent.string() + " for 'backup-doctor-test'") !=
+        std::string::npos);
+  // `mkdir -p` is named only as what not to do, never as the command for this directory.
+  CHECK(r.remediation.find("mkdir -p " + parent.string()) == std::string::npos);
+
+  // The advice works: run as root, the job's account can then create its destination there.
+  REQUIRE(backup_doctor::support::run_process({"/bin/sh", "-c", fix}, {}).ok());
+  struct stat st {};
+  REQUIRE(stat(parent.c_str(), &st) == 0);
+  CHECK(st.st_uid == user.uid);
+  CHECK(st.st_gid == user.gid);
+  auto after = run_check(plugin, "rsync.dry_run", p);
+  INFO(after.summary);
+  CHECK(after.status == Status::ok);
+  CHECK(after.details["predicted_exit_code"] == 0);
+  auto real = run_as_backup_user({"rsync", "-a", src.string() + "/", (parent / "dst").string()});
+  CHECK(real.exit_code == 0);
+  CHECK(fs::exists(parent / "dst" / "a.txt"));
+}
+
+TEST_CASE_FIXTURE(
+    DryRunFixture,
+    "rsync.dry_run: without a known backup account, the parent fix names a placeholder") {
+  const fs::path parent = box.path() / "no" / "such";
+  json p = params();
+  p.erase("run_as");  // as root: the job's account is not known
+  p["destination"] = (parent / "dst").string();
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  INFO(r.summary, "\n", r.remediation);
+  REQUIRE(r.status == Status::fail);
+  CHECK(r.details["predicted_exit_code"] == 11);
+  CHECK(quoted_command(r.remediation, "install -d") ==
+        "install -d -o BACKUP_USER -g BACKUP_GROUP " + parent.string());
+  CHECK(r.remediation.find("Create " + parent.string() +
+                           " owned by the account the backup job runs as") != std::string::npos);
+  CHECK(r.remediation.find("root") != std::string::npos);
+  CHECK(r.remediation.find("run_as") != std::string::npos);
+  CHECK(r.remediation.find("mkdir -p " + parent.string()) == std::string::npos);
+}
+
+TEST_CASE_FIXTURE(
+    DryRunFixture,
+    "rsync.dry_run: with several problems, the summary leads with the predicted code") {
+  // An unreadable file (23) and a destination the backup user cannot create (11): rsync stops
+  // at the destination, so the real run ends with 11, and the summary must say so.
+  box.write("src/secret.key", "top secret");
+  chmod_to(src / "secret.key", 0600);
+  fs::path closed = box.dir("closed", 0755);  // root's
+  json p = params();
+  p["destination"] = (closed / "dst").string() + "/";
+  auto r = run_check(plugin, "rsync.dry_run", p);
+  INFO(r.summary, "\n", r.details.dump(2));
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["exit_code"] == 0);
+  CHECK(r.details["probe"]["unreadable"]["count"] == 1);
+  CHECK(r.details["probe"]["unwritable"]["count"] == 1);
+  CHECK(r.details["predicted_exit_code"] == 11);
+  CHECK(r.metric("predicted_exit_code")->value == 11);
+  CHECK(r.summary.rfind("The real run would fail (code 11): " + closed.string(), 0) == 0);
+  CHECK(r.summary.find("(and 1 more problem)") != std::string::npos);
+
+  // Same when rsync's own code (23, a missing source) is not the one the real run ends with.
+  p["source"] = {src.string() + "/", (box.path() / "nope").string()};
+  r = run_check(plugin, "rsync.dry_run", p);
+  CHECK(r.details["exit_code"] == 23);
+  CHECK(r.metric("exit_code")->value == 23);
+  CHECK(r.details["predicted_exit_code"] == 11);
+  CHECK(r.metric("predicted_exit_code")->value == 11);
+  CHECK(r.summary.rfind("The real run would fail (code 11)", 0) == 0);
 }
 
 TEST_CASE_FIXTURE(DryRunFixture, "rsync.dry_run: files vanishing during the run (24)") {
