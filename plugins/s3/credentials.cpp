@@ -1,8 +1,8 @@
 #include "credentials.hpp"
 
-#include "masking.hpp"
 #include <backup_doctor/support/process.hpp>
 #include <backup_doctor/support/safe_open.hpp>
+#include "masking.hpp"
 #include "wire_format.hpp"
 
 #include <backup_doctor/sdk.hpp>
@@ -178,8 +178,11 @@ Credentials run_credential_process(const std::string& command, const std::string
   };
   if (!j.contains("Version") || j["Version"] != 1)
     throw CheckError(where + ": credential_process printed JSON without \"Version\": 1. " + fix);
-  Credentials c{text("AccessKeyId"), text("SecretAccessKey"), text("SessionToken"),
-                "credential_process of " + where};
+  std::string printed = " printed by the credential_process of " + where;
+  Credentials c{text("AccessKeyId"),     text("SecretAccessKey"),
+                text("SessionToken"),    "credential_process of " + where,
+                "AccessKeyId" + printed, "SecretAccessKey" + printed,
+                "SessionToken" + printed};
   if (c.access_key_id.empty() || c.secret_access_key.empty())
     throw CheckError(where + ": credential_process printed no AccessKeyId and SecretAccessKey. " +
                      fix);
@@ -227,8 +230,13 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
       throw CheckError("secret_access_key is set but access_key_id is missing");
     if (!q.secret_access_key || q.secret_access_key->empty())
       throw CheckError("access_key_id is set but secret_access_key is missing");
-    r.credentials = Credentials{*q.access_key_id, *q.secret_access_key,
-                                q.session_token.value_or(""), "check parameters"};
+    r.credentials = Credentials{*q.access_key_id,
+                                *q.secret_access_key,
+                                q.session_token.value_or(""),
+                                "check parameters",
+                                "`access_key_id` of the check",
+                                "`secret_access_key` of the check",
+                                "`session_token` of the check"};
     r.searched.push_back("check parameters");
     r.profile = q.profile.value_or("");
     // The region may still come from the profile's config.
@@ -265,9 +273,15 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
       throw CheckError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
     if (id && secret) {
       auto token = env("AWS_SESSION_TOKEN");
+      std::string token_variable = token ? "AWS_SESSION_TOKEN" : "AWS_SECURITY_TOKEN";
       if (!token) token = env("AWS_SECURITY_TOKEN");
-      r.credentials =
-          Credentials{*id, *secret, token.value_or(""), "environment (AWS_ACCESS_KEY_ID)"};
+      r.credentials = Credentials{*id,
+                                  *secret,
+                                  token.value_or(""),
+                                  "environment",
+                                  "AWS_ACCESS_KEY_ID in the environment",
+                                  "AWS_SECRET_ACCESS_KEY in the environment",
+                                  token_variable + " in the environment"};
       return r;
     }
   }
@@ -278,12 +292,18 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
     auto secret = keys.find("aws_secret_access_key");
     if (id != keys.end() && secret != keys.end() && !id->second.empty() &&
         !secret->second.empty()) {
-      std::string token;
+      std::string token, token_key = "aws_session_token";
       if (auto t = keys.find("aws_session_token"); t != keys.end())
         token = t->second;
       else if (auto t2 = keys.find("aws_security_token"); t2 != keys.end())
-        token = t2->second;
-      r.credentials = Credentials{id->second, secret->second, token, where};
+        token = t2->second, token_key = "aws_security_token";
+      r.credentials = Credentials{id->second,
+                                  secret->second,
+                                  token,
+                                  where,
+                                  "aws_access_key_id in " + where,
+                                  "aws_secret_access_key in " + where,
+                                  token_key + " in " + where};
       return true;
     }
     for (const char* k : kIndirectKeys)

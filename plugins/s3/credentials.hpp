@@ -16,9 +16,13 @@ struct Credentials {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;
-  // Human readable: "check parameters", "environment (AWS_ACCESS_KEY_ID)",
-  // "/root/.aws/credentials [backup]".
+  // Human readable: "check parameters", "environment", "/root/.aws/credentials [backup]",
+  // "credential_process of /root/.aws/config [profile vault]".
   std::string source;
+  // Where each value was read, named as the operator edits it, for findings about one of them:
+  // "AWS_SECRET_ACCESS_KEY in the environment", "aws_secret_access_key in
+  // /root/.aws/credentials [backup]", "`secret_access_key` of the check". Empty: `source`.
+  std::string key_id_from{}, secret_from{}, token_from{};
 };
 
 struct CredentialQuery {

@@ -88,6 +88,18 @@ std::string credential_where(const Connection& conn) {
                                      : std::string("the credential source");
 }
 
+// Where one value of the credentials was read ("AWS_SECRET_ACCESS_KEY in the environment"), for
+// the finding that says that very value is wrong.
+enum class CredentialField { key_id, secret, token };
+std::string credential_field(const Connection& conn, CredentialField field) {
+  if (!conn.resolution.credentials) return "the credential source";
+  const Credentials& c = *conn.resolution.credentials;
+  const std::string& named = field == CredentialField::key_id   ? c.key_id_from
+                             : field == CredentialField::secret ? c.secret_from
+                                                                : c.token_from;
+  return named.empty() ? c.source : named;
+}
+
 // A failed request, with what every phrasing of it needs.
 struct Failed {
   const RequestFailed& failure;
@@ -168,32 +180,41 @@ void phrase_transport_failure(const Failed& e, Finding& f) {
 }
 
 void phrase_invalid_access_key(const Failed& e, Finding& f) {
+  std::string key_id_from = credential_field(e.conn, CredentialField::key_id);
   f.status = e.auth_status;
   f.category = "invalid_access_key";
-  f.summary = e.op + ": access key " + e.key_id + " is not known to " + e.conn.endpoint_display;
-  f.remediation = "The access key " + e.key_id + " (from " + credential_where(e.conn) +
-                  ") was deleted, deactivated, or belongs to another account or endpoint. "
-                  "Issue a new key for the backup identity (`aws iam create-access-key "
-                  "--user-name <backup user>`) and update " +
-                  credential_where(e.conn) + ".";
+  f.details["wrong_value"] = key_id_from;
+  f.summary = e.op + ": access key " + e.key_id + " (" + key_id_from + ") is not known to " +
+              e.conn.endpoint_display;
+  f.remediation = "The access key id in " + key_id_from +
+                  " is wrong: that key was deleted, deactivated, or belongs to another account "
+                  "or endpoint. Issue a new key for the backup identity (`aws iam "
+                  "create-access-key --user-name <backup user>`), put its id in " +
+                  key_id_from + " and its secret in " +
+                  credential_field(e.conn, CredentialField::secret) + ".";
 }
 
 void phrase_signature_mismatch(const Failed& e, Finding& f) {
+  std::string secret_from = credential_field(e.conn, CredentialField::secret);
   f.status = e.auth_status;
   f.category = "signature_mismatch";
-  f.summary = e.op + ": the secret key does not belong to access key " + e.key_id;
-  f.remediation = "The endpoint knows " + e.key_id +
-                  " but the request was signed with another secret. Re-enter the secret issued "
-                  "with that key in " +
-                  credential_where(e.conn) +
-                  " (a truncated paste or a trailing space is typical); if it is right, look "
-                  "for a proxy that rewrites requests.";
+  f.details["wrong_value"] = secret_from;
+  f.summary = e.op + ": the secret key does not belong to access key " + e.key_id + " (" +
+              secret_from + " is wrong)";
+  f.remediation = "The endpoint knows " + e.key_id + " (" +
+                  credential_field(e.conn, CredentialField::key_id) +
+                  ") but the request was signed with another secret: the value of " + secret_from +
+                  " is wrong. Re-enter there the secret issued with that key (a truncated paste "
+                  "or a trailing space is typical); if it is right, look for a proxy that "
+                  "rewrites requests.";
 }
 
 void phrase_expired_token(const Failed& e, Finding& f) {
+  std::string token_from = credential_field(e.conn, CredentialField::token);
   f.status = e.auth_status;
   f.category = "expired_token";
-  f.summary = e.op + ": the session token of " + e.key_id + " has expired";
+  f.details["wrong_value"] = token_from;
+  f.summary = e.op + ": the session token of " + e.key_id + " (" + token_from + ") has expired";
   f.remediation = "Temporary credentials from " + credential_where(e.conn) +
                   " are past their expiry. Refresh them (assume the role or log in again) before "
                   "the backup runs, or give the backup job credentials that renew themselves "
@@ -201,12 +222,14 @@ void phrase_expired_token(const Failed& e, Finding& f) {
 }
 
 void phrase_invalid_token(const Failed& e, Finding& f) {
+  std::string token_from = credential_field(e.conn, CredentialField::token);
   f.status = e.auth_status;
   f.category = "invalid_token";
-  f.summary = e.op + ": the session token sent with " + e.key_id + " is not valid";
-  f.remediation = "The session token in " + credential_where(e.conn) + " does not belong to " +
-                  e.key_id +
-                  " or is malformed: export the access key, secret and token of one and the same "
+  f.details["wrong_value"] = token_from;
+  f.summary =
+      e.op + ": the session token sent with " + e.key_id + " (" + token_from + ") is not valid";
+  f.remediation = "The session token in " + token_from + " does not belong to " + e.key_id +
+                  " or is malformed: set the access key, secret and token of one and the same "
                   "set of temporary credentials.";
 }
 

@@ -78,13 +78,16 @@ struct Candidate {
   }
 };
 
+[[noreturn]] void read_failed(const std::string& path, int err) {
+  throw LocalReadError("cannot read " + path + ": " + sdk::errno_text(err), err);
+}
+
 }  // namespace
 
 LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
                                const std::vector<uint64_t>& part_sizes,
                                const std::function<bool()>& cancelled) {
-  if (::lseek(fd, 0, SEEK_SET) != 0)
-    throw std::runtime_error("cannot read " + path + ": " + sdk::errno_text(errno));
+  if (::lseek(fd, 0, SEEK_SET) != 0) read_failed(path, errno);
 #ifdef POSIX_FADV_SEQUENTIAL
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -102,7 +105,7 @@ LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error("cannot read " + path + ": " + sdk::errno_text(errno));
+      read_failed(path, errno);
     }
     if (n == 0) break;
     out.size += static_cast<uint64_t>(n);

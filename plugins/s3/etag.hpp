@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,15 @@ struct LocalEtags {
   std::map<uint64_t, std::string> multipart;  // part size -> "hex-N"
 };
 
+// The local file could not be read back: `error` is the errno of the failed lseek or read.
+struct LocalReadError : std::runtime_error {
+  LocalReadError(const std::string& what, int err) : std::runtime_error(what), error(err) {}
+  int error;
+};
+
 // Reads the open file `fd` once from its start (`path` names it in messages; open it with
-// support::open_untrusted). Throws std::runtime_error when it cannot be read. `cancelled` is
-// polled between chunks.
+// support::open_untrusted). Throws LocalReadError when it cannot be read, std::runtime_error
+// when OpenSSL fails or the read is cancelled. `cancelled` is polled between chunks.
 LocalEtags compute_local_etags(int fd, const std::string& path, bool want_md5,
                                const std::vector<uint64_t>& part_sizes,
                                const std::function<bool()>& cancelled = {});

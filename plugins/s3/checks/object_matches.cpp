@@ -2,19 +2,21 @@
 // same size, and an ETag equal to the local MD5 (single part) or to the multipart ETag computed
 // locally with the part size the upload used. Also its age, storage class and encryption.
 #include <backup_doctor/schema.hpp>
+#include <backup_doctor/support/safe_open.hpp>
 #include "checks.hpp"
 #include "connection.hpp"
 #include "diagnosis.hpp"
 #include "etag.hpp"
-#include <backup_doctor/support/safe_open.hpp>
 #include "wire_format.hpp"
 
+#include <backup_doctor/system.hpp>
 #include <backup_doctor/text.hpp>
 
 #include <backup_doctor/duration.hpp>
 
 #include <sys/stat.h>
 #include <cctype>
+#include <cerrno>
 #include <filesystem>
 
 namespace backup_doctor::s3 {
@@ -151,6 +153,18 @@ std::vector<uint64_t> part_size_candidates(const Comparison& c, std::string& sou
   return candidates;
 }
 
+// The local file opened but reading it back failed (an I/O error on its disk, a file system
+// that went away): the dump cannot be trusted, whatever the object holds.
+void add_local_read_failure(Comparison& c, int err) {
+  c.details["local_read_error"] = sdk::errno_text(err);
+  c.problems.push_back(
+      {Status::fail, "local backup file " + c.local + " is unreadable: " + sdk::errno_text(err),
+       "Reading " + c.local +
+           " back failed partway, so it was not compared with the object. Check the disk and "
+           "file system holding it (`dmesg`, `smartctl -a`), then run the backup job again: a "
+           "dump that cannot be read back cannot be restored either."});
+}
+
 // Reads the local file once and compares its MD5 or multipart ETags with the object's:
 // "match (...)" or "mismatch".
 std::string match_local_etags(Comparison& c, const std::vector<uint64_t>& candidates,
@@ -159,6 +173,9 @@ std::string match_local_etags(Comparison& c, const std::vector<uint64_t>& candid
   try {
     local_etags = compute_local_etags(c.local_fd, c.local, c.parts == 0, candidates,
                                       [&ctx] { return ctx.cancelled(); });
+  } catch (const LocalReadError& e) {
+    add_local_read_failure(c, e.error);
+    return "not compared (the local file could not be read)";
   } catch (const std::exception& e) {
     throw sdk::CheckError(e.what());
   }
@@ -297,6 +314,66 @@ void compare(const json& params, Comparison& c,
              "", c.details);
 }
 
+// The highest directory above `path` that does not exist, or "" when its directory does.
+std::string missing_directory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::string missing;
+  struct stat st {};
+  while (!dir.empty() && dir != dir.parent_path() && ::lstat(dir.c_str(), &st) != 0 &&
+         errno == ENOENT) {
+    missing = dir.string();
+    dir = dir.parent_path();
+  }
+  return missing;
+}
+
+// The local backup file is not there: a finding about the backup job, compared with nothing.
+void report_local_missing(const std::string& local, CheckReport& out) {
+  std::string dir = missing_directory(local);
+  out.report(Status::fail, "local backup file " + local + " is missing",
+             "Nothing was compared with the store: there is no " + local +
+                 (dir.empty() ? std::string() : " (its directory " + dir + " does not exist)") +
+                 ". Check that the backup job's last run wrote its dump there, and that "
+                 "`local_path` matches the name it writes (date in the name, compression "
+                 "suffix, directory).",
+             {{"local_path", local}, {"etag_check", "not compared"}});
+}
+
+// The local backup file exists but cannot be opened for reading.
+void report_local_unreadable(const std::string& local, const support::SafeOpened& opened,
+                             CheckReport& out) {
+  std::string why = sdk::errno_text(opened.error);
+  out.report(Status::fail, "local backup file " + local + " is unreadable: " + why,
+             "Nothing was compared with the store: " + local + " could not be opened (" + why +
+                 "). Give the account backup-doctor runs as read access to the dump and its "
+                 "directories (`namei -l " +
+                 shell_quote(local) + "`), or run the check as the backup account.",
+             {{"local_path", local}, {"local_read_error", why}, {"etag_check", "not compared"}});
+}
+
+// True when the local file could not be opened (reported). A missing or unreadable dump is a
+// finding; a link, a device or a directory in its place is a `local_path` that names something
+// other than a backup file, which the check refuses to read.
+bool report_local_unopened(const std::string& local, const support::SafeOpened& opened,
+                           CheckReport& out) {
+  switch (opened.refusal) {
+    case support::Refusal::none:
+      return false;
+    case support::Refusal::missing:
+      report_local_missing(local, out);
+      return true;
+    case support::Refusal::denied:
+    case support::Refusal::failed:
+      report_local_unreadable(local, opened, out);
+      return true;
+    default:
+      throw sdk::CheckError("local_path " + local + " was not read: " + opened.message,
+                            "Set `local_path` to the backup file itself: links, directories, "
+                            "FIFOs and devices are never read in its place, so that nobody who "
+                            "can write there makes the check read another file.");
+  }
+}
+
 void run(const json& params, sdk::Context& ctx) {
   Connection conn = connect(params, ctx);
   CheckReport out(ctx, conn);
@@ -305,9 +382,7 @@ void run(const json& params, sdk::Context& ctx) {
   // primitive (a link to a root-only file, a FIFO or a device in its place is refused, never
   // compared with what that account uploaded) and read through that descriptor.
   auto local_file = support::open_untrusted(local, support::Expect::regular);
-  if (!local_file)
-    throw sdk::CheckError("local_path " + local + " was not read: " + local_file.message +
-                          "; name the backup file itself");
+  if (report_local_unopened(local, local_file, out)) return;
   const struct stat st = local_file.st;
   std::optional<uint64_t> part_size_param = sdk::optional_size(params, "part_size");
   if (part_size_param && *part_size_param == 0)

@@ -23,7 +23,8 @@ const char* kDoc =
     "region with other credentials. Fails when it is missing or differs in size; compares "
     "ETags when both are comparable (a copy uploaded with another part size has another "
     "multipart ETag, which is reported, not failed). Also reports the secondary's own newest "
-    "backup and the lag between the two (`redundancy_lag`, seconds).";
+    "backup and the lag between the two (`redundancy_lag`, seconds the secondary's newest is "
+    "older than the primary's; negative when it is newer).";
 
 // The two locations and what is compared between them.
 struct Locations {
@@ -41,7 +42,9 @@ struct Copies {
   std::string p_obj, s_obj;  // s3:// addresses of the two copies
   std::string copy_cmd;      // how to put the primary's copy in the secondary, for remediations
   std::optional<ObjectInfo> sec_newest;
-  int64_t lag = 0;  // seconds the secondary's newest is older than the primary's
+  // Seconds the secondary's newest is older than the primary's newest; negative when it is
+  // newer (a later upload there), never clamped.
+  int64_t lag = 0;
   json details;
 };
 
@@ -74,13 +77,28 @@ void add_secondary_newest(const Locations& loc, Copies& c, CheckReport& out) {
       newest_object(*loc.secondary.client, loc.secondary.bucket, loc.sec_prefix, loc.suffix);
   json labels = {{"bucket", loc.secondary.bucket}, {"prefix", loc.sec_prefix}};
   if (!c.sec_newest) return;
-  c.lag = std::max<int64_t>(0, c.newest.last_modified - c.sec_newest->last_modified);
+  c.lag = c.newest.last_modified - c.sec_newest->last_modified;
   c.details["secondary"]["newest_key"] = c.sec_newest->key;
   c.details["secondary"]["newest_last_modified"] = iso_time(c.sec_newest->last_modified);
   c.details["lag_seconds"] = c.lag;
   out.metric("secondary_newest_backup_timestamp", static_cast<double>(c.sec_newest->last_modified),
              "seconds", labels);
   out.metric("redundancy_lag", static_cast<double>(c.lag), "seconds", labels);
+}
+
+// How the secondary's newest backup compares in time with the primary's newest, in whole
+// seconds (the stores' timestamps have no more): "3m 5s older", "12s newer", "from the same
+// second".
+std::string lag_phrase(int64_t lag) {
+  if (lag == 0) return "from the same second";
+  std::string amount = format_duration(std::chrono::seconds(lag > 0 ? lag : -lag));
+  return amount + (lag > 0 ? " older" : " newer");
+}
+
+// The secondary's state, for the remediation of a missing copy.
+std::string secondary_holds(const Copies& c) {
+  if (!c.sec_newest) return " (it holds no backups at all)";
+  return " (its newest is " + c.sec_newest->key + ", " + lag_phrase(c.lag) + ")";
 }
 
 // HeadObject on the copy. False when it is missing (reported); other failures propagate.
@@ -93,11 +111,7 @@ bool head_copy(const Locations& loc, Copies& c, HeadInfo& head, CheckReport& out
     if (r.transport_ok() && (r.status == 404) && r.error.code != "NoSuchBucket") {
       c.details["retries"] = loc.primary.client->retry_details();
       out.report(Status::fail, "newest backup " + c.p_obj + " is missing from " + c.s_obj,
-                 "The second destination did not receive the latest backup" +
-                     std::string(c.sec_newest
-                                     ? " (its newest is " + c.sec_newest->key + ", " +
-                                           format_duration(std::chrono::seconds(c.lag)) + " older)"
-                                     : " (it holds no backups at all)") +
+                 "The second destination did not receive the latest backup" + secondary_holds(c) +
                      ". Check the job's second upload or the replication rule, then copy it: `" +
                      c.copy_cmd + "`.",
                  c.details);

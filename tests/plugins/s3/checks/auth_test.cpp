@@ -8,6 +8,8 @@
 #include <backup_doctor/text.hpp>
 
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include <cstdlib>
 #include <ctime>
@@ -76,6 +78,35 @@ json params_with(const Key& key, const std::string& bucket) {
   return p;
 }
 
+// Sets the AWS credential variables for one test (unsetting the others) and restores them.
+class CredentialEnv {
+ public:
+  explicit CredentialEnv(const std::map<std::string, std::string>& vars) {
+    for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                             "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"}) {
+      const char* old = std::getenv(name);
+      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
+      auto it = vars.find(name);
+      if (it != vars.end())
+        setenv(name, it->second.c_str(), 1);
+      else
+        unsetenv(name);
+    }
+  }
+  ~CredentialEnv() {
+    for (const auto& [name, value] : saved_)
+      if (value)
+        setenv(name.c_str(), value->c_str(), 1);
+      else
+        unsetenv(name.c_str());
+  }
+  CredentialEnv(const CredentialEnv&) = delete;
+  CredentialEnv& operator=(const CredentialEnv&) = delete;
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
 std::string http_date(int64_t epoch) {
   time_t t = static_cast<time_t>(epoch);
   std::tm tm{};
@@ -124,7 +155,15 @@ TEST_CASE("s3.auth: real signatures against moto with IAM authentication on") {
     auto r = run_check(plugin, "s3.auth", p);
     CHECK_STATUS(r, fail);
     CHECK(r.details["code"] == "SignatureDoesNotMatch");
-    CHECK(r.summary.find("secret key does not belong") != std::string::npos);
+    std::string key = r.details["access_key_id"];
+    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
+                           " (`secret_access_key` of the check is wrong)");
+    CHECK(r.remediation.rfind("The endpoint knows " + key +
+                                  " (`access_key_id` of the check) but the request was signed "
+                                  "with another secret: the value of `secret_access_key` of the "
+                                  "check is wrong.",
+                              0) == 0);
+    CHECK(r.details["wrong_value"] == "`secret_access_key` of the check");
     check_no_secret(r);
   }
   SUBCASE("identity without permission: AccessDenied naming s3:ListBucket") {
@@ -257,4 +296,68 @@ TEST_CASE("s3.auth: no credentials anywhere is a finding that lists where it loo
   CHECK_STATUS(r, fail);
   CHECK(r.summary.find("no S3 credentials") != std::string::npos);
   CHECK(r.remediation.find(empty + " [backup]") != std::string::npos);
+}
+
+TEST_CASE("s3.auth: the finding names the value that is wrong, where it was read") {
+  auto& w = AuthWorld::get();
+  backup_doctor::s3::S3Plugin plugin;
+  AuthOn auth;
+  backup_doctor::test::TempDir dir("bd-s3-wrong");
+  std::string empty = dir.write("empty", "").string();
+  // No keys in the parameters: they come from the environment or the credentials file.
+  json p = {{"endpoint", Moto::get().endpoint()}, {"bucket", w.bucket},   {"use_sts", false},
+            {"credentials_file", empty},          {"config_file", empty}, {"timeout", "20s"}};
+
+  SUBCASE("environment: right AWS_ACCESS_KEY_ID, wrong AWS_SECRET_ACCESS_KEY") {
+    CredentialEnv env({{"AWS_ACCESS_KEY_ID", w.backup.id}, {"AWS_SECRET_ACCESS_KEY", kTestSecret}});
+    auto r = run_check(plugin, "s3.auth", p);
+    CHECK_STATUS(r, fail);
+    CHECK(r.details["code"] == "SignatureDoesNotMatch");
+    CHECK(r.details["credential_source"] == "environment");
+    std::string key = r.details["access_key_id"];
+    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
+                           " (AWS_SECRET_ACCESS_KEY in the environment is wrong)");
+    CHECK(r.remediation.rfind("The endpoint knows " + key +
+                                  " (AWS_ACCESS_KEY_ID in the environment) but the request was "
+                                  "signed with another secret: the value of "
+                                  "AWS_SECRET_ACCESS_KEY in the environment is wrong.",
+                              0) == 0);
+    CHECK(r.details["wrong_value"] == "AWS_SECRET_ACCESS_KEY in the environment");
+    check_no_secret(r);
+  }
+  SUBCASE("environment: unknown AWS_ACCESS_KEY_ID") {
+    CredentialEnv env(
+        {{"AWS_ACCESS_KEY_ID", "AKIAXXXXXXXXXXXXXXXX"}, {"AWS_SECRET_ACCESS_KEY", kTestSecret}});
+    auto r = run_check(plugin, "s3.auth", p);
+    CHECK_STATUS(r, fail);
+    CHECK(r.details["code"] == "InvalidAccessKeyId");
+    std::string key = r.details["access_key_id"];
+    CHECK(r.summary == "HeadBucket: access key " + key +
+                           " (AWS_ACCESS_KEY_ID in the environment) is not known to " +
+                           Moto::get().endpoint());
+    CHECK(r.remediation.rfind("The access key id in AWS_ACCESS_KEY_ID in the environment is "
+                              "wrong: ",
+                              0) == 0);
+    CHECK(r.details["wrong_value"] == "AWS_ACCESS_KEY_ID in the environment");
+    CHECK(r.summary.find("AWS_SECRET_ACCESS_KEY") == std::string::npos);
+    check_no_secret(r);
+  }
+  SUBCASE("shared credentials file: wrong aws_secret_access_key of the profile") {
+    CredentialEnv env({});
+    std::string creds =
+        dir.write("credentials", "[backup]\naws_access_key_id = " + w.backup.id +
+                                     "\naws_secret_access_key = " + kTestSecret + "\n")
+            .string();
+    json q = p;
+    q["credentials_file"] = creds;
+    q["profile"] = "backup";
+    auto r = run_check(plugin, "s3.auth", q);
+    CHECK_STATUS(r, fail);
+    CHECK(r.details["code"] == "SignatureDoesNotMatch");
+    std::string key = r.details["access_key_id"];
+    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
+                           " (aws_secret_access_key in " + creds + " [backup] is wrong)");
+    CHECK(r.details["wrong_value"] == "aws_secret_access_key in " + creds + " [backup]");
+    check_no_secret(r);
+  }
 }

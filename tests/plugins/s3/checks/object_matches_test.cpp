@@ -3,6 +3,11 @@
 #include "fixtures.hpp"
 #include "s3_plugin.hpp"
 
+#include <backup_doctor/system.hpp>
+
+#include <cerrno>
+#include <filesystem>
+
 using backup_doctor::testing::run_check;
 using namespace s3test;
 using nlohmann::json;
@@ -117,12 +122,76 @@ TEST_CASE("s3.object_matches: ETags recomputed locally, mismatches, class and en
     CHECK_STATUS(e, fail);
     CHECK(e.summary.find("not encrypted at rest") != std::string::npos);
   }
-  SUBCASE("missing object and missing local file") {
+  SUBCASE("missing object") {
     auto r = run_check(plugin, "s3.object_matches", params("nothing/here.gz", w.small));
     CHECK_STATUS(r, fail);
     CHECK(r.details["category"] == "no_such_key");
-    auto e = run_check(plugin, "s3.object_matches", params("single/db.sql.gz", "/nonexistent/x"));
-    CHECK(e.rc != BD_RC_OK);
-    CHECK(e.error.find("/nonexistent/x") != std::string::npos);
+  }
+}
+
+TEST_CASE("s3.object_matches: a local dump that is missing or unreadable is a finding") {
+  const auto& w = World::get();
+  backup_doctor::s3::S3Plugin plugin;
+  SUBCASE("missing local file: fail naming it, nothing compared") {
+    std::string missing = Moto::get().dir() + "/no-such-dump.sql.gz";
+    auto r = run_check(plugin, "s3.object_matches", params("single/db.sql.gz", missing));
+    CHECK(r.rc == BD_RC_OK);
+    CHECK_STATUS(r, fail);
+    CHECK(r.summary == "local backup file " + missing + " is missing");
+    CHECK(r.remediation == "Nothing was compared with the store: there is no " + missing +
+                               ". Check that the backup job's last run wrote its dump there, and "
+                               "that `local_path` matches the name it writes (date in the name, "
+                               "compression suffix, directory).");
+    CHECK(r.details["local_path"] == missing);
+    CHECK(r.details["etag_check"] == "not compared");
+    CHECK_FALSE(r.details.contains("remote_etag"));
+    check_no_secret(r);
+  }
+  SUBCASE("missing directory: the remediation names the component that is not there") {
+    auto r = run_check(plugin, "s3.object_matches", params("single/db.sql.gz", "/nonexistent/x"));
+    CHECK_STATUS(r, fail);
+    CHECK(r.summary == "local backup file /nonexistent/x is missing");
+    CHECK(r.remediation.rfind("Nothing was compared with the store: there is no /nonexistent/x "
+                              "(its directory /nonexistent does not exist). Check",
+                              0) == 0);
+    CHECK(r.remediation.find("--log-level") == std::string::npos);
+  }
+  SUBCASE("a path that cannot be opened: fail with the errno text") {
+    // A name longer than any file system allows: open() fails with ENAMETOOLONG.
+    std::string too_long = Moto::get().dir() + "/" + std::string(300, 'd') + ".sql.gz";
+    auto r = run_check(plugin, "s3.object_matches", params("single/db.sql.gz", too_long));
+    CHECK_STATUS(r, fail);
+    CHECK(r.summary == "local backup file " + too_long +
+                           " is unreadable: " + backup_doctor::sdk::errno_text(ENAMETOOLONG));
+    CHECK(r.remediation.rfind("Nothing was compared with the store: " + too_long +
+                                  " could not be opened (" +
+                                  backup_doctor::sdk::errno_text(ENAMETOOLONG) + ").",
+                              0) == 0);
+    CHECK(r.details["local_read_error"] == backup_doctor::sdk::errno_text(ENAMETOOLONG));
+  }
+  SUBCASE("a file that opens but cannot be read back: fail with the errno text") {
+    // /proc/self/mem opens as an empty regular file, and reading its first page fails with
+    // EIO, as a dump on a failing disk does. Compared with an empty single-part object.
+    auto& m = Moto::get();
+    std::string empty = m.make_file("empty.bin", 0, 1);
+    m.aws(
+        {"s3api", "put-object", "--bucket", w.bucket, "--key", "empty/db.sql.gz", "--body", empty});
+    auto r = run_check(plugin, "s3.object_matches", params("empty/db.sql.gz", "/proc/self/mem"));
+    CHECK_STATUS(r, fail);
+    CHECK(r.summary ==
+          "local backup file /proc/self/mem is unreadable: " + backup_doctor::sdk::errno_text(EIO));
+    CHECK(r.remediation.rfind("Reading /proc/self/mem back failed partway, so it was not "
+                              "compared with the object.",
+                              0) == 0);
+    CHECK(r.details["etag_check"] == "not compared (the local file could not be read)");
+  }
+  SUBCASE("a link in place of the dump is refused with its own remediation") {
+    std::string link = Moto::get().dir() + "/dump-link.sql.gz";
+    std::filesystem::remove(link);
+    std::filesystem::create_symlink(w.small, link);
+    auto r = run_check(plugin, "s3.object_matches", params("single/db.sql.gz", link));
+    CHECK_STATUS(r, error);
+    CHECK(r.summary.find(link) != std::string::npos);
+    CHECK(r.remediation.rfind("Set `local_path` to the backup file itself", 0) == 0);
   }
 }

@@ -1,7 +1,11 @@
 #include "fixtures.hpp"
 #include "s3_plugin.hpp"
 
+#include <backup_doctor/duration.hpp>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 using backup_doctor::testing::run_check;
 using namespace s3test;
@@ -43,7 +47,9 @@ TEST_CASE("s3.redundancy: the newest backup in primary and secondary buckets") {
     CHECK_STATUS(r, ok);
     CHECK(r.details["etag_check"] == "same ETag");
     CHECK(r.details["secondary"]["key"] == "copies/2024-01-02.sql.gz");
-    CHECK(r.metric("redundancy_lag")->value == 0);
+    // The copy was uploaded after the original: never behind, and the metric says so unclamped.
+    CHECK(r.details["lag_seconds"].get<int64_t>() <= 0);
+    CHECK(r.metric("redundancy_lag")->value == r.details["lag_seconds"].get<double>());
     check_no_secret(r);
   }
   SUBCASE("missing from the secondary: fail with the copy command") {
@@ -68,5 +74,58 @@ TEST_CASE("s3.redundancy: the newest backup in primary and secondary buckets") {
     CHECK_STATUS(r, fail);
     CHECK(r.details["category"] == "no_such_bucket");
     CHECK(r.summary.rfind("secondary location:", 0) == 0);
+  }
+}
+
+TEST_CASE("s3.redundancy: the secondary's newest backup is said to be older or newer, in seconds") {
+  auto& m = Moto::get();
+  // One upload a second: an older backup in the secondary, the primary's newest, then a newer
+  // (unrelated) backup in the secondary. The store's timestamps have whole seconds.
+  struct W {
+    std::string primary, secondary;
+  };
+  static const W w = [&m] {
+    W w{m.new_bucket("lag-primary"), m.new_bucket("lag-secondary")};
+    for (const auto& b : {w.primary, w.secondary}) m.aws({"s3api", "create-bucket", "--bucket", b});
+    std::string body = m.make_file("lag.bin", 1000, 43);
+    auto put = [&](const std::string& bucket, const std::string& key) {
+      m.aws({"s3api", "put-object", "--bucket", bucket, "--key", key, "--body", body});
+      std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    };
+    put(w.secondary, "behind/2024-01-01.sql.gz");
+    put(w.primary, "database/2024-01-02.sql.gz");
+    put(w.secondary, "ahead/2024-01-03.sql.gz");
+    return w;
+  }();
+  backup_doctor::s3::S3Plugin plugin;
+  json p = m.params(w.primary);
+  p["prefix"] = "database/";
+  using backup_doctor::sdk::format_duration;
+
+  SUBCASE("the secondary's newest is older: its lag, in seconds, is positive") {
+    p["secondary"] = {{"bucket", w.secondary}, {"prefix", "behind/"}};
+    auto r = run_check(plugin, "s3.redundancy", p);
+    CHECK_STATUS(r, fail);
+    int64_t lag = r.details["lag_seconds"].get<int64_t>();
+    CHECK(lag >= 1);
+    CHECK(r.metric("redundancy_lag")->value == static_cast<double>(lag));
+    CHECK(r.remediation.rfind("The second destination did not receive the latest backup (its "
+                              "newest is behind/2024-01-01.sql.gz, " +
+                                  format_duration(std::chrono::seconds(lag)) + " older). Check",
+                              0) == 0);
+    CHECK(r.remediation.find("ms older") == std::string::npos);
+  }
+  SUBCASE("the secondary's newest is newer: said newer, never \"0ms older\"") {
+    p["secondary"] = {{"bucket", w.secondary}, {"prefix", "ahead/"}};
+    auto r = run_check(plugin, "s3.redundancy", p);
+    CHECK_STATUS(r, fail);
+    int64_t lag = r.details["lag_seconds"].get<int64_t>();
+    CHECK(lag <= -1);
+    CHECK(r.metric("redundancy_lag")->value == static_cast<double>(lag));
+    CHECK(r.remediation.rfind("The second destination did not receive the latest backup (its "
+                              "newest is ahead/2024-01-03.sql.gz, " +
+                                  format_duration(std::chrono::seconds(-lag)) + " newer). Check",
+                              0) == 0);
+    CHECK(r.remediation.find("older") == std::string::npos);
   }
 }
