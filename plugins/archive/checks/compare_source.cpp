@@ -8,6 +8,7 @@
 
 #include <backup_doctor/text.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -34,7 +35,7 @@ const char* kSchema = R"({
     "one_file_system": {"type": "boolean", "default": false,
       "description": "Do not descend into other filesystems under `source` (like `tar --one-file-system`). Default false."},
     "max_not_in_archive": {"type": "integer", "minimum": 0, "default": 0,
-      "description": "How many source files older than the archive may be missing from it before the check fails. Default 0."},
+      "description": "How many source files older than the archive may be missing from it before the check fails; up to this many only warn (they are still listed). Default 0: any such file fails."},
     "warn_changed_percent": {"type": "number", "minimum": 0, "default": 25,
       "description": "Warn when more than this percentage of the source's files were added, removed or changed since the archive was written (the archive is getting stale). Default 25."},
     "max_items": {"type": "integer", "minimum": 1, "default": 20,
@@ -45,8 +46,9 @@ const char* kSchema = R"({
 const char* kDoc =
     "Reads the archive's entry list in one streaming pass (no extraction) and walks the source "
     "tree, then matches the two by path: files missing from the archive although older than it "
-    "(the backup skipped them), files added, removed or changed since the archive was written "
-    "(expected churn), and files whose archived size differs although they have not changed "
+    "(the backup skipped them: fails), files added since the archive was written (no backup holds "
+    "them yet: warns, whatever their share), files removed or changed since (expected churn), "
+    "and files whose archived size differs although they have not changed "
     "since (a copy taken while the file was being written, or a damaged archive). Regular files "
     "only, like the guide's `find -type f` count. Sorted arrays and one merge pass: a tree of a "
     "million files takes seconds and about 140 bytes of memory per file.\n\n"
@@ -77,6 +79,15 @@ std::string examples(const Category& c, size_t n = 3) {
   std::string out;
   for (size_t i = 0; i < c.items.size() && i < n; ++i) out += (i ? ", " : "") + c.items[i].path;
   if (c.count > n) out += ", ...";
+  return out;
+}
+
+// Up to `n` paths of a category for the summary, then how many more: "a, b, c, d, e and 2 more".
+std::string names(const Category& c, size_t n = 5) {
+  std::string out;
+  size_t shown = std::min(n, c.items.size());
+  for (size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + c.items[i].path;
+  if (c.count > shown) out += (shown ? " and " : "") + std::to_string(c.count - shown) + " more";
   return out;
 }
 
@@ -198,7 +209,18 @@ struct Compared {
   double churn_percent = 0;
 };
 
-nlohmann::json comparison_details(const Compared& k, const SourceWalkResult& walked) {
+// Every source file the archive lacks, older than it or added since: the count, and the names
+// kept (the first max_items).
+nlohmann::json missing_details(const Comparison& c, size_t max_items) {
+  std::vector<std::string> paths;
+  for (const Category* kind : {&c.not_in_archive, &c.added_since})
+    for (const auto& d : kind->items) paths.push_back(d.path);
+  return {{"count", c.not_in_archive.count + c.added_since.count},
+          {"items", sdk::capped(paths, max_items)}};
+}
+
+nlohmann::json comparison_details(const Compared& k, const SourceWalkResult& walked,
+                                  size_t max_items) {
   const Comparison& c = k.c;
   nlohmann::json details = {{"archive", k.archive},
                             {"archive_mtime", iso_time(k.scan.mtime)},
@@ -213,7 +235,8 @@ nlohmann::json comparison_details(const Compared& k, const SourceWalkResult& wal
                             {"changed_since", items_json(c.changed_since)},
                             {"size_mismatch", items_json(c.size_mismatch)},
                             {"mtime_mismatch", items_json(c.mtime_mismatch)},
-                            {"changed_percent", k.churn_percent}};
+                            {"changed_percent", k.churn_percent},
+                            {"missing_from_archive", missing_details(c, max_items)}};
   if (k.listing.outside_prefix) details["entries_outside_prefix"] = k.listing.outside_prefix;
   if (walked.unreadable) {
     details["unreadable_source_dirs"] = walked.unreadable;
@@ -229,6 +252,8 @@ void emit_metrics(const Compared& k, const nlohmann::json& labels, sdk::Context&
              labels);
   ctx.metric("archive_compare_not_in_archive", static_cast<double>(k.c.not_in_archive.count),
              "count", labels);
+  ctx.metric("archive_compare_added_since", static_cast<double>(k.c.added_since.count), "count",
+             labels);
   ctx.metric("archive_compare_size_mismatch", static_cast<double>(k.c.size_mismatch.count), "count",
              labels);
   ctx.metric("archive_compare_changed_since", static_cast<double>(k.churn), "count", labels);
@@ -254,19 +279,45 @@ Message join_findings(const std::string& counts, const std::vector<Finding>& fin
   return m;
 }
 
-Finding phrase_not_in_archive(const Compared& k) {
+// Files older than the archive yet not in it: the backup skipped them. `tolerated` when they
+// are within `max_not_in_archive`.
+Finding phrase_not_in_archive(const Compared& k, int64_t tolerated) {
   const Category& missing = k.c.not_in_archive;
-  return {.clause = files(missing.count) + " older than the archive " +
-                    (missing.count == 1 ? "is" : "are") + " not in it (" + examples(missing) + ")",
+  std::string within = tolerated > 0
+                           ? " (within max_not_in_archive " + std::to_string(tolerated) + ")"
+                           : std::string();
+  std::string excuse = tolerated > 0
+                           ? "They are within `max_not_in_archive` (" + std::to_string(tolerated) +
+                                 "), so this only warns: have the backup include them or add them "
+                                 "to `exclude`, then "
+                                 "lower the tolerance. "
+                           : std::string();
+  return {
+      .clause = files(missing.count) + " older than the archive " +
+                (missing.count == 1 ? "is" : "are") + " not in it" + within + ": " + names(missing),
+      .remediation =
+          "The backup skipped " + files(missing.count) +
+          " that existed when it ran: check the job's exclude list and its log "
+          "at " +
+          iso_time(k.scan.mtime) +
+          " for 'Permission denied' or 'Cannot open', and that the backup user can read "
+          "them (e.g. `sudo -u backup test -r " +
+          shell_quote(k.source + "/" + missing.items.front().path) +
+          " && echo readable`). If they are excluded on purpose, add them to `exclude`. " + excuse};
+}
+
+// Files created or copied in after the archive was written: no backup holds them yet.
+Finding phrase_added_since(const Compared& k) {
+  const Category& added = k.c.added_since;
+  return {.clause = files(added.count) + " added since the archive was written " +
+                    (added.count == 1 ? "is" : "are") + " not in it yet: " + names(added),
           .remediation =
-              "The backup skipped " + files(missing.count) +
-              " that existed when it ran: check the job's exclude list and its log "
-              "at " +
-              iso_time(k.scan.mtime) +
-              " for 'Permission denied' or 'Cannot open', and that the backup user can read "
-              "them (e.g. `sudo -u backup test -r " +
-              shell_quote(k.source + "/" + missing.items.front().path) +
-              " && echo readable`). If they are excluded on purpose, add them to `exclude`. "};
+              "A restore from this archive (" + iso_time(k.scan.mtime) + ") would lose " +
+              files(added.count) + " written after it, e.g. " +
+              shell_quote(k.source + "/" + added.items.front().path) +
+              ". If they matter before the next scheduled run, run the backup job now; if the "
+              "archive should be newer, check that the job still runs on schedule and "
+              "finishes. If they are never meant to be backed up, add them to `exclude`. "};
 }
 
 Finding phrase_size_mismatch(const Compared& k) {
@@ -336,7 +387,23 @@ void report_wrong_prefix(const Compared& k, const nlohmann::json& details, sdk::
 }
 
 // Fails on what the backup did not capture (files missing, or archived while being written);
-// warns on what only makes it stale (retimed files, churn since it was written).
+// warns on what only makes it stale (files added since, retimed files, churn) and on missing
+// files within an explicit `max_not_in_archive`. Every file the archive lacks is a finding.
+void classify_differences(const nlohmann::json& params, const Compared& k,
+                          std::vector<Finding>& failures, std::vector<Finding>& warnings) {
+  const Comparison& c = k.c;
+  int64_t max_missing = params.value("max_not_in_archive", 0);
+  if (static_cast<int64_t>(c.not_in_archive.count) > max_missing)
+    failures.push_back(phrase_not_in_archive(k, 0));
+  else if (c.not_in_archive.count > 0)
+    warnings.push_back(phrase_not_in_archive(k, max_missing));
+  if (c.size_mismatch.count > 0) failures.push_back(phrase_size_mismatch(k));
+  if (c.added_since.count > 0) warnings.push_back(phrase_added_since(k));
+  if (c.mtime_mismatch.count > 0) warnings.push_back(phrase_mtime_mismatch(k));
+  if (k.churn_percent > params.value("warn_changed_percent", 25.0))
+    warnings.push_back(phrase_churn(k));
+}
+
 void report_verdict(const nlohmann::json& params, const Compared& k, nlohmann::json& details,
                     sdk::Context& ctx) {
   std::string counts = std::to_string(k.source_files.size()) + " source files vs " +
@@ -349,27 +416,16 @@ void report_verdict(const nlohmann::json& params, const Compared& k, nlohmann::j
     report_wrong_prefix(k, details, ctx);
     return;
   }
-  int64_t max_missing = params.value("max_not_in_archive", 0);
-  std::vector<Finding> failures;
-  if (static_cast<int64_t>(k.c.not_in_archive.count) > max_missing)
-    failures.push_back(phrase_not_in_archive(k));
-  if (k.c.size_mismatch.count > 0) failures.push_back(phrase_size_mismatch(k));
-  if (!failures.empty()) {
+  std::vector<Finding> failures, warnings;
+  classify_differences(params, k, failures, warnings);
+  if (!failures.empty() || !warnings.empty()) {
+    sdk::Status status = failures.empty() ? sdk::Status::warn : sdk::Status::fail;
+    failures.insert(failures.end(), warnings.begin(), warnings.end());
     Message m = join_findings(counts, failures);
-    ctx.fail(m.summary, m.remediation, details);
-    return;
-  }
-  double warn_percent = params.value("warn_changed_percent", 25.0);
-  std::vector<Finding> warnings;
-  if (k.c.mtime_mismatch.count > 0) warnings.push_back(phrase_mtime_mismatch(k));
-  if (k.churn_percent > warn_percent) warnings.push_back(phrase_churn(k));
-  if (!warnings.empty()) {
-    Message m = join_findings(counts, warnings);
-    ctx.warn(m.summary, m.remediation, details);
+    ctx.report(status, m.summary, m.remediation, details);
     return;
   }
   ctx.ok(counts + ": " + std::to_string(k.c.matched) + " match; " +
-             std::to_string(k.c.added_since.count) + " added, " +
              std::to_string(k.c.removed_since.count) + " removed, " +
              std::to_string(k.c.changed_since.count) + " changed since the archive was written",
          details);
@@ -411,7 +467,7 @@ void run(const nlohmann::json& params, sdk::Context& ctx) {
              .churn = churn,
              .churn_percent = 100.0 * static_cast<double>(churn) /
                               static_cast<double>(std::max<size_t>(1, source_files.size()))};
-  nlohmann::json details = comparison_details(k, walked);
+  nlohmann::json details = comparison_details(k, walked, max_items);
   emit_metrics(k, {{"target", spec.path}, {"source", source}}, ctx);
   report_verdict(params, k, details, ctx);
 }
