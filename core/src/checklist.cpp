@@ -129,21 +129,24 @@ void check_ids_and_needs(Checklist& cl, std::vector<std::string>& errors) {
   for (const auto& c : cl.checks)
     for (size_t k = 0; k < c.needs.size(); ++k) {
       const std::string& n = c.needs[k];
-      std::string where =
-          cl.source.line_col({"checks", std::to_string(c.index), "needs", std::to_string(k)});
+      // Computed only for an error: finding a column scans its line.
+      auto where = [&] {
+        return cl.source.line_col({"checks", std::to_string(c.index), "needs", std::to_string(k)});
+      };
       const CheckSpec* need = cl.find(n);
       if (n == c.id)
-        errors.push_back(located(cl.file, c.id, "needs", "a check cannot need itself", where));
+        errors.push_back(located(cl.file, c.id, "needs", "a check cannot need itself", where()));
       else if (!need)
         errors.push_back(located(cl.file, c.id, "needs",
-                                 "unknown check id '" + n + "'" + did_you_mean(n, all_ids), where));
+                                 "unknown check id '" + n + "'" + did_you_mean(n, all_ids),
+                                 where()));
       else if (c.enabled && !need->enabled)
         errors.push_back(located(cl.file, c.id, "needs",
                                  "'" + n +
                                      "' is disabled (\"enabled\": false), so this check "
                                      "would be skipped on every run; enable '" +
                                      n + "', disable this one too, or drop the need",
-                                 where));
+                                 where()));
     }
 }
 
@@ -165,6 +168,9 @@ std::string cycle_text(const std::vector<std::string>& ids) {
 void find_cycles(const Checklist& cl, std::vector<std::string>& errors) {
   enum Colour : char { fresh, on_stack, done };
   std::vector<Colour> colour(cl.checks.size(), fresh);
+  // Each cycle costs its length to phrase: a handful tells the operator what to fix.
+  constexpr size_t kMaxCyclesReported = 10;
+  size_t cycles = 0;
   struct Visit {
     size_t check;
     size_t next_need;
@@ -185,7 +191,7 @@ void find_cycles(const Checklist& cl, std::vector<std::string>& errors) {
       if (colour[n] == fresh) {
         colour[n] = on_stack;
         stack.push_back({n, 0});
-      } else if (colour[n] == on_stack) {
+      } else if (colour[n] == on_stack && ++cycles <= kMaxCyclesReported) {
         auto from =
             std::find_if(stack.begin(), stack.end(), [&](const Visit& v) { return v.check == n; });
         std::vector<std::string> ids;

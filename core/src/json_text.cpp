@@ -43,15 +43,19 @@ struct ErrorPosition : nlohmann::json::json_sax_t {
 
 constexpr off_t kMaxConfigFile = 64 << 20;
 
+// Columns count characters, not bytes: UTF-8 continuation bytes do not start one.
+size_t column_of(const std::string& text, size_t line_start, size_t offset) {
+  size_t col = 1;
+  for (size_t i = line_start; i < offset && i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
+  return col;
+}
+
 std::string line_col(const std::string& text, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++line, col = 1;
-    else
-      ++col;
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < offset && i < text.size(); ++i)
+    if (text[i] == '\n') ++line, line_start = i + 1;
+  return std::to_string(line) + ":" + std::to_string(column_of(text, line_start, offset));
 }
 
 // Where the nesting first goes deeper than kMaxJsonDepth, if it does. nlohmann's parser is
@@ -122,7 +126,12 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
   }
 
   nlohmann::json take_value() { return std::move(root_); }
-  std::vector<std::string> take_errors() { return std::move(errors_); }
+  std::vector<std::string> take_errors() {
+    if (dropped_ > 0)
+      errors_.push_back(origin_ + ": and " + std::to_string(dropped_) +
+                        " more problems like these; fix the ones above and validate again");
+    return std::move(errors_);
+  }
   SourceMap take_source() { return std::move(source_); }
 
   bool null() override { return scalar(nullptr, start()); }
@@ -145,11 +154,11 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
     refuse_nul(key, at);
     auto [first, fresh] = frames_.back().keys.emplace(key, at);
     if (!fresh)
-      errors_.push_back(origin_ + ":" + line_col(text_, at) + ": duplicate key '" + key + "'" +
-                        (path_.empty() ? std::string() : " in " + json_path(path_)) +
-                        " (first at " + line_col(text_, first->second) +
-                        "); JSON keeps only one of them, so the other would be silently "
-                        "ignored: remove or merge one");
+      add_error(origin_ + ":" + source_.line_col_at(at) + ": duplicate key '" + key + "'" +
+                (path_.empty() ? std::string() : " in " + json_path(path_)) + " (first at " +
+                source_.line_col_at(first->second) +
+                "); JSON keeps only one of them, so the other would be silently "
+                "ignored: remove or merge one");
     path_.push_back(key);
     return true;
   }
@@ -217,12 +226,20 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
     return true;
   }
 
+  // A file with thousands of duplicate keys gets the first few reported, not thousands of lines.
+  void add_error(std::string message) {
+    if (errors_.size() < kMaxReported)
+      errors_.push_back(std::move(message));
+    else
+      ++dropped_;
+  }
+
   void refuse_nul(const std::string& s, size_t at) {
     if (s.find('\0') == std::string::npos) return;
-    errors_.push_back(origin_ + ":" + line_col(text_, at) +
-                      (path_.empty() ? std::string() : ": " + json_path(path_)) +
-                      ": the string holds a NUL character (\\u0000), which no path, name or "
-                      "value can contain (a path would silently end there): remove it");
+    add_error(origin_ + ":" + source_.line_col_at(at) +
+              (path_.empty() ? std::string() : ": " + json_path(path_)) +
+              ": the string holds a NUL character (\\u0000), which no path, name or "
+              "value can contain (a path would silently end there): remove it");
   }
 
   const std::string& text_;
@@ -234,6 +251,8 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
   std::vector<std::string> path_;
   std::vector<std::string> errors_;
   size_t previous_ = 0;
+  size_t dropped_ = 0;
+  static constexpr size_t kMaxReported = 20;
 };
 
 }  // namespace
@@ -288,6 +307,7 @@ void SourceMap::add(const std::vector<std::string>& path, size_t offset) {
 }
 
 void SourceMap::set_text(const std::string& text) {
+  text_ = text;
   line_starts_ = {0};
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') line_starts_.push_back(i + 1);
@@ -296,12 +316,16 @@ void SourceMap::set_text(const std::string& text) {
 std::string SourceMap::line_col(const std::vector<std::string>& path) const {
   for (size_t n = path.size() + 1; n-- > 0;) {
     auto it = offsets_.find(path_key({path.begin(), path.begin() + static_cast<ptrdiff_t>(n)}));
-    if (it == offsets_.end() || line_starts_.empty()) continue;
-    auto line = std::upper_bound(line_starts_.begin(), line_starts_.end(), it->second);
-    size_t index = static_cast<size_t>(line - line_starts_.begin());  // 1-based line number
-    return std::to_string(index) + ":" + std::to_string(it->second - *(line - 1) + 1);
+    if (it != offsets_.end()) return line_col_at(it->second);
   }
   return {};
+}
+
+std::string SourceMap::line_col_at(size_t offset) const {
+  if (line_starts_.empty()) return {};
+  auto line = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  size_t number = static_cast<size_t>(line - line_starts_.begin());  // 1-based
+  return std::to_string(number) + ":" + std::to_string(column_of(text_, *(line - 1), offset));
 }
 
 std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error) {

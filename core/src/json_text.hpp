@@ -18,10 +18,12 @@ class SourceMap {
   void set_text(const std::string& text);  // for line starts
   // "LINE:COL" of the value at `path`, or of the nearest enclosing value; empty when unknown.
   std::string line_col(const std::vector<std::string>& path) const;
+  std::string line_col_at(size_t offset) const;  // of a byte offset
 
  private:
   std::unordered_map<std::string, size_t> offsets_;
   std::vector<size_t> line_starts_;
+  std::string text_;  // for columns in characters
 };
 
 struct JsonParseOutcome {

@@ -2,6 +2,7 @@
 
 #include "interpolate.hpp"
 #include "json_text.hpp"
+#include "schema_messages.hpp"
 #include "schema_validation.hpp"
 #include "suggest.hpp"
 #include "variables.hpp"
@@ -103,6 +104,11 @@ std::set<std::string> select_checks(const Checklist& cl, const PlanOptions& opti
   return selected;
 }
 
+// True when any string (or key) inside `value` holds a registered secret.
+bool holds_secret(const nlohmann::json& value, const Scrubber& scrubber) {
+  return scrubber.scrub_json(value) != value;
+}
+
 // The path in the checklist file of a value inside a check's "with".
 std::vector<std::string> with_path(const CheckSpec& c, const std::vector<std::string>& inner) {
   std::vector<std::string> path{"checks", std::to_string(c.index), "with"};
@@ -146,7 +152,12 @@ std::optional<PlannedCheck> plan_check(const Checklist& cl, const CheckSpec& c,
 
   const CheckTypeInfo* type = plugin->find(c.use);
   auto [it, _] = schemas.try_emplace(c.use, type->params_schema);
-  for (const auto& p : it->second.validate(shown)) {
+  for (auto p : it->second.validate(shown)) {
+    // The message quotes the offending value: not when a secret went into it (${env:X} of a
+    // secret's variable), not even in part (it is shortened) or escaped.
+    const nlohmann::json* offending = value_at(shown, p.path);
+    if (!p.value.empty() && ctx.scrubber && offending && holds_secret(*offending, *ctx.scrubber))
+      p.value = kSecretPlaceholder;
     std::string field = p.path.empty() ? "with" : "with." + json_path(p.path);
     errors.push_back(located(
         cl.file, c.id, "",

@@ -30,21 +30,6 @@ const nlohmann::json* schema_at(const nlohmann::json& root, const std::vector<st
   return node;
 }
 
-const nlohmann::json* value_at(const nlohmann::json& doc, const std::vector<std::string>& path) {
-  const nlohmann::json* v = &doc;
-  for (const auto& token : path) {
-    if (v->is_object() && v->contains(token))
-      v = &(*v)[token];
-    else if (v->is_array() && !token.empty() &&
-             token.find_first_not_of("0123456789") == std::string::npos &&
-             std::stoul(token) < v->size())
-      v = &(*v)[std::stoul(token)];
-    else
-      return nullptr;
-  }
-  return v;
-}
-
 std::string shown(const nlohmann::json& v) {
   std::string text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return text.size() > 60 ? text.substr(0, 57) + "..." : text;
@@ -153,6 +138,21 @@ const nlohmann::json* resolve_ref(const nlohmann::json& root, const nlohmann::js
     node = &root.at(pointer);
   }
   return node;
+}
+
+const nlohmann::json* value_at(const nlohmann::json& doc, const std::vector<std::string>& path) {
+  const nlohmann::json* v = &doc;
+  for (const auto& token : path) {
+    if (v->is_object() && v->contains(token))
+      v = &(*v)[token];
+    else if (v->is_array() && !token.empty() &&
+             token.find_first_not_of("0123456789") == std::string::npos &&
+             std::stoul(token) < v->size())
+      v = &(*v)[std::stoul(token)];
+    else
+      return nullptr;
+  }
+  return v;
 }
 
 SchemaComplaint explain_schema_problem(const nlohmann::json& schema, const nlohmann::json& document,

@@ -17,6 +17,10 @@ struct SchemaComplaint {
 // Follows a local "$ref" ("#/definitions/x") from `node` within `root`; null if it dangles.
 const nlohmann::json* resolve_ref(const nlohmann::json& root, const nlohmann::json* node);
 
+// The value at `path` (tokens as in SchemaProblem) inside `document`; null when there is none.
+const nlohmann::json* value_at(const nlohmann::json& document,
+                               const std::vector<std::string>& path);
+
 // Rewrites one validator message about the value at `path` of `document`, using the schema node
 // that applies there (resolved from `schema`).
 SchemaComplaint explain_schema_problem(const nlohmann::json& schema, const nlohmann::json& document,

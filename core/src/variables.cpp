@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 namespace backup_doctor {
 namespace {
@@ -64,12 +65,23 @@ std::vector<std::string> known_variables(const Checklist& cl, const nlohmann::js
   return {names.begin(), names.end()};
 }
 
+// nlohmann's syntax errors quote what was read last ("last read: '\"hunter2...'"): a variable
+// file may hold a password or a token, so its messages give the position only.
+std::string without_quoted_input(std::string message) {
+  const std::string marker = "; last read: '";
+  auto from = message.find(marker);
+  if (from == std::string::npos) return message;
+  auto to = message.find("'; ", from + marker.size());
+  message.erase(from, to == std::string::npos ? std::string::npos : to + 1 - from);
+  return message;
+}
+
 // A --var-file: a JSON object of name -> string, number or boolean, read like a checklist.
 bool read_var_file(const std::filesystem::path& file, nlohmann::json& vars,
                    std::vector<std::string>& errors) {
   auto parsed = parse_json_file(file);
   if (!parsed.value) {
-    errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
+    for (auto& e : parsed.errors) errors.push_back(without_quoted_input(std::move(e)));
     return false;
   }
   if (!parsed.value->is_object()) {
@@ -144,6 +156,21 @@ bool gather_variables(const Checklist& cl, const PlanOptions& options, RunVariab
   return files_ok;
 }
 
+namespace {
+
+// A resolved variable larger than this is refused: "${a}${a}" chains double at every step, and
+// forty of them would ask for terabytes.
+constexpr size_t kMaxVariableValue = 1 << 20;
+
+std::string circle_text(const std::vector<std::string>& chain, const std::string& name) {
+  std::string cycle;
+  for (auto it = std::find(chain.begin(), chain.end(), name); it != chain.end(); ++it)
+    cycle += "${" + *it + "} -> ";
+  return cycle + "${" + name + "}";
+}
+
+}  // namespace
+
 void resolve_variables(const Checklist& cl, nlohmann::json& vars, const std::set<std::string>& used,
                        const std::set<std::string>& secret_env, Scrubber& scrubber,
                        std::vector<std::string>& errors) {
@@ -153,38 +180,59 @@ void resolve_variables(const Checklist& cl, nlohmann::json& vars, const std::set
   ctx.secret_env = &secret_env;
   enum State : char { unresolved, resolving, resolved };
   std::map<std::string, State> state;
-  std::vector<std::string> chain;
-  // Depth is bounded by the number of variables, a few dozen in practice.
-  std::function<void(const std::string&)> resolve = [&](const std::string& name) {
-    if (!vars.contains(name) || state[name] == resolved) return;
-    if (state[name] == resolving) {
-      std::string cycle;
-      auto from = std::find(chain.begin(), chain.end(), name);
-      for (auto it = from; it != chain.end(); ++it) cycle += "${" + *it + "} -> ";
-      errors.push_back(located(cl.file, "", "vars." + name,
-                               "variables refer to each other in a circle: " + cycle + "${" + name +
-                                   "}; give one of them a value of its own"));
-      state[name] = resolved;
-      return;
-    }
-    state[name] = resolving;
-    chain.push_back(name);
-    nlohmann::json& value = vars[name];
-    if (value.is_string()) {
-      std::set<std::string> refs;
-      collect_variable_refs(value, refs);
-      for (const auto& r : refs) resolve(r);
-      std::string error;
-      auto out = interpolate_string(value.get<std::string>(), ctx, error);
-      if (error.empty())
-        vars[name] = out;
-      else
-        errors.push_back(located(cl.file, "", "vars." + name, error));
-    }
-    chain.pop_back();
-    state[name] = resolved;
+  // Depth-first over the references with an explicit stack: a checklist can chain any number
+  // of variables. `chain` is the path being resolved, for naming a circle.
+  struct Pending {
+    std::string name;
+    std::vector<std::string> refs;
+    size_t next = 0;
   };
-  for (const auto& name : used) resolve(name);
+  auto resolve_one = [&](const std::string& name) {
+    std::string error;
+    auto out = interpolate_string(vars[name].get<std::string>(), ctx, error);
+    if (error.empty() && out.is_string() &&
+        out.get_ref<const std::string&>().size() > kMaxVariableValue)
+      error =
+          "its value grows past 1 MiB once the variables in it are replaced; a variable "
+          "holds a path, a host or a name, so look for one that repeats another";
+    if (error.empty())
+      vars[name] = std::move(out);
+    else
+      errors.push_back(located(cl.file, "", "vars." + name, error));
+  };
+  auto refs_of = [&](const std::string& name) {
+    std::set<std::string> refs;
+    if (vars[name].is_string()) collect_variable_refs(vars[name], refs);
+    return std::vector<std::string>(refs.begin(), refs.end());
+  };
+  for (const auto& root : used) {
+    if (!vars.contains(root) || state[root] != unresolved) continue;
+    std::vector<Pending> stack{{root, refs_of(root), 0}};
+    std::vector<std::string> chain{root};
+    state[root] = resolving;
+    while (!stack.empty()) {
+      Pending& top = stack.back();
+      if (top.next == top.refs.size()) {
+        if (vars[top.name].is_string()) resolve_one(top.name);
+        state[top.name] = resolved;
+        chain.pop_back();
+        stack.pop_back();
+        continue;
+      }
+      const std::string ref = top.refs[top.next++];
+      if (!vars.contains(ref) || state[ref] == resolved) continue;
+      if (state[ref] == resolving) {
+        errors.push_back(
+            located(cl.file, "", "vars." + ref,
+                    "variables refer to each other in a circle: " + circle_text(chain, ref) +
+                        "; give one of them a value of its own"));
+        return;  // one circle is enough to fix; the rest would repeat it
+      }
+      state[ref] = resolving;
+      chain.push_back(ref);
+      stack.push_back({ref, refs_of(ref), 0});
+    }
+  }
 }
 
 }  // namespace backup_doctor

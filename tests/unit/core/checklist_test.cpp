@@ -115,17 +115,17 @@ TEST_CASE("a disabled check that an enabled one needs is refused, naming both") 
 
 TEST_CASE("a long chain of needs is checked without recursion") {
   nlohmann::json checks = nlohmann::json::array();
-  for (int i = 0; i < 200000; ++i) {
+  for (int i = 0; i < 100000; ++i) {
     nlohmann::json c = {{"id", "c" + std::to_string(i)}, {"use", "f.x"}};
     if (i > 0) c["needs"] = {"c" + std::to_string(i - 1)};
     checks.push_back(c);
   }
   auto l = load(nlohmann::json{{"version", 1}, {"checks", checks}}.dump());
   CHECK(l.errors.empty());
-  checks[0]["needs"] = {"c199999"};
+  checks[0]["needs"] = {"c99999"};
   auto cyclic = load(nlohmann::json{{"version", 1}, {"checks", checks}}.dump());
   REQUIRE(cyclic.errors.size() == 1);
-  CHECK(cyclic.errors[0].find("cyclic dependency: c0 -> c199999 -> c199998 -> c199997 -> "
-                              "c199996 -> ... (199993 more) -> c2 -> c1 -> c0;") !=
+  CHECK(cyclic.errors[0].find("cyclic dependency: c0 -> c99999 -> c99998 -> c99997 -> "
+                              "c99996 -> ... (99993 more) -> c2 -> c1 -> c0;") !=
         std::string::npos);
 }

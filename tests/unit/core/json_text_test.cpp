@@ -63,9 +63,10 @@ TEST_CASE("a number too large for a double is a positioned error, not an interna
 }
 
 TEST_CASE("duplicate keys are refused at the second one, naming the first") {
-  auto out = parse_json_text("{\n  \"name\": \"a\",\n  \"checks\": [{\"id\": \"x\", \"id\": \"y\"}],\n"
-                             "  \"name\": \"b\"\n}",
-                             "dup.json");
+  auto out = parse_json_text(
+      "{\n  \"name\": \"a\",\n  \"checks\": [{\"id\": \"x\", \"id\": \"y\"}],\n"
+      "  \"name\": \"b\"\n}",
+      "dup.json");
   CHECK_FALSE(out.value);
   REQUIRE(out.errors.size() == 2);
   CHECK(out.errors[0] ==
@@ -95,4 +96,17 @@ TEST_CASE("the source map gives the line and column of every value") {
   CHECK(out.source.line_col({"c"}) == "3:8");
   // A path that is not in the document resolves to the nearest enclosing value.
   CHECK(out.source.line_col({"a", "1", "missing"}) == "2:13");
+}
+
+TEST_CASE(
+    "thousands of duplicate keys give the first twenty and a count; columns count characters") {
+  std::string text = "{\"a\": 1";
+  for (int i = 0; i < 5000; ++i) text += ", \"a\": 1";
+  auto out = parse_json_text(text + "}", "many.json");
+  REQUIRE(out.errors.size() == 21);
+  CHECK(out.errors[20] ==
+        "many.json: and 4980 more problems like these; fix the ones above and validate again");
+  auto utf8 = parse_json_text("{\"é\": 1, \"é\": 2}", "u.json");
+  REQUIRE(utf8.errors.size() == 1);
+  CHECK(utf8.errors[0].rfind("u.json:1:10: duplicate key 'é' (first at 1:2)", 0) == 0);
 }

@@ -279,3 +279,55 @@ TEST_CASE("a variable file sets variables after the profile and before --var") {
         (dir / "bad.json").string() +
             ":2:12: where: is array; a variable is a string, a number or a boolean");
 }
+
+TEST_CASE("a schema message never quotes a value that a secret went into") {
+  Scrubber s;
+  setenv("BD_PLAN_SECRET_TOKEN", "t0ken-\"quoted\"-and-long-enough-to-be-shortened-in-a-message-xx",
+         1);
+  auto out = make_plan(checklist(R"({"version":1,"checks":[
+      {"id":"a","use":"fixture.echo","with":{"count":"${env:BD_PLAN_SECRET_TOKEN}",
+       "password":{"secret":{"env":"BD_PLAN_SECRET_TOKEN"}}}}]})"),
+                       registry(), {}, s);
+  unsetenv("BD_PLAN_SECRET_TOKEN");
+  REQUIRE(out.errors.size() == 1);
+  CHECK(out.errors[0] ==
+        "cl.json:2:54: check 'a': with.count <secret> is a string, expected an integer "
+        "('backup-doctor describe fixture.echo' lists the parameters)");
+}
+
+TEST_CASE("long chains of variables resolve without recursion; runaway growth is refused") {
+  Scrubber s;
+  nlohmann::json vars = {{"v0", "/srv"}};
+  for (int i = 1; i < 50000; ++i)
+    vars["v" + std::to_string(i)] = "${v" + std::to_string(i - 1) + "}";
+  nlohmann::json doc = {
+      {"version", 1},
+      {"vars", vars},
+      {"checks", {{{"id", "a"}, {"use", "fixture.echo"}, {"with", {{"path", "${v49999}/x"}}}}}}};
+  auto out = make_plan(checklist(doc.dump()), registry(), {}, s);
+  REQUIRE(out.errors.empty());
+  CHECK(out.plan.checks[0].params["path"] == "/srv/x");
+
+  nlohmann::json doubling = {{"a0", std::string(16, 'x')}};
+  for (int i = 1; i < 40; ++i)
+    doubling["a" + std::to_string(i)] =
+        "${a" + std::to_string(i - 1) + "}${a" + std::to_string(i - 1) + "}";
+  doc["vars"] = doubling;
+  doc["checks"][0]["with"]["path"] = "/${a39}";
+  auto grown = make_plan(checklist(doc.dump()), registry(), {}, s);
+  CHECK(any(grown.errors,
+            "cl.json: vars.a17: its value grows past 1 MiB once the variables in "
+            "it are replaced"));
+}
+
+TEST_CASE("a variable file's syntax error gives the position, not what it holds") {
+  test::TempDir dir;
+  Scrubber s;
+  PlanOptions o;
+  o.var_files = {dir.write("vars.json", "{\"pw\": \"hunter2-secret\n\"}")};
+  auto out = make_plan(checklist(R"({"version":1,"checks":[{"id":"a","use":"fixture.ok"}]})"),
+                       registry(), o, s);
+  REQUIRE(out.errors.size() == 1);
+  CHECK(out.errors[0].rfind((dir / "vars.json").string() + ":1:", 0) == 0);
+  CHECK(out.errors[0].find("hunter2") == std::string::npos);
+}
