@@ -220,27 +220,88 @@ void refuse_untrusted_command_file(const std::string& file, const std::string& w
 
 }  // namespace
 
+namespace {
+
+// 1. Explicit parameters (the region may still come from the profile's config).
+void take_parameters(const CredentialQuery& q, CredentialResolution& r) {
+  using sdk::CheckError;
+  if (!q.access_key_id && !q.secret_access_key) return;
+  if (!q.access_key_id || q.access_key_id->empty())
+    throw CheckError("secret_access_key is set but access_key_id is missing");
+  if (!q.secret_access_key || q.secret_access_key->empty())
+    throw CheckError("access_key_id is set but secret_access_key is missing");
+  r.credentials = Credentials{*q.access_key_id,
+                              *q.secret_access_key,
+                              q.session_token.value_or(""),
+                              "check parameters",
+                              "`access_key_id` of the check",
+                              "`secret_access_key` of the check",
+                              "`session_token` of the check"};
+  r.searched.push_back("check parameters");
+}
+
+// 2. The environment; true when it held the credentials.
+bool take_environment(CredentialResolution& r) {
+  using sdk::CheckError;
+  auto id = env("AWS_ACCESS_KEY_ID");
+  auto secret = env("AWS_SECRET_ACCESS_KEY");
+  r.searched.push_back("environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
+  if (id && !secret) throw CheckError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+  if (secret && !id) throw CheckError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+  if (!id || !secret) return false;
+  auto token = env("AWS_SESSION_TOKEN");
+  std::string token_variable = token ? "AWS_SESSION_TOKEN" : "AWS_SECURITY_TOKEN";
+  if (!token) token = env("AWS_SECURITY_TOKEN");
+  r.credentials = Credentials{*id,
+                              *secret,
+                              token.value_or(""),
+                              "environment",
+                              "AWS_ACCESS_KEY_ID in the environment",
+                              "AWS_SECRET_ACCESS_KEY in the environment",
+                              token_variable + " in the environment"};
+  return true;
+}
+
+// Static keys from one section of a credentials or config file; true when it held them. A
+// section that defers to what we do not resolve (SSO, assumed roles) is noted in `unsupported`.
+bool take_section(const std::map<std::string, std::string>& keys, const std::string& where,
+                  const std::string& profile, CredentialResolution& r) {
+  auto id = keys.find("aws_access_key_id");
+  auto secret = keys.find("aws_secret_access_key");
+  if (id != keys.end() && secret != keys.end() && !id->second.empty() && !secret->second.empty()) {
+    std::string token, token_key = "aws_session_token";
+    if (auto t = keys.find("aws_session_token"); t != keys.end())
+      token = t->second;
+    else if (auto t2 = keys.find("aws_security_token"); t2 != keys.end())
+      token = t2->second, token_key = "aws_security_token";
+    r.credentials = Credentials{id->second,
+                                secret->second,
+                                token,
+                                where,
+                                "aws_access_key_id in " + where,
+                                "aws_secret_access_key in " + where,
+                                token_key + " in " + where};
+    return true;
+  }
+  for (const char* k : kIndirectKeys)
+    if (keys.count(k) && r.unsupported.empty())
+      r.unsupported = where + " uses " + k +
+                      ", which backup-doctor does not resolve itself; let the AWS CLI v2 do it "
+                      "through a profile with `credential_process = aws configure "
+                      "export-credentials --profile " +
+                      profile +
+                      " --format process` and name that profile, or export temporary "
+                      "credentials into the environment";
+  return false;
+}
+
+}  // namespace
+
 CredentialResolution resolve_credentials(const CredentialQuery& q) {
   using sdk::CheckError;
   CredentialResolution r;
 
-  // 1. Explicit parameters.
-  if (q.access_key_id || q.secret_access_key) {
-    if (!q.access_key_id || q.access_key_id->empty())
-      throw CheckError("secret_access_key is set but access_key_id is missing");
-    if (!q.secret_access_key || q.secret_access_key->empty())
-      throw CheckError("access_key_id is set but secret_access_key is missing");
-    r.credentials = Credentials{*q.access_key_id,
-                                *q.secret_access_key,
-                                q.session_token.value_or(""),
-                                "check parameters",
-                                "`access_key_id` of the check",
-                                "`secret_access_key` of the check",
-                                "`session_token` of the check"};
-    r.searched.push_back("check parameters");
-    r.profile = q.profile.value_or("");
-    // The region may still come from the profile's config.
-  }
+  take_parameters(q, r);
 
   std::string profile =
       q.profile ? *q.profile
@@ -263,66 +324,13 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
   if (r.credentials) return r;
 
   // 2. Environment, unless a profile was named explicitly in the check.
-  if (!q.profile) {
-    auto id = env("AWS_ACCESS_KEY_ID");
-    auto secret = env("AWS_SECRET_ACCESS_KEY");
-    r.searched.push_back("environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
-    if (id && !secret)
-      throw CheckError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-    if (secret && !id)
-      throw CheckError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
-    if (id && secret) {
-      auto token = env("AWS_SESSION_TOKEN");
-      std::string token_variable = token ? "AWS_SESSION_TOKEN" : "AWS_SECURITY_TOKEN";
-      if (!token) token = env("AWS_SECURITY_TOKEN");
-      r.credentials = Credentials{*id,
-                                  *secret,
-                                  token.value_or(""),
-                                  "environment",
-                                  "AWS_ACCESS_KEY_ID in the environment",
-                                  "AWS_SECRET_ACCESS_KEY in the environment",
-                                  token_variable + " in the environment"};
-      return r;
-    }
-  }
-
-  auto from_section = [&](const std::map<std::string, std::string>& keys,
-                          const std::string& where) -> bool {
-    auto id = keys.find("aws_access_key_id");
-    auto secret = keys.find("aws_secret_access_key");
-    if (id != keys.end() && secret != keys.end() && !id->second.empty() &&
-        !secret->second.empty()) {
-      std::string token, token_key = "aws_session_token";
-      if (auto t = keys.find("aws_session_token"); t != keys.end())
-        token = t->second;
-      else if (auto t2 = keys.find("aws_security_token"); t2 != keys.end())
-        token = t2->second, token_key = "aws_security_token";
-      r.credentials = Credentials{id->second,
-                                  secret->second,
-                                  token,
-                                  where,
-                                  "aws_access_key_id in " + where,
-                                  "aws_secret_access_key in " + where,
-                                  token_key + " in " + where};
-      return true;
-    }
-    for (const char* k : kIndirectKeys)
-      if (keys.count(k) && r.unsupported.empty())
-        r.unsupported = where + " uses " + k +
-                        ", which backup-doctor does not resolve itself; let the AWS CLI v2 do it "
-                        "through a profile with `credential_process = aws configure "
-                        "export-credentials --profile " +
-                        profile +
-                        " --format process` and name that profile, or export temporary "
-                        "credentials into the environment";
-    return false;
-  };
+  if (!q.profile && take_environment(r)) return r;
 
   // 3. Shared credentials file (static keys).
   r.searched.push_back(credentials_file + " [" + profile + "]");
   auto creds = read_aws_ini(credentials_file);
   if (auto it = creds.find(profile); it != creds.end())
-    if (from_section(it->second, credentials_file + " [" + profile + "]")) return r;
+    if (take_section(it->second, credentials_file + " [" + profile + "]", profile, r)) return r;
 
   // 4. The profile's credential_process (from either file), where the AWS SDKs run it: after
   //    the credentials file's static keys, before the config file's.
@@ -350,7 +358,8 @@ CredentialResolution resolve_credentials(const CredentialQuery& q) {
   // 5. Config file.
   r.searched.push_back(config_file + " [" + config_section + "]");
   if (config_it != config.end())
-    if (from_section(config_it->second, config_file + " [" + config_section + "]")) return r;
+    if (take_section(config_it->second, config_file + " [" + config_section + "]", profile, r))
+      return r;
 
   return r;
 }
