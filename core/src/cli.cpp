@@ -48,17 +48,28 @@ struct RunOptions {
 };
 
 // The subcommand the user typed, when it is not one we have: CLI11 would only say that "a
-// subcommand is required". Skips the global options and their values.
+// subcommand is required". Asked only once parsing failed; skips the global options and their
+// values (--plugin-dir takes several: the paths after it).
 std::optional<std::string> unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  auto is_subcommand = [&](const std::string& arg) {
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == arg) return true;
+    return false;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--plugin-dir" || arg == "--log-level") {
+    if (arg == "--log-level") {
       ++i;
       continue;
     }
+    if (arg == "--plugin-dir") {
+      while (i + 1 < argc && argv[i + 1][0] != '-' && !is_subcommand(argv[i + 1]) &&
+             std::string_view(argv[i + 1]).find('/') != std::string_view::npos)
+        ++i;
+      continue;
+    }
     if (arg.rfind("-", 0) == 0) continue;
-    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-      if (sub->get_name() == arg) return std::nullopt;
+    if (is_subcommand(arg)) return std::nullopt;
     return arg;
   }
   return std::nullopt;
@@ -201,6 +212,7 @@ int command_run(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber)
   RenderOptions render_options;
   render_options.verbose = o.verbose;
   render_options.color = use_color(o.color, STDOUT_FILENO);
+  render_options.fail_on = *status_from_string(o.fail_on);  // CLI11 allows only warn|fail|error
   std::string main_output = scrubber.scrub(render(*format, report, render_options));
   std::fwrite(main_output.data(), 1, main_output.size(), stdout);
   std::fflush(stdout);
@@ -216,8 +228,7 @@ int command_run(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber)
   }
 
   Status overall = report.overall();
-  auto threshold = status_from_string(o.fail_on);
-  int code = rank(overall) >= rank(*threshold) ? exit_code_for(overall) : 0;
+  int code = exit_code_for(status_under_threshold(overall, render_options.fail_on));
   if (write_errors) code = std::max(code, kExitUnknown);
   return code;
 }
@@ -360,8 +371,6 @@ int run_cli(int argc, char** argv) {
 
   app.add_subcommand("version", "Print the version and plugin ABI");
 
-  if (auto typed = unknown_subcommand(app, argc, argv))
-    return report_unknown_subcommand(app, *typed);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -371,6 +380,9 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty())
+      if (auto typed = unknown_subcommand(app, argc, argv))
+        return report_unknown_subcommand(app, *typed);
     app.exit(e);
     return kExitUnknown;
   }

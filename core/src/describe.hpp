@@ -13,6 +13,9 @@ std::string plugins_json(const PluginRegistry& registry);
 
 std::string describe_text(const LoadedPlugin& plugin, const CheckTypeInfo& check);
 std::string describe_json(const LoadedPlugin& plugin, const CheckTypeInfo& check);
+// One check type's section of the reference: documentation, then a table of its parameters
+// (nested ones with dotted names: "restore.jobs", "restore.queries[].sql").
+std::string describe_markdown(const CheckTypeInfo& check);
 // The whole reference as Markdown (docs/checks.md).
 std::string describe_all_markdown(const PluginRegistry& registry);
 

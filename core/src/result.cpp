@@ -7,7 +7,7 @@ namespace backup_doctor {
 Status RunReport::overall() const {
   Status worst = interrupted ? Status::error : Status::ok;
   for (const auto& r : results) {
-    Status w = weighted(r.status, r.severity);
+    Status w = r.unconfigured ? Status::error : weighted(r.status, r.severity);
     if (rank(w) > rank(worst)) worst = w;
   }
   return worst;

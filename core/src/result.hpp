@@ -32,6 +32,9 @@ struct CheckResult {
   std::vector<std::string> logs;
   std::chrono::system_clock::time_point started_at{};
   std::chrono::duration<double> duration{0};
+  // It could not run for want of what the checklist names (a secret that is not there): the
+  // run counts it as an error whatever the check's severity, since what needs it never ran.
+  bool unconfigured = false;
 };
 
 struct RunReport {

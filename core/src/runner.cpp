@@ -160,6 +160,7 @@ class PlanRun {
     if (!c.cannot_run.empty()) {
       CheckResult r = skipped_result(c, "not run: " + c.cannot_run, {});
       r.status = Status::error;
+      r.unconfigured = true;
       r.remediation = c.cannot_run_remedy.empty()
                           ? "Give the check what its parameters name, then run it again."
                           : c.cannot_run_remedy;

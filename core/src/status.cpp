@@ -58,4 +58,8 @@ int exit_code_for(Status overall) {
   return 3;
 }
 
+Status status_under_threshold(Status overall, Status fail_on) {
+  return rank(overall) >= rank(fail_on) ? overall : Status::ok;
+}
+
 }  // namespace backup_doctor

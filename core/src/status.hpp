@@ -30,4 +30,8 @@ Status weighted(Status s, Severity severity);
 // Exit codes (Nagios-compatible): 0 ok, 1 warnings, 2 failures, 3 errors or unknown.
 int exit_code_for(Status overall);
 
+// The overall status as `run` reports it under `--fail-on`: below the threshold it counts as ok
+// (so `--fail-on fail` turns a `warn` run into an ok one). Its exit_code_for() is the exit code.
+Status status_under_threshold(Status overall, Status fail_on);
+
 }  // namespace backup_doctor

@@ -1,5 +1,7 @@
 // Nagios plugin output: a status line with perfdata, then one line per problem (long output).
-// The exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is the run's own.
+// The state on the status line is the one the run exits with (0 OK, 1 WARNING, 2 CRITICAL,
+// 3 UNKNOWN), `--fail-on` included; each problem's state is its result weighed by severity.
+#include "reporters/counted.hpp"
 #include "reporters/reporter.hpp"
 #include "reporters/safe_text.hpp"
 
@@ -17,38 +19,58 @@ std::string plain(const std::string& text) {
   return s;
 }
 
-}  // namespace
+const char* nagios_state(Status weighed) {
+  switch (weighed) {
+    case Status::ok:
+    case Status::skipped:
+      return "OK";
+    case Status::warn:
+      return "WARNING";
+    case Status::fail:
+      return "CRITICAL";
+    case Status::error:
+      return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
 
-std::string render_nagios(const RunReport& report) {
-  Status overall = report.overall();
-  const char* state = overall == Status::ok     ? "OK"
-                      : overall == Status::warn ? "WARNING"
-                      : overall == Status::fail ? "CRITICAL"
-                                                : "UNKNOWN";
-  std::string problems;
-  for (const auto& r : report.results)
-    if (r.status == Status::fail || r.status == Status::error || r.status == Status::warn)
-      problems += (problems.empty() ? "" : ", ") + plain(r.id);
+// A problem is any result that is not ok or skipped, whatever its severity: an `info` check's
+// failure is still listed (as OK, since it does not weigh on the state).
+bool is_problem(const CheckResult& r) {
+  return r.status == Status::fail || r.status == Status::error || r.status == Status::warn;
+}
+
+std::string perfdata(const RunReport& report) {
+  std::string out;
+  for (Status s : {Status::ok, Status::warn, Status::fail, Status::error, Status::skipped})
+    out += std::string(out.empty() ? "" : " ") + std::string(to_string(s)) + "=" +
+           std::to_string(report.count(s)) + ";;;0";
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.3fs", report.duration.count());
-  std::string out =
-      "BACKUP-DOCTOR " + std::string(state) + " - " + std::to_string(report.count(Status::fail)) +
-      " failed, " + std::to_string(report.count(Status::error)) + " errors, " +
-      std::to_string(report.count(Status::warn)) + " warnings, " +
-      std::to_string(report.count(Status::ok)) + " ok" + (problems.empty() ? "" : ": " + problems) +
-      " | ok=" + std::to_string(report.count(Status::ok)) +
-      ";;;0 warn=" + std::to_string(report.count(Status::warn)) +
-      ";;;0 fail=" + std::to_string(report.count(Status::fail)) +
-      ";;;0 error=" + std::to_string(report.count(Status::error)) +
-      ";;;0 skipped=" + std::to_string(report.count(Status::skipped)) +
-      ";;;0 duration=" + duration + "\n";
+  return out + " duration=" + duration;
+}
+
+std::string status_line(const RunReport& report, Status fail_on) {
+  std::string problems;
   for (const auto& r : report.results)
-    if (r.status == Status::fail || r.status == Status::error || r.status == Status::warn)
-      out += "[" +
-             std::string(r.status == Status::warn   ? "WARNING"
-                         : r.status == Status::fail ? "CRITICAL"
-                                                    : "UNKNOWN") +
-             "] " + plain(r.id) + ": " + plain(r.summary) + "\n";
+    if (is_problem(r)) problems += (problems.empty() ? "" : ", ") + plain(r.id);
+  Status reported = status_under_threshold(report.overall(), fail_on);
+  return "BACKUP-DOCTOR " + std::string(nagios_state(reported)) + " - " +
+         counted(report.count(Status::fail), "failed", "failed") + ", " +
+         counted(report.count(Status::error), "error") + ", " +
+         counted(report.count(Status::warn), "warning") + ", " +
+         counted(report.count(Status::ok), "ok", "ok") + (problems.empty() ? "" : ": " + problems) +
+         " | " + perfdata(report) + "\n";
+}
+
+}  // namespace
+
+std::string render_nagios(const RunReport& report, const RenderOptions& options) {
+  std::string out = status_line(report, options.fail_on);
+  for (const auto& r : report.results)
+    if (is_problem(r))
+      out += "[" + std::string(nagios_state(weighted(r.status, r.severity))) + "] " + plain(r.id) +
+             ": " + plain(r.summary) + "\n";
   return out;
 }
 

@@ -35,7 +35,7 @@ std::string render(Format format, const RunReport& report, const RenderOptions& 
     case Format::prometheus:
       return render_prometheus(report);
     case Format::nagios:
-      return render_nagios(report);
+      return render_nagios(report, options);
   }
   return {};
 }

@@ -17,15 +17,16 @@ std::optional<Format> format_from_string(const std::string& name);
 std::vector<std::string> format_names();
 
 struct RenderOptions {
-  bool color = false;    // ANSI colours in text output
-  bool verbose = false;  // text: show details of non-ok results, and ok summaries in full
+  bool color = false;             // ANSI colours in text output
+  bool verbose = false;           // text: show details of non-ok results, and ok summaries in full
+  Status fail_on = Status::warn;  // `run --fail-on`: nagios prints the state the run exits with
 };
 
 std::string render_text(const RunReport& report, const RenderOptions& options);
 std::string render_json(const RunReport& report);
 std::string render_junit(const RunReport& report);
 std::string render_prometheus(const RunReport& report);
-std::string render_nagios(const RunReport& report);
+std::string render_nagios(const RunReport& report, const RenderOptions& options = {});
 
 std::string render(Format format, const RunReport& report, const RenderOptions& options);
 

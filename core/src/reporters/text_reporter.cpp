@@ -1,4 +1,6 @@
 // The report for people: problems first, each with what to do under it, then a one-line total.
+// docs/report.md ("Text") describes this layout.
+#include "reporters/counted.hpp"
 #include "reporters/reporter.hpp"
 #include "reporters/safe_text.hpp"
 
@@ -61,55 +63,138 @@ std::string seconds(std::chrono::duration<double> d) {
   return buf;
 }
 
+// --- details (-v): key: value lines, nested values indented, list items as "- " -------------
+
+// Null and empty lists or objects read as "(none)", an empty string as "".
+std::string scalar_text(const nlohmann::json& v) {
+  if (v.is_null() || (v.is_structured() && v.empty())) return "(none)";
+  if (!v.is_string()) return v.dump();
+  const auto& s = v.get_ref<const std::string&>();
+  return s.empty() ? "\"\"" : printable(s);
+}
+
+void append_members(std::string& out, const std::string& indent, const nlohmann::json& object);
+void append_items(std::string& out, const std::string& indent, const nlohmann::json& array);
+
+// `label` ("key:" or "-") and its value: on the same line when it is a one-line scalar, else
+// under it, indented. Each line of a multi-line string (stderr, a log excerpt) is shown as is.
+void append_entry(std::string& out, const std::string& indent, const std::string& label,
+                  const nlohmann::json& value) {
+  bool multi_line =
+      value.is_string() && value.get_ref<const std::string&>().find('\n') != std::string::npos;
+  if (value.is_primitive() && !multi_line) {
+    out += indent + label + " " + scalar_text(value) + "\n";
+    return;
+  }
+  if (value.empty()) {
+    out += indent + label + " (none)\n";
+    return;
+  }
+  out += indent + label + "\n";
+  if (multi_line)
+    out += indented(printable(value.get_ref<const std::string&>(), true), indent + "  ",
+                    indent + "  ");
+  else if (value.is_object())
+    append_members(out, indent + "  ", value);
+  else
+    append_items(out, indent + "  ", value);
+}
+
+void append_members(std::string& out, const std::string& indent, const nlohmann::json& object) {
+  for (const auto& [key, value] : object.items())
+    append_entry(out, indent, printable(key) + ":", value);
+}
+
+// An object in a list starts on the "- " line, YAML-like, so the list stays compact.
+void append_items(std::string& out, const std::string& indent, const nlohmann::json& array) {
+  for (const auto& item : array) {
+    if (!item.is_object() || item.empty()) {
+      append_entry(out, indent, "-", item);
+      continue;
+    }
+    std::string members;
+    append_members(members, indent + "  ", item);
+    out += indent + "- " + members.substr(indent.size() + 2);
+  }
+}
+
+std::string details_text(const nlohmann::json& details, const std::string& indent) {
+  std::string out;
+  if (details.is_object())
+    append_members(out, indent, details);
+  else if (details.is_array())
+    append_items(out, indent, details);
+  else
+    append_entry(out, indent, "-", details);
+  return out;
+}
+
+// --- the report ------------------------------------------------------------------------------
+
+struct Style {
+  bool color = false;
+  std::string paint(Status s, const std::string& text) const {
+    return color ? std::string(colour_of(s)) + text + "\033[0m" : text;
+  }
+  std::string bold(const std::string& text) const {
+    return color ? "\033[1m" + text + "\033[0m" : text;
+  }
+};
+
+bool needs_action(Status s) {
+  return s != Status::ok && s != Status::skipped;
+}
+
+// One result: its tag, id and summary (and severity when it is not critical), then what to
+// do ("-> ", further lines aligned with its first) and, with -v, the details under it.
+std::string result_text(const CheckResult& r, size_t id_width, const RenderOptions& options) {
+  Style style{options.color};
+  std::string tag = label(r.status);
+  tag.resize(5, ' ');
+  std::string id = printable(r.id);
+  id.resize(id_width, ' ');
+  std::string out = style.paint(r.status, tag) + " " + style.bold(id) + "  " + printable(r.summary);
+  if (needs_action(r.status) && r.severity != Severity::critical)
+    out += "  [" + std::string(to_string(r.severity)) + "]";
+  out += "\n";
+  std::string pad(6 + id_width + 2, ' ');
+  if (needs_action(r.status) && !r.remediation.empty())
+    out += indented(printable(r.remediation, true), pad + "   ", pad + "-> ");
+  if (options.verbose && r.status != Status::ok && !r.details.empty())
+    out += details_text(r.details, pad + "   ");
+  return out;
+}
+
+std::string total_line(const RunReport& report, const Style& style) {
+  Status overall = report.overall();
+  return counted(report.results.size(), "check") + ": " +
+         counted(report.count(Status::ok), "ok", "ok") + ", " +
+         counted(report.count(Status::warn), "warning") + ", " +
+         counted(report.count(Status::fail), "failure") + ", " +
+         counted(report.count(Status::error), "error") + ", " +
+         counted(report.count(Status::skipped), "skipped", "skipped") + " in " +
+         seconds(report.duration) + " - overall " + style.paint(overall, label(overall)) +
+         (report.interrupted ? " (interrupted)" : "") + "\n";
+}
+
 }  // namespace
 
+// Every string from a check or a checklist is shown through printable(): a control sequence
+// in a log line or file name must not reach the terminal.
 std::string render_text(const RunReport& report, const RenderOptions& options) {
-  auto paint = [&](Status s, const std::string& text) {
-    return options.color ? std::string(colour_of(s)) + text + "\033[0m" : text;
-  };
-  auto bold = [&](const std::string& text) {
-    return options.color ? "\033[1m" + text + "\033[0m" : text;
-  };
+  Style style{options.color};
   size_t id_width = 0;
   for (const auto& r : report.results) id_width = std::max(id_width, printable(r.id).size());
 
-  // Every string from a check or a checklist is shown through printable(): a control sequence
-  // in a log line or file name must not reach the terminal.
-  std::string out;
-  out += bold("backup-doctor: " + printable(report.checklist_name)) +
-         (report.profile.empty() ? "" : " (profile " + printable(report.profile) + ")") + "\n\n";
-  // Grouped: what needs action first, then what was skipped, then what is fine.
-  for (Status group : {Status::fail, Status::error, Status::warn, Status::skipped, Status::ok}) {
-    for (const auto& r : report.results) {
-      if (r.status != group) continue;
-      std::string tag = label(r.status);
-      tag.resize(5, ' ');
-      std::string id = printable(r.id);
-      id.resize(id_width, ' ');
-      out += paint(r.status, tag) + " " + bold(id) + "  " + printable(r.summary);
-      if (r.status != Status::ok && r.status != Status::skipped && r.severity != Severity::critical)
-        out += "  [" + std::string(to_string(r.severity)) + "]";
-      out += "\n";
-      std::string pad(6 + id_width + 2, ' ');
-      if (!r.remediation.empty() && r.status != Status::ok && r.status != Status::skipped)
-        out += indented(printable(r.remediation, true), pad + "  ", pad + "-> ");
-      if (options.verbose && r.status != Status::ok && !r.details.empty())
-        out += indented(
-            printable(r.details.dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
-                      true),
-            pad + "   ", pad + "   ");
-    }
-  }
-  Status overall = report.overall();
-  out += "\n" + std::to_string(report.results.size()) +
-         " checks: " + std::to_string(report.count(Status::ok)) + " ok, " +
-         std::to_string(report.count(Status::warn)) + " warn, " +
-         std::to_string(report.count(Status::fail)) + " fail, " +
-         std::to_string(report.count(Status::error)) + " error, " +
-         std::to_string(report.count(Status::skipped)) + " skipped in " + seconds(report.duration) +
-         " - overall " + paint(overall, label(overall)) +
-         (report.interrupted ? " (interrupted)" : "") + "\n";
-  return out;
+  std::string out = style.bold("backup-doctor: " + printable(report.checklist_name)) +
+                    (report.profile.empty() ? "" : " (profile " + printable(report.profile) + ")") +
+                    "\n\n";
+  // Grouped: what needs action first, then what was skipped, then what is fine; within a group
+  // in checklist order.
+  for (Status group : {Status::fail, Status::error, Status::warn, Status::skipped, Status::ok})
+    for (const auto& r : report.results)
+      if (r.status == group) out += result_text(r, id_width, options);
+  return out + "\n" + total_line(report, style);
 }
 
 }  // namespace backup_doctor

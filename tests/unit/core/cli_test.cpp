@@ -141,6 +141,18 @@ TEST_CASE("exit codes: 0 ok, 1 warn, 2 fail, 3 error - --fail-on raises the bar"
   CHECK(with("fail", {"--fail-on", "error"}) == 0);
 }
 
+TEST_CASE("the Nagios state printed is the state run exits with, --fail-on included") {
+  test::TempDir dir;
+  json warn_check = {{{"id", "x"}, {"use", "fixture.status"}, {"with", {{"status", "warn"}}}}};
+  auto by_default = run_list(dir, warn_check, {"--format", "nagios"});
+  CHECK(by_default.exit_code == 1);
+  CHECK(by_default.out.rfind("BACKUP-DOCTOR WARNING - ", 0) == 0);
+  auto on_fail = run_list(dir, warn_check, {"--format", "nagios", "--fail-on", "fail"});
+  CHECK(on_fail.exit_code == 0);
+  CHECK(on_fail.out.rfind("BACKUP-DOCTOR OK - ", 0) == 0);
+  CHECK(on_fail.out.find("\n[WARNING] x: ") != std::string::npos);
+}
+
 TEST_CASE(
     "crashing, hanging and throwing checks finish within the longest timeout + 1s, with exit code "
     "3") {
@@ -289,7 +301,28 @@ TEST_CASE("run - reads the checklist from stdin") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("OK    from-stdin") != std::string::npos);
   o.stdin_data = "{\"version\": 1, \"checks\": [}";
-  auto bad = support::run_process({test::target_binary(), "--plugin-dir", kFixtures, "run", "-"}, o);
+  auto bad =
+      support::run_process({test::target_binary(), "--plugin-dir", kFixtures, "run", "-"}, o);
   CHECK(bad.exit_code == 3);
   CHECK(bad.err.rfind("<stdin>:1:27: invalid JSON", 0) == 0);
+}
+
+TEST_CASE("several --plugin-dir paths before the command are still paths") {
+  auto r = run_bd({"--plugin-dir", kFixtures, std::string(kFixtures) + "/..", "version"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("backup-doctor ", 0) == 0);
+}
+
+TEST_CASE(
+    "a check that could not run for a missing secret counts as an error whatever its severity") {
+  test::TempDir dir;
+  json checks = {
+      {{"id", "db"},
+       {"use", "fixture.echo"},
+       {"severity", "info"},
+       {"with", {{"password", {{"secret", {{"env", "BD_CLI_UNSET_PW"}}}}}, {"path", "/x"}}}},
+      {{"id", "dump"}, {"use", "fixture.ok"}, {"needs", {"db"}}}};
+  auto r = run_list(dir, checks, {"--fail-on", "fail"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.find("overall ERROR") != std::string::npos);
 }

@@ -31,3 +31,13 @@ TEST_CASE("exit codes follow the Nagios convention") {
   CHECK(rank(Status::fail) > rank(Status::warn));
   CHECK(rank(Status::skipped) == rank(Status::ok));
 }
+
+TEST_CASE("below --fail-on a run counts as ok, at or above it as it is") {
+  CHECK(status_under_threshold(Status::warn, Status::warn) == Status::warn);
+  CHECK(status_under_threshold(Status::warn, Status::fail) == Status::ok);
+  CHECK(status_under_threshold(Status::fail, Status::fail) == Status::fail);
+  CHECK(status_under_threshold(Status::fail, Status::error) == Status::ok);
+  CHECK(status_under_threshold(Status::error, Status::error) == Status::error);
+  CHECK(status_under_threshold(Status::error, Status::warn) == Status::error);
+  CHECK(status_under_threshold(Status::ok, Status::warn) == Status::ok);
+}

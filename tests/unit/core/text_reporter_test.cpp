@@ -7,21 +7,52 @@ using namespace backup_doctor;
 
 TEST_CASE("text output puts problems first with what to do under each") {
   auto text = render_text(test::sample_report(), {});
-  auto fail = text.find("FAIL  db-fresh");
-  auto error = text.find("ERROR tools");
-  auto warn = text.find("WARN  logs");
-  auto skip = text.find("SKIP  grants");
-  auto ok = text.find("OK    dir");
-  REQUIRE(fail != std::string::npos);
-  CHECK(fail < error);
-  CHECK(error < warn);
-  CHECK(warn < skip);
-  CHECK(skip < ok);
-  CHECK(text.find("-> Find out why the nightly dump stopped:") != std::string::npos);
-  CHECK(text.find("   look at /var/log/backup/db_backup.log") != std::string::npos);
-  CHECK(text.find("5 checks: 1 ok, 1 warn, 1 fail, 1 error, 1 skipped in 1.23s - overall ERROR") !=
+  // Grouped by status (fail, error, warn, skipped, ok), not in checklist order: the checklist
+  // has db-fresh, logs, tools, grants, dir.
+  CHECK(text ==
+        "backup-doctor: nightly <prod> & \"co\" (profile production)\n"
+        "\n"
+        "FAIL  db-fresh  newest *.sql.gz is 3d old (limit 25h)\n"
+        "                -> Find out why the nightly dump stopped:\n"
+        "                   look at /var/log/backup/db_backup.log\n"
+        "ERROR tools     the check crashed\n"
+        "                -> Report it to the plugin authors.\n"
+        "WARN  logs      2 error lines in db_backup.log\n"
+        "                -> Read lines 10 and 12 | then fix\n"
+        "SKIP  grants    skipped: it needs 'connect', which ended with status fail\n"
+        "OK    dir       /opt/backups exists\n"
+        "\n"
+        "5 checks: 1 ok, 1 warning, 1 failure, 1 error, 1 skipped in 1.23s - overall ERROR\n");
+}
+
+TEST_CASE("within a status group, results keep their checklist order") {
+  auto report = test::sample_report();
+  report.results[1].status = Status::fail;  // logs, after db-fresh in the checklist
+  std::swap(report.results[0], report.results[1]);
+  auto text = render_text(report, {});
+  auto logs = text.find("FAIL  logs"), db = text.find("FAIL  db-fresh");
+  REQUIRE(logs != std::string::npos);
+  REQUIRE(db != std::string::npos);
+  CHECK(logs < db);
+}
+
+TEST_CASE("the total counts with the right plural") {
+  RunReport one;
+  one.results.resize(1);
+  one.results[0].id = "a";
+  one.results[0].status = Status::ok;
+  auto text = render_text(one, {});
+  CHECK(text.substr(text.rfind("\n\n") + 2) ==
+        "1 check: 1 ok, 0 warnings, 0 failures, 0 errors, 0 skipped in 0.00s - overall OK\n");
+  auto report = test::sample_report();
+  report.results.push_back(report.results[0]);
+  report.results.push_back(report.results[1]);
+  report.results.push_back(report.results[2]);
+  report.results.push_back(report.results[3]);
+  report.results.push_back(report.results[4]);
+  CHECK(render_text(report, {})
+            .find("10 checks: 2 ok, 2 warnings, 2 failures, 2 errors, 2 skipped in 1.23s") !=
         std::string::npos);
-  CHECK(text.find("\033[") == std::string::npos);
 }
 
 TEST_CASE("colour only when asked for") {
@@ -30,10 +61,44 @@ TEST_CASE("colour only when asked for") {
   CHECK(render_text(test::sample_report(), o).find("\033[31mFAIL") != std::string::npos);
 }
 
-TEST_CASE("verbose text shows details of problems") {
+TEST_CASE("verbose text shows details of problems as key: value lines, nested ones indented") {
+  auto report = test::sample_report();
+  report.results[0].details = {
+      {"age_seconds", 259200},
+      {"newest", {{"path", "/opt/backups/db.sql.gz"}, {"size", 1024}}},
+      {"missing", {"users", "bookings"}},
+      {"found_compression", nullptr},
+      {"outdated", nlohmann::json::array()},
+      {"note", ""},
+      {"stderr", "pg_restore: error: could not read\npg_restore: aborting"},
+      {"queries", {{{"name", "users"}, {"value", 12}}, {{"name", "empty"}, {"ok", false}}}}};
   RenderOptions o;
   o.verbose = true;
-  CHECK(render_text(test::sample_report(), o).find("\"age_seconds\": 259200") != std::string::npos);
+  auto text = render_text(report, o);
+  CHECK(text.find("-> Find out why the nightly dump stopped:\n"
+                  "                   look at /var/log/backup/db_backup.log\n"
+                  "                   age_seconds: 259200\n"
+                  "                   found_compression: (none)\n"
+                  "                   missing:\n"
+                  "                     - users\n"
+                  "                     - bookings\n"
+                  "                   newest:\n"
+                  "                     path: /opt/backups/db.sql.gz\n"
+                  "                     size: 1024\n"
+                  "                   note: \"\"\n"
+                  "                   outdated: (none)\n"
+                  "                   queries:\n"
+                  "                     - name: users\n"
+                  "                       value: 12\n"
+                  "                     - name: empty\n"
+                  "                       ok: false\n"
+                  "                   stderr:\n"
+                  "                     pg_restore: error: could not read\n"
+                  "                     pg_restore: aborting\n"
+                  "ERROR tools") != std::string::npos);
+  CHECK(text.find('{') == std::string::npos);
+  // Without -v there are no details.
+  CHECK(render_text(report, {}).find("age_seconds") == std::string::npos);
 }
 
 TEST_CASE("control characters from a check never reach the terminal, with or without colour") {
