@@ -145,8 +145,10 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
     return scalar(std::move(v), at);
   }
   bool binary(binary_t&) override { return false; }  // not produced by JSON text
-  bool start_object(std::size_t) override { return open(nlohmann::json::object(), false); }
-  bool start_array(std::size_t) override { return open(nlohmann::json::array(), true); }
+  bool start_object(std::size_t) override {
+    return begin_container(nlohmann::json::object(), false);
+  }
+  bool start_array(std::size_t) override { return begin_container(nlohmann::json::array(), true); }
   bool end_object() override { return close(); }
   bool end_array() override { return close(); }
   bool key(string_t& key) override {
@@ -213,7 +215,7 @@ class PositionedBuilder : public nlohmann::json::json_sax_t {
     return true;
   }
 
-  bool open(nlohmann::json empty, bool is_array) {
+  bool begin_container(nlohmann::json empty, bool is_array) {
     nlohmann::json* slot = place(std::move(empty), start());
     frames_.push_back({slot, is_array, {}});
     return true;

@@ -20,6 +20,23 @@ using nlohmann::json;
 
 namespace {
 
+// A signature mismatch: the key id is known, the secret is wrong, and every field says which
+// value to fix and where it was read.
+void check_wrong_secret(const backup_doctor::testing::Result& r, const std::string& id_from,
+                        const std::string& secret_from) {
+  CHECK_STATUS(r, fail);
+  CHECK(r.details["code"] == "SignatureDoesNotMatch");
+  std::string key = r.details["access_key_id"];
+  CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key + " (" +
+                         secret_from + " is wrong)");
+  CHECK(r.remediation.rfind("The endpoint knows " + key + " (" + id_from +
+                                ") but the request was signed with another secret: the value of " +
+                                secret_from + " is wrong.",
+                            0) == 0);
+  CHECK(r.details["wrong_value"] == secret_from);
+  check_no_secret(r);
+}
+
 struct Key {
   std::string id, secret, token;
 };
@@ -153,18 +170,7 @@ TEST_CASE("s3.auth: real signatures against moto with IAM authentication on") {
     auto p = params_with(wrong, w.bucket);
     p["use_sts"] = false;
     auto r = run_check(plugin, "s3.auth", p);
-    CHECK_STATUS(r, fail);
-    CHECK(r.details["code"] == "SignatureDoesNotMatch");
-    std::string key = r.details["access_key_id"];
-    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
-                           " (`secret_access_key` of the check is wrong)");
-    CHECK(r.remediation.rfind("The endpoint knows " + key +
-                                  " (`access_key_id` of the check) but the request was signed "
-                                  "with another secret: the value of `secret_access_key` of the "
-                                  "check is wrong.",
-                              0) == 0);
-    CHECK(r.details["wrong_value"] == "`secret_access_key` of the check");
-    check_no_secret(r);
+    check_wrong_secret(r, "`access_key_id` of the check", "`secret_access_key` of the check");
   }
   SUBCASE("identity without permission: AccessDenied naming s3:ListBucket") {
     auto r = run_check(plugin, "s3.auth", params_with(w.noperm, w.bucket));
@@ -311,19 +317,9 @@ TEST_CASE("s3.auth: the finding names the value that is wrong, where it was read
   SUBCASE("environment: right AWS_ACCESS_KEY_ID, wrong AWS_SECRET_ACCESS_KEY") {
     CredentialEnv env({{"AWS_ACCESS_KEY_ID", w.backup.id}, {"AWS_SECRET_ACCESS_KEY", kTestSecret}});
     auto r = run_check(plugin, "s3.auth", p);
-    CHECK_STATUS(r, fail);
-    CHECK(r.details["code"] == "SignatureDoesNotMatch");
     CHECK(r.details["credential_source"] == "environment");
-    std::string key = r.details["access_key_id"];
-    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
-                           " (AWS_SECRET_ACCESS_KEY in the environment is wrong)");
-    CHECK(r.remediation.rfind("The endpoint knows " + key +
-                                  " (AWS_ACCESS_KEY_ID in the environment) but the request was "
-                                  "signed with another secret: the value of "
-                                  "AWS_SECRET_ACCESS_KEY in the environment is wrong.",
-                              0) == 0);
-    CHECK(r.details["wrong_value"] == "AWS_SECRET_ACCESS_KEY in the environment");
-    check_no_secret(r);
+    check_wrong_secret(r, "AWS_ACCESS_KEY_ID in the environment",
+                       "AWS_SECRET_ACCESS_KEY in the environment");
   }
   SUBCASE("environment: unknown AWS_ACCESS_KEY_ID") {
     CredentialEnv env(
@@ -352,12 +348,7 @@ TEST_CASE("s3.auth: the finding names the value that is wrong, where it was read
     q["credentials_file"] = creds;
     q["profile"] = "backup";
     auto r = run_check(plugin, "s3.auth", q);
-    CHECK_STATUS(r, fail);
-    CHECK(r.details["code"] == "SignatureDoesNotMatch");
-    std::string key = r.details["access_key_id"];
-    CHECK(r.summary == "HeadBucket: the secret key does not belong to access key " + key +
-                           " (aws_secret_access_key in " + creds + " [backup] is wrong)");
-    CHECK(r.details["wrong_value"] == "aws_secret_access_key in " + creds + " [backup]");
-    check_no_secret(r);
+    check_wrong_secret(r, "aws_access_key_id in " + creds + " [backup]",
+                       "aws_secret_access_key in " + creds + " [backup]");
   }
 }
