@@ -95,11 +95,26 @@ class Walker {
         archive_read_support_format_raw(a);
         break;
       case ArchiveFormat::auto_detect:
-        archive_read_support_format_all(a);
+        support_archive_formats(a);
         archive_read_support_format_raw(a);
         break;
     }
     return a;
+  }
+
+  // libarchive's format_all without mtree: an mtree spec holds no file content, and its
+  // reader takes any text of one word per line for one (CSV, JSON lines, base64, hex dumps),
+  // counting each line as an entry or failing on the first line it cannot parse.
+  static void support_archive_formats(struct archive* a) {
+    for (auto support : {archive_read_support_format_ar, archive_read_support_format_cpio,
+                         archive_read_support_format_empty, archive_read_support_format_lha,
+                         archive_read_support_format_tar, archive_read_support_format_xar,
+                         archive_read_support_format_warc, archive_read_support_format_7zip,
+                         archive_read_support_format_cab, archive_read_support_format_rar,
+                         archive_read_support_format_rar5, archive_read_support_format_iso9660,
+                         archive_read_support_format_zip})
+      support(a);            // ARCHIVE_WARN when libarchive was built without it: then not offered
+    archive_clear_error(a);  // as format_all does: a format left out is no error
   }
 
   static la_ssize_t read_cb(struct archive* a, void* self_ptr, const void** buffer) {
@@ -423,7 +438,12 @@ class Walker {
   // last record; anything non-zero there is data a plain `tar -x` never reads. Then the rest
   // of the compressed file, so its checksums are verified too.
   void drain() {
-    if (source_failed_) return;
+    // The decoder failed under libarchive, which may not have said so: some of its readers (ar,
+    // mtree) take a failed read for the end of the archive. Its damage is the verdict all the same.
+    if (source_failed_) {
+      record_decoder_damage();
+      return;
+    }
     bool inspecting = is_tar_ && !result_.damage;
     uint64_t zero_from = last_entry_end_;
     std::optional<uint64_t> first_nonzero;
@@ -464,17 +484,29 @@ class Walker {
     }
   }
 
+  // The decoder's damage, once libarchive has read up to it (source_failed_).
+  void record_decoder_damage() {
+    if (decoder_damage_recorded_ || !decoder_.damage()) return;
+    decoder_damage_recorded_ = true;
+    pass_boundaries(UINT64_MAX);
+    if (auto reason = decoder_.lower_bound_reason()) {
+      result_.recoverable_is_lower_bound = true;
+      result_.lower_bound_reason = *reason;
+    }
+    Damage d = *decoder_.damage();
+    d.uncompressed_offset = result_.stream_bytes;
+    set_damage(std::move(d));
+  }
+
   void fatal(uint64_t uncompressed_position) {
     if (result_.cancelled) return;
-    if (source_failed_ && decoder_.damage()) {
-      pass_boundaries(UINT64_MAX);
-      if (auto reason = decoder_.lower_bound_reason()) {
-        result_.recoverable_is_lower_bound = true;
-        result_.lower_bound_reason = *reason;
-      }
-      Damage d = *decoder_.damage();
-      d.uncompressed_offset = result_.stream_bytes;
-      set_damage(std::move(d));
+    if (source_failed_) {
+      record_decoder_damage();
+      return;
+    }
+    // libarchive's raw reader refuses an empty stream, which is a valid one (`gzip </dev/null`).
+    if (source_eof_ && result_.stream_bytes == 0 && options_.format == ArchiveFormat::raw) {
+      result_.format = "raw";
       return;
     }
     Damage d;
@@ -586,6 +618,7 @@ class Walker {
   uint64_t last_piece_start_ = 0;
   uint64_t last_entry_end_ = 0;
   bool source_failed_ = false, source_eof_ = false, is_tar_ = false, opened_ = true;
+  bool decoder_damage_recorded_ = false;
   std::vector<uint64_t> boundaries_;
   size_t boundary_index_ = 0;
   EntryTally at_boundary_;

@@ -2,6 +2,8 @@
 // backups get damaged. Expected figures come from GNU tar's block listing and gzip's decoding.
 #include "fixtures.hpp"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <atomic>
 #include <thread>
 
@@ -657,4 +659,172 @@ TEST_CASE("a dump still being written is said to be, not called truncated") {
   // Once the writer is done, the same file verifies.
   write_file(dir / "done.sql.gz", full);
   CHECK(verify(dir / "done.sql.gz").status == Status::ok);
+}
+
+namespace {
+
+// The ways a compressed file breaks, each with the damage it must be reported as: cut in the
+// middle, cut just short of its end (the gzip CRC and length, the xz index and footer, the
+// zstd checksum, the bzip2 end-of-stream marker), and for gzip a CRC that does not match.
+std::vector<std::pair<fs::path, std::string>> damaged_copies(const fs::path& file, bool gzip) {
+  std::vector<std::pair<fs::path, std::string>> out;
+  std::string name = file.filename().string();
+  uint64_t size = fs::file_size(file);
+  fs::path half = file.parent_path() / ("half-" + name);
+  truncate_copy(file, half, size / 2);
+  out.emplace_back(half, "truncated");
+  fs::path end = file.parent_path() / ("end-" + name);
+  truncate_copy(file, end, size - 8);
+  out.emplace_back(end, "truncated");
+  if (gzip) {
+    fs::path crc = file.parent_path() / ("crc-" + name);
+    flip_bit(file, crc, size - 8, 0);
+    out.emplace_back(crc, "checksum_mismatch");
+  }
+  // Not just written: a file cut short that was modified in the last seconds gets time to grow.
+  for (const auto& [p, kind] : out) set_mtime(p, 1700000000);
+  return out;
+}
+
+// Every damaged copy of `file` fails with the damage its compression layer found, in the
+// default format (auto) as with format raw, which only looks at the compression; and the
+// compression's own tool agrees it is damaged.
+void check_damage_found(const fs::path& file, const std::string& test_command) {
+  for (const auto& [damaged, kind] : damaged_copies(file, test_command == "gzip")) {
+    CAPTURE(damaged.filename().string());
+    REQUIRE(std::system((test_command + " -t " + damaged.string() + " 2>/dev/null").c_str()) != 0);
+    auto r = verify(damaged, {{"min_entries", 0}});
+    CHECK(r.status == Status::fail);
+    CHECK(r.details["damage"]["kind"] == kind);
+    CHECK(r.metric("archive_damaged")->value == 1);
+    auto raw = verify(damaged, {{"format", "raw"}});
+    CHECK(raw.status == Status::fail);
+    CHECK(raw.details["damage"]["kind"] == kind);
+  }
+}
+
+// Lines of one word each, as CSV exports, JSON lines and base64 or hex dumps are: what
+// libarchive's mtree reader takes for a file list.
+std::string one_word_lines(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string out;
+  while (out.size() < size)
+    out += std::to_string(rng() % 100000) + ",booking," + std::to_string(rng()) + "\n";
+  out.resize(size);
+  return out;
+}
+
+// A cpio (newc) or zip archive written by libarchive, as bsdcpio and bsdtar write them (neither
+// tool is among the test tools scripts/setup installs).
+std::string libarchive_written(int (*set_format)(struct archive*), int files) {
+  struct archive* a = archive_write_new();
+  REQUIRE(set_format(a) == ARCHIVE_OK);
+  std::vector<char> buffer(8u << 20);
+  size_t used = 0;
+  REQUIRE(archive_write_open_memory(a, buffer.data(), buffer.size(), &used) == ARCHIVE_OK);
+  for (int i = 0; i < files; ++i) {
+    std::string data = i % 2 ? text_data(4000 + 997 * i, i) : noise_data(3000 + 611 * i, i);
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, ("data/file" + std::to_string(i)).c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+    REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
+    REQUIRE(archive_write_data(a, data.data(), data.size()) ==
+            static_cast<la_ssize_t>(data.size()));
+    archive_entry_free(e);
+  }
+  REQUIRE(archive_write_close(a) == ARCHIVE_OK);
+  archive_write_free(a);
+  return std::string(buffer.data(), used);
+}
+
+}  // namespace
+
+TEST_CASE("a damaged compressed dump is never intact, whatever libarchive takes its content for") {
+  TempDir dir("bd-archive-auto-dump");
+  std::string d = dir.path().string();
+  // The report that found this: 4 KiB of `base64 | gzip`, which libarchive read as an mtree
+  // file list whose reader took the decoder's failure for the end of the list.
+  sh("head -c 200000 /dev/urandom | base64 | gzip | head -c 4096 > t.sql.gz", d);
+  REQUIRE(std::system(("gzip -t " + d + "/t.sql.gz 2>/dev/null").c_str()) != 0);
+  auto r = verify(dir / "t.sql.gz");
+  CHECK(r.status == Status::fail);
+  CHECK(r.details["damage"]["kind"] == "truncated");
+  CHECK(r.summary.find("is truncated") != std::string::npos);
+
+  struct Content {
+    std::string name, data;
+  } contents[] = {
+      {"lines-small.csv", one_word_lines(5000, 1)},
+      {"lines-large.csv", one_word_lines(300000, 2)},
+      {"dump-small.sql", "CREATE TABLE bookings (id int);\nINSERT INTO bookings VALUES (1);\n"},
+      {"dump-large.sql", text_data(300000, 3)},
+      {"random-small.bin", noise_data(5000, 4)},
+      {"random-large.bin", noise_data(300000, 5)},
+      {"empty", ""},
+  };
+  for (const auto& c : contents) {
+    CAPTURE(c.name);
+    write_file(dir / c.name, c.data);
+    sh("gzip -c " + c.name + " > " + c.name + ".gz && base64 " + c.name + " | gzip > " + c.name +
+           ".b64.gz && gzip -c " + c.name + " > " + c.name + ".junk.gz && printf junk >> " +
+           c.name + ".junk.gz",
+       d);
+    for (std::string name : {c.name + ".gz", c.name + ".b64.gz"}) {
+      CAPTURE(name);
+      // Intact: a stream, neither an archive of one-line entries nor one failing to parse.
+      auto intact = verify(dir / name);
+      CHECK(intact.status == Status::ok);
+      CHECK(intact.details["uncompressed_bytes"] ==
+            (name == c.name + ".gz" ? c.data.size() : tool({"base64", c.name}, d).size()));
+      CHECK(intact.details["warnings"].empty());
+      CHECK(verify(dir / name, {{"format", "raw"}}).status == Status::ok);
+      check_damage_found(dir / name, "gzip");
+    }
+    auto junk = verify(dir / (c.name + ".junk.gz"));
+    CHECK(junk.status == Status::warn);
+    CHECK(junk.details["trailing_garbage_bytes"] == 4);
+  }
+}
+
+TEST_CASE("a damaged compression around an archive of any format is never intact") {
+  Fixture f(12);
+  std::string d = f.dir.path().string();
+  write_file(f.dir / "cpio", libarchive_written(archive_write_set_format_cpio_newc, 12));
+  write_file(f.dir / "zip", libarchive_written(archive_write_set_format_zip, 12));
+  sh("ar rc ar src/dir0/blob0.bin src/dir1/sub/file1.log src/dir2/sub/blob2.bin 2>/dev/null &&"
+     " cp plain.tar tar",
+     d);
+  for (std::string format : {"ar", "cpio", "zip", "tar"}) {
+    for (std::string compression : {"gzip", "xz", "zstd", "bzip2"}) {
+      std::string ext = compression == "gzip"   ? ".gz"
+                        : compression == "xz"   ? ".xz"
+                        : compression == "zstd" ? ".zst"
+                                                : ".bz2";
+      // Named as a dump (not .tar): the format is left to libarchive.
+      std::string name = format + ".dump" + ext;
+      CAPTURE(name);
+      sh(compression + " -q -c " + format + " > " + name, d);
+      auto intact = verify(f.dir / name);
+      CHECK(intact.status == Status::ok);
+      CHECK(intact.details["uncompressed_bytes"] == fs::file_size(f.dir / format));
+      check_damage_found(f.dir / name, compression);
+    }
+  }
+
+  // A tar archive under a dump's name is walked as tar, and its damage located as under its own.
+  auto gz = f.gzip("backup.tar.gz");
+  truncate_copy(gz, f.dir / "cut.tar.gz", fs::file_size(gz) / 2);
+  truncate_copy(gz, f.dir / "cut.sql.gz", fs::file_size(gz) / 2);
+  auto as_tar = verify(f.dir / "cut.tar.gz");
+  auto as_dump = verify(f.dir / "cut.sql.gz");
+  CHECK(as_dump.status == Status::fail);
+  CHECK(as_dump.details["format"] == "GNU tar format");
+  CHECK(as_dump.details["damage"]["kind"] == "truncated");
+  CHECK(as_dump.details["damage"]["recoverable_entries"].get<uint64_t>() > 0);
+  CHECK(as_dump.details["damage"]["recoverable_entries"] ==
+        as_tar.details["damage"]["recoverable_entries"]);
+  CHECK(as_dump.details["damage"]["last_good_entry"] ==
+        as_tar.details["damage"]["last_good_entry"]);
 }
