@@ -2,6 +2,7 @@
 
 #include "checklist_schema.hpp"
 #include "json_text.hpp"
+#include "result.hpp"
 #include "schema_validation.hpp"
 #include "suggest.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace backup_doctor {
 namespace {
@@ -97,7 +99,11 @@ CheckSpec read_check(const nlohmann::json& c, size_t i, const Defaults& defaults
   spec.severity = c.contains("severity") ? *severity_from_string(c["severity"].get<std::string>())
                                          : defaults.severity;
   spec.needs = strings(c, "needs");
+  spec.after = strings(c, "after");
   spec.tags = strings(c, "tags");
+  spec.group = c.contains("group") ? c["group"].get<std::string>()
+               : spec.tags.empty() ? std::string(kDefaultGroup)
+                                   : spec.tags.front();
   spec.enabled = c.value("enabled", true);
   spec.timeout = defaults.timeout;
   if (c.contains("timeout")) {
@@ -112,9 +118,8 @@ CheckSpec read_check(const nlohmann::json& c, size_t i, const Defaults& defaults
   return spec;
 }
 
-// Ids are unique; every need names another check, and an enabled one when the needing check
-// is enabled (a disabled prerequisite would silently skip what needs it on every run).
-void check_ids_and_needs(Checklist& cl, std::vector<std::string>& errors) {
+// Ids are unique (and indexed).
+void check_ids(Checklist& cl, std::vector<std::string>& errors) {
   for (const auto& c : cl.checks) {
     auto [first, fresh] = cl.index.emplace(c.id, c.index);
     if (!fresh)
@@ -124,30 +129,48 @@ void check_ids_and_needs(Checklist& cl, std::vector<std::string>& errors) {
                                    "); every check needs its own id",
                                cl.source.line_col(check_path(c.index, "id"))));
   }
-  std::vector<std::string> all_ids;
-  for (const auto& c : cl.checks) all_ids.push_back(c.id);
+}
+
+// Every entry of `needs` or `after` (`field`) names another check. A need must also name an
+// enabled one when the needing check is enabled (a disabled prerequisite would silently skip
+// what needs it on every run); `after` does not gate, so a disabled one is merely never a cause.
+void check_references(const Checklist& cl, const char* field,
+                      std::vector<std::string> CheckSpec::*list,
+                      const std::vector<std::string>& all_ids, std::vector<std::string>& errors) {
+  const bool gating = std::string_view(field) == "needs";
   for (const auto& c : cl.checks)
-    for (size_t k = 0; k < c.needs.size(); ++k) {
-      const std::string& n = c.needs[k];
+    for (size_t k = 0; k < (c.*list).size(); ++k) {
+      const std::string& n = (c.*list)[k];
       // Computed only for an error: finding a column scans its line.
       auto where = [&] {
-        return cl.source.line_col({"checks", std::to_string(c.index), "needs", std::to_string(k)});
+        return cl.source.line_col({"checks", std::to_string(c.index), field, std::to_string(k)});
       };
       const CheckSpec* need = cl.find(n);
       if (n == c.id)
-        errors.push_back(located(cl.file, c.id, "needs", "a check cannot need itself", where()));
+        errors.push_back(located(cl.file, c.id, field,
+                                 gating ? "a check cannot need itself"
+                                        : "a check cannot come after itself; remove its own id",
+                                 where()));
       else if (!need)
-        errors.push_back(located(cl.file, c.id, "needs",
+        errors.push_back(located(cl.file, c.id, field,
                                  "unknown check id '" + n + "'" + did_you_mean(n, all_ids),
                                  where()));
-      else if (c.enabled && !need->enabled)
-        errors.push_back(located(cl.file, c.id, "needs",
+      else if (gating && c.enabled && !need->enabled)
+        errors.push_back(located(cl.file, c.id, field,
                                  "'" + n +
                                      "' is disabled (\"enabled\": false), so this check "
                                      "would be skipped on every run; enable '" +
                                      n + "', disable this one too, or drop the need",
                                  where()));
     }
+}
+
+void check_ids_and_references(Checklist& cl, std::vector<std::string>& errors) {
+  check_ids(cl, errors);
+  std::vector<std::string> all_ids;
+  for (const auto& c : cl.checks) all_ids.push_back(c.id);
+  check_references(cl, "needs", &CheckSpec::needs, all_ids, errors);
+  check_references(cl, "after", &CheckSpec::after, all_ids, errors);
 }
 
 // "a -> b -> c -> a"; a long cycle shows its start and end and how many checks are in it.
@@ -163,18 +186,50 @@ std::string cycle_text(const std::vector<std::string>& ids) {
   return out + ids.front();
 }
 
-// Cycles in needs: an iterative depth-first search with colours (a chain of 100,000 needs must
-// not overflow the stack); each cycle is reported once, as a path.
+// The k-th prerequisite of a check: its needs, then its after entries; cycles are searched for
+// over both (an after cycle would make a consequence its own cause).
+size_t prerequisite_count(const CheckSpec& c) {
+  return c.needs.size() + c.after.size();
+}
+bool is_after_edge(const CheckSpec& c, size_t k) {
+  return k >= c.needs.size();
+}
+const std::string& prerequisite(const CheckSpec& c, size_t k) {
+  return is_after_edge(c, k) ? c.after[k - c.needs.size()] : c.needs[k];
+}
+
+struct Visit {
+  size_t check;
+  size_t next_need;  // the next prerequisite to follow; the one before it was followed last
+};
+
+// The error for a cycle: the path from `from` to the top of the stack, reported at the field
+// (needs or after) of the relation that closed it.
+std::string cycle_error(const Checklist& cl, std::vector<Visit>::const_iterator from,
+                        std::vector<Visit>::const_iterator end) {
+  std::vector<std::string> ids;
+  bool via_after = false;
+  for (auto it = from; it != end; ++it) {
+    ids.push_back(cl.checks[it->check].id);
+    via_after = via_after || is_after_edge(cl.checks[it->check], it->next_need - 1);
+  }
+  const Visit& top = *(end - 1);
+  const CheckSpec& c = cl.checks[top.check];
+  const char* field = is_after_edge(c, top.next_need - 1) ? "after" : "needs";
+  return located(cl.file, c.id, field,
+                 "cyclic dependency: " + cycle_text(ids) + "; remove one of these " +
+                     (via_after ? "needs or after entries" : "needs"),
+                 cl.source.line_col(check_path(c.index, field)));
+}
+
+// Cycles in needs and after: an iterative depth-first search with colours (a chain of 100,000
+// needs must not overflow the stack); each cycle is reported once, as a path.
 void find_cycles(const Checklist& cl, std::vector<std::string>& errors) {
   enum Colour : char { fresh, on_stack, done };
   std::vector<Colour> colour(cl.checks.size(), fresh);
   // Each cycle costs its length to phrase: a handful tells the operator what to fix.
   constexpr size_t kMaxCyclesReported = 10;
   size_t cycles = 0;
-  struct Visit {
-    size_t check;
-    size_t next_need;
-  };
   for (size_t root = 0; root < cl.checks.size(); ++root) {
     if (colour[root] != fresh) continue;
     std::vector<Visit> stack{{root, 0}};
@@ -182,24 +237,19 @@ void find_cycles(const Checklist& cl, std::vector<std::string>& errors) {
     while (!stack.empty()) {
       Visit& top = stack.back();
       const CheckSpec& c = cl.checks[top.check];
-      if (top.next_need == c.needs.size()) {
+      if (top.next_need == prerequisite_count(c)) {
         colour[top.check] = done;
         stack.pop_back();
         continue;
       }
-      size_t n = cl.index.at(c.needs[top.next_need++]);
+      size_t n = cl.index.at(prerequisite(c, top.next_need++));
       if (colour[n] == fresh) {
         colour[n] = on_stack;
         stack.push_back({n, 0});
       } else if (colour[n] == on_stack && ++cycles <= kMaxCyclesReported) {
         auto from =
             std::find_if(stack.begin(), stack.end(), [&](const Visit& v) { return v.check == n; });
-        std::vector<std::string> ids;
-        for (auto it = from; it != stack.end(); ++it) ids.push_back(cl.checks[it->check].id);
-        errors.push_back(
-            located(cl.file, c.id, "needs",
-                    "cyclic dependency: " + cycle_text(ids) + "; remove one of these needs",
-                    cl.source.line_col(check_path(c.index, "needs"))));
+        errors.push_back(cycle_error(cl, from, stack.end()));
       }
     }
   }
@@ -267,7 +317,7 @@ ChecklistLoad load_checklist_text(const std::string& text, const std::filesystem
   Defaults defaults = read_defaults(doc, cl.source, origin, out.errors);
   for (size_t i = 0; i < doc["checks"].size(); ++i)
     cl.checks.push_back(read_check(doc["checks"][i], i, defaults, cl, out.errors));
-  check_ids_and_needs(cl, out.errors);
+  check_ids_and_references(cl, out.errors);
   if (out.errors.empty()) find_cycles(cl, out.errors);
 
   if (out.errors.empty()) out.checklist = std::move(cl);

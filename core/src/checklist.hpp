@@ -1,5 +1,6 @@
 // The checklist file: its model, and loading it with every structural problem reported at
-// once (JSON syntax, unknown keys, duplicate ids, unknown or cyclic needs, bad durations).
+// once (JSON syntax, unknown keys, duplicate ids, unknown or cyclic needs and after, bad
+// durations).
 // Checking parameters against the plugins' schemas happens when a plan is made (plan.hpp).
 #pragma once
 
@@ -27,7 +28,12 @@ struct CheckSpec {
   nlohmann::json with = nlohmann::json::object();  // as written (not interpolated)
   Severity severity = Severity::critical;
   std::vector<std::string> needs;
+  // Not gating: when one of these is not ok, this check's problem is probably its consequence
+  // (the text report shows it under that one).
+  std::vector<std::string> after;
   std::vector<std::string> tags;
+  // Its backup set: "group", else its first tag, else kDefaultGroup (result.hpp).
+  std::string group;
   std::chrono::milliseconds timeout = kDefaultCheckTimeout;
   bool enabled = true;
 };

@@ -2,6 +2,7 @@
 
 #include "checklist.hpp"
 #include "describe.hpp"
+#include "init/init_command.hpp"
 #include "logging.hpp"
 #include "plan.hpp"
 #include "plugin_path.hpp"
@@ -43,6 +44,7 @@ struct RunOptions {
   std::string format = "text";
   std::string fail_on = "warn";
   std::string color = "auto";
+  std::string group = "set";  // text output: by backup set with causes first, or none
   bool no_progress = false;
   bool verbose = false;
 };
@@ -211,6 +213,7 @@ int command_run(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber)
 
   RenderOptions render_options;
   render_options.verbose = o.verbose;
+  render_options.group_by_set = o.group != "none";
   render_options.color = use_color(o.color, STDOUT_FILENO);
   render_options.fail_on = *status_from_string(o.fail_on);  // CLI11 allows only warn|fail|error
   std::string main_output = scrubber.scrub(render(*format, report, render_options));
@@ -296,9 +299,34 @@ int command_describe(const GlobalOptions& g, const std::string& type, bool all,
   return 0;
 }
 
+// The checklist of `run` and `validate` when none is named: $BACKUP_DOCTOR_CHECKLIST, else the
+// configured default (BACKUP_DOCTOR_DEFAULT_CHECKLIST in CMake). It is read like a named one
+// (as root: only if nobody else can change it). Empty, after one line saying what to do, when
+// there is none.
+std::optional<std::string> default_checklist() {
+  const char* env = std::getenv("BACKUP_DOCTOR_CHECKLIST");
+  std::string path = env != nullptr && *env != '\0' ? env : BD_DEFAULT_CHECKLIST;
+  // Absolute only: never "wherever the command happens to start", nor "-" (stdin).
+  if (!std::filesystem::path(path).is_absolute()) {
+    std::fprintf(stderr,
+                 "backup-doctor: BACKUP_DOCTOR_CHECKLIST=%s is not an absolute path; set it to "
+                 "one, or name the checklist file on the command line\n",
+                 path.c_str());
+    return std::nullopt;
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return path;
+  std::fprintf(stderr,
+               "backup-doctor: no checklist named and %s does not exist; write one with "
+               "'backup-doctor init -o %s', or name a checklist file\n",
+               path.c_str(), path.c_str());
+  return std::nullopt;
+}
+
 void add_selection_options(CLI::App* cmd, RunOptions& o) {
-  cmd->add_option("checklist", o.checklist, "Checklist file (JSON), or - to read it from stdin")
-      ->required()
+  cmd->add_option("checklist", o.checklist,
+                  "Checklist file (JSON), or - to read it from stdin (default: "
+                  "$BACKUP_DOCTOR_CHECKLIST, else " BD_DEFAULT_CHECKLIST ")")
       ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
   cmd->add_option("--profile", o.profile,
                   "Profile from the checklist's \"profiles\", or profiles/NAME.json next to it");
@@ -351,6 +379,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   run->add_flag("--no-progress", ro.no_progress, "No progress line on stderr");
   run->add_flag("-v,--verbose", ro.verbose, "Text output: show the details of non-ok results");
+  run->add_option("--group", ro.group,
+                  "Text output: set (default) groups results by backup set, each consequence "
+                  "under its cause; none lists them by status only")
+      ->check(CLI::IsMember({"set", "none"}));
 
   auto* validate = app.add_subcommand(
       "validate", "Check a checklist without running anything (exit 0 valid, 2 invalid)");
@@ -368,6 +400,19 @@ int run_cli(int argc, char** argv) {
   describe->add_flag("--all", describe_all, "Every check type of every plugin");
   describe->add_option("-f,--format", describe_format, "text, json or markdown")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
+
+  init::InitOptions io;
+  auto* init_cmd = app.add_subcommand(
+      "init",
+      "Write a starter checklist from this host's cron jobs, systemd timers and backup scripts");
+  init_cmd
+      ->add_option("--root", io.root,
+                   "Read the host under this directory (a chroot, a mounted image, a test "
+                   "sandbox); the checks point into it too")
+      ->check(CLI::ExistingDirectory);
+  init_cmd->add_option("-o,--output", io.output,
+                       "Write the checklist to this file (default: stdout)");
+  init_cmd->add_flag("--force", io.force, "Replace the output file if it exists");
 
   app.add_subcommand("version", "Print the version and plugin ABI");
 
@@ -393,10 +438,16 @@ int run_cli(int argc, char** argv) {
   if (!plugin_dirs_exist(g)) return kExitUnknown;
 
   try {
+    if ((*run || *validate) && ro.checklist.empty()) {
+      auto path = default_checklist();
+      if (!path) return kExitUnknown;
+      ro.checklist = *path;
+    }
     if (*run) return command_run(g, ro, *scrubber);
     if (*validate) return command_validate(g, ro, *scrubber);
     if (*plugins) return command_plugins(g, plugins_format);
     if (*describe) return command_describe(g, describe_type, describe_all, describe_format);
+    if (*init_cmd) return init::command_init(io);
     std::printf("backup-doctor %s (plugin ABI %d.%d)\n", BD_VERSION, BD_ABI_MAJOR, BD_ABI_MINOR);
     return 0;
   } catch (const std::exception& e) {

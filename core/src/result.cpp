@@ -1,6 +1,7 @@
 #include "result.hpp"
 
 #include <ctime>
+#include <functional>
 
 namespace backup_doctor {
 
@@ -17,6 +18,14 @@ size_t RunReport::count(Status s) const {
   size_t n = 0;
   for (const auto& r : results) n += r.status == s;
   return n;
+}
+
+std::map<std::string, size_t> parameter_fingerprint(const nlohmann::json& params) {
+  std::map<std::string, size_t> out;
+  if (!params.is_object()) return out;
+  // dump() is canonical for equal values (object keys are sorted).
+  for (const auto& [key, value] : params.items()) out[key] = std::hash<std::string>{}(value.dump());
+  return out;
 }
 
 std::string iso8601(std::chrono::system_clock::time_point t) {

@@ -4,6 +4,7 @@
 #include "status.hpp"
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ struct Metric {
   std::string unit;  // seconds, bytes, ratio, percent, count or empty
   nlohmann::json labels = nlohmann::json::object();
 };
+
+// The group of a check that names none and has no tags (docs/checklist.md).
+inline constexpr const char* kDefaultGroup = "other";
 
 struct CheckResult {
   std::string id;
@@ -35,6 +39,13 @@ struct CheckResult {
   // It could not run for want of what the checklist names (a secret that is not there): the
   // run counts it as an error whatever the check's severity, since what needs it never ran.
   bool unconfigured = false;
+  // From the checklist, for the report's diagnosis tree (reporters/diagnosis_tree.hpp).
+  std::string group;  // empty: its first tag, else kDefaultGroup (as the checklist's rule)
+  std::vector<std::string> needs;
+  std::vector<std::string> after;
+  // The parameters the check ran with, each top-level one as a hash of its value: enough to
+  // tell that two checks talk to the same server, without keeping a value (secrets included).
+  std::map<std::string, size_t> param_fingerprint;
 };
 
 struct RunReport {
@@ -51,6 +62,9 @@ struct RunReport {
   // Number of results per raw status.
   size_t count(Status s) const;
 };
+
+// The fingerprint of a check's interpolated parameters (CheckResult::param_fingerprint).
+std::map<std::string, size_t> parameter_fingerprint(const nlohmann::json& params);
 
 std::string iso8601(std::chrono::system_clock::time_point t);
 

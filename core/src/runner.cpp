@@ -42,6 +42,14 @@ CheckResult skipped_result(const PlannedCheck& c, std::string summary, nlohmann:
   return r;
 }
 
+// What the report needs beyond the check's own findings to tell causes from consequences.
+void add_relations(CheckResult& r, const PlannedCheck& c) {
+  r.group = c.spec.group;
+  r.needs = c.spec.needs;
+  r.after = c.spec.after;
+  r.param_fingerprint = parameter_fingerprint(c.params);
+}
+
 }  // namespace
 
 int install_interrupt_pipe() {
@@ -190,6 +198,7 @@ class PlanRun {
       results_[i] = skipped_result(
           plan_.checks[i],
           interrupted ? "not run: the run was interrupted" : "not run: unmet needs", {});
+      add_relations(*results_[i], plan_.checks[i]);
       ++done_;
     }
   }
@@ -301,6 +310,7 @@ class PlanRun {
   }
 
   void finish(size_t i, CheckResult r) {
+    add_relations(r, plan_.checks[i]);
     results_[i] = std::move(r);
     running_[i].reset();
     ++done_;

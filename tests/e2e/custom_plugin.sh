@@ -4,11 +4,7 @@
 # binary; also checks the pkg-config file and that the installed binary finds its own plugins.
 set -euo pipefail
 src=$1 build=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# Runs a step whose output matters only when it fails (ninja prints its errors on stdout).
-quiet() { local out; out=$("$@" 2>&1) || fail "$*: $out"; }
+. "$(dirname "$0")/common.sh"
 
 quiet cmake --install "$build" --prefix "$tmp/prefix"
 bd=$tmp/prefix/bin/backup-doctor

@@ -1,4 +1,5 @@
 // The JSON report, version 1 (documented in docs/report.md). Fields are only ever added.
+#include "reporters/diagnosis_tree.hpp"
 #include "reporters/reporter.hpp"
 
 #include <cmath>
@@ -13,7 +14,10 @@ nlohmann::json metric_json(const Metric& m) {
 
 std::string render_json(const RunReport& report) {
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& r : report.results) {
+  DiagnosisTree tree = build_diagnosis_tree(report);
+  for (size_t i = 0; i < report.results.size(); ++i) {
+    const CheckResult& r = report.results[i];
+    auto cause = tree.cause[i];
     nlohmann::json metrics = nlohmann::json::array();
     for (const auto& m : r.metrics) metrics.push_back(metric_json(m));
     results.push_back({
@@ -30,6 +34,9 @@ std::string render_json(const RunReport& report) {
         {"metrics", metrics},
         {"started_at", iso8601(r.started_at)},
         {"duration_seconds", r.duration.count()},
+        {"group", group_of(r)},
+        {"after", r.after},
+        {"caused_by", cause ? nlohmann::json(report.results[*cause].id) : nlohmann::json(nullptr)},
     });
   }
   Status overall = report.overall();

@@ -20,6 +20,9 @@ struct RenderOptions {
   bool color = false;             // ANSI colours in text output
   bool verbose = false;           // text: show details of non-ok results, and ok summaries in full
   Status fail_on = Status::warn;  // `run --fail-on`: nagios prints the state the run exits with
+  // text: grouped by backup set with consequences under their causes (`run --group set`), or
+  // one flat list by status (`--group none`)
+  bool group_by_set = true;
 };
 
 std::string render_text(const RunReport& report, const RenderOptions& options);

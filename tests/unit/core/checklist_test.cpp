@@ -129,3 +129,55 @@ TEST_CASE("a long chain of needs is checked without recursion") {
                               "c99996 -> ... (99993 more) -> c2 -> c1 -> c0;") !=
         std::string::npos);
 }
+
+TEST_CASE("a check's group is its own, else its first tag, else other") {
+  auto l = load(R"({"version": 1, "checks": [
+    {"id": "a", "use": "f.x", "group": "offsite", "tags": ["cloud"]},
+    {"id": "b", "use": "f.x", "tags": ["database", "logs"]},
+    {"id": "c", "use": "f.x", "after": ["a", "b"]}]})");
+  REQUIRE(l.errors.empty());
+  const auto& checks = l.checklist->checks;
+  CHECK(checks[0].group == "offsite");
+  CHECK(checks[1].group == "database");
+  CHECK(checks[2].group == "other");
+  CHECK(checks[2].after == std::vector<std::string>{"a", "b"});
+  CHECK(checks[2].needs.empty());
+  auto empty = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "group": ""}]})");
+  CHECK(any_error(empty, "cl.json:1:62: check 'a': group \"\" is empty; give a value"));
+}
+
+TEST_CASE("after is checked like needs: unknown ids, itself, and cycles over both") {
+  auto unknown = load(R"({"version": 1, "checks": [{"id": "db-connect", "use": "f.x"},
+                         {"id": "b", "use": "f.y", "after": ["db-conect"]}]})");
+  REQUIRE(unknown.errors.size() == 1);
+  CHECK(unknown.errors[0] ==
+        "cl.json:2:62: check 'b': after: unknown check id 'db-conect' (did you mean "
+        "'db-connect'?)");
+  auto self = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "after": ["a"]}]})");
+  REQUIRE(self.errors.size() == 1);
+  CHECK(self.errors[0] ==
+        "cl.json:1:63: check 'a': after: a check cannot come after itself; remove its own id");
+  // a needs b, b comes after a: a consequence would be its own cause.
+  auto mixed = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "needs": ["b"]},
+                       {"id": "b", "use": "f.y", "after": ["a"]}]})");
+  REQUIRE(mixed.errors.size() == 1);
+  CHECK(mixed.errors[0] ==
+        "cl.json:2:59: check 'b': after: cyclic dependency: a -> b -> a; remove one of these "
+        "needs or after entries");
+  auto afters = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "after": ["b"]},
+                        {"id": "b", "use": "f.y", "after": ["c"]}, {"id": "c", "use": "f.z", "after": ["a"]}]})");
+  CHECK(any_error(afters, "check 'c': after: cyclic dependency: a -> b -> c -> a;"));
+  // Needs alone keep their message.
+  auto needs = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "needs": ["b"]},
+                      {"id": "b", "use": "f.y", "needs": ["a"]}]})");
+  CHECK(any_error(needs,
+                  "check 'b': needs: cyclic dependency: a -> b -> a; remove one of these "
+                  "needs"));
+  CHECK_FALSE(any_error(needs, "after"));
+}
+
+TEST_CASE("after may name a disabled check: it does not gate, it is merely never a cause") {
+  auto l = load(R"({"version": 1, "checks": [{"id": "a", "use": "f.x", "enabled": false},
+                   {"id": "b", "use": "f.y", "after": ["a"]}]})");
+  CHECK(l.errors.empty());
+}

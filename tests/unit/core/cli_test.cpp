@@ -2,8 +2,13 @@
 #include "support/cli.hpp"
 #include "support/temp_dir.hpp"
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <fstream>
+#include <sstream>
 
 using namespace backup_doctor;
 using backup_doctor::test::run_bd;
@@ -230,9 +235,118 @@ TEST_CASE("secrets never appear in any output, log or report") {
   CHECK(missing.exit_code == 3);
   CHECK(missing.out.find("ERROR leaky  not run: with.password: secret environment variable "
                          "BD_CLI_TEST_PW is not set; export it before the run\n"
-                         "             -> Export BD_CLI_TEST_PW in the environment") !=
+                         "               -> Export BD_CLI_TEST_PW in the environment") !=
         std::string::npos);
 }
+
+#ifdef BD_HAVE_PG_PLUGIN
+namespace {
+
+// A loopback port nothing listens on: the kernel picks a free one, and it is closed again.
+int closed_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The report's shape: group headers as they are, and each result's line up to its id (its
+// place in the tree, status and id); remediation, the title and the total left out.
+std::vector<std::string> outline(const std::string& text) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(text)) {
+    size_t tag = line.find_first_not_of(" \\_");
+    if (tag == std::string::npos || line.rfind("backup-doctor:", 0) == 0 ||
+        line.compare(tag, 2, "->") == 0 || line.find(" checks: ") != std::string::npos)
+      continue;
+    if (tag == 0 && line.back() != ' ' && line.find(": ") != std::string::npos &&
+        line.find("  ") == std::string::npos) {
+      out.push_back(line);  // a group's header: "NAME: STATUS"
+      continue;
+    }
+    size_t id = tag + 6;  // the status is padded to 5, then a space
+    out.push_back(line.substr(0, line.find(' ', id)));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the report reads as a diagnosis: by group, each consequence under its cause") {
+  test::TempDir dir;
+  json server = {{"host", "127.0.0.1"},
+                 {"port", std::to_string(closed_loopback_port())},
+                 {"dbname", "trixtech"},
+                 {"user", "backup_user"},
+                 {"connect_timeout", "5s"}};
+  json role_params = server;
+  role_params["warn_before"] = "14d";
+  std::string dumps = (dir.path() / "dumps").string();  // never created
+  json checks = {
+      {{"id", "dumps"},
+       {"use", "files.exists"},
+       {"group", "database"},
+       {"with", {{"path", dumps}, {"type", "dir"}}}},
+      {{"id", "fresh"},
+       {"use", "files.freshness"},
+       {"group", "database"},
+       {"after", {"dumps"}},
+       {"with", {{"path", dumps}, {"pattern", "*.sql.gz"}, {"max_age", "25h"}}}},
+      {{"id", "connect"}, {"use", "pg.connect"}, {"tags", {"database"}}, {"with", server}},
+      // No needs: pg.role reports a refused login itself. The server being down is connect's.
+      {{"id", "role"}, {"use", "pg.role"}, {"tags", {"database"}}, {"with", role_params}},
+      {{"id", "home"},
+       {"use", "files.exists"},
+       {"group", "host"},
+       {"with", {{"path", dir.path().string()}, {"type", "dir"}}}}};
+  auto file = dir.write("checklist.json", test::checklist_json(checks));
+
+  auto grouped = run_bd({"run", file.string(), "--report", "json=" + (dir / "r.json").string()});
+  CHECK(grouped.exit_code == 3);
+  CHECK(outline(grouped.out) == std::vector<std::string>{"database: FAIL", "  FAIL  dumps",
+                                                         "  \\_ FAIL  fresh", "  FAIL  connect",
+                                                         "  \\_ ERROR role", "host: OK",
+                                                         "  OK    home"});
+  // One fix, said once.
+  CHECK(grouped.out.find("-> the same as for connect above\n") != std::string::npos);
+
+  auto report = json::parse(read(dir / "r.json"));
+  std::map<std::string, json> by_id;
+  for (const auto& r : report["results"]) by_id[r["id"]] = r;
+  CHECK(by_id["role"]["status"] == "error");
+  CHECK(by_id["role"]["caused_by"] == "connect");
+  CHECK(by_id["role"]["group"] == "database");  // its first tag
+  CHECK(by_id["fresh"]["caused_by"] == "dumps");
+  CHECK(by_id["fresh"]["after"] == json{"dumps"});
+  CHECK(by_id["connect"]["caused_by"].is_null());
+  CHECK(by_id["home"]["group"] == "host");
+  CHECK(by_id["home"]["after"] == json::array());
+  // The JSON report keeps checklist order.
+  CHECK(report["results"][0]["id"] == "dumps");
+  CHECK(report["results"][4]["id"] == "home");
+
+  auto flat = run_bd({"run", file.string(), "--group", "none"});
+  CHECK(flat.exit_code == 3);
+  CHECK(outline(flat.out) == std::vector<std::string>{"FAIL  dumps", "FAIL  fresh", "FAIL  connect",
+                                                      "ERROR role", "OK    home"});
+  auto bad = run_bd({"run", file.string(), "--group", "tags"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("--group") != std::string::npos);
+}
+#endif
 
 TEST_CASE("Ctrl-C ends running checks and still writes the report of what finished") {
   test::TempDir dir;
@@ -280,7 +394,7 @@ TEST_CASE("an unknown command says so, with the nearest one") {
   CHECK(r.exit_code == 3);
   CHECK(r.err ==
         "backup-doctor: unknown command 'valdate' (did you mean 'validate'?); the commands are "
-        "run, validate, plugins, describe, version (see --help)\n");
+        "run, validate, plugins, describe, init, version (see --help)\n");
 }
 
 TEST_CASE("a --plugin-dir that does not exist is an error, not an empty search") {
@@ -325,4 +439,51 @@ TEST_CASE(
   auto r = run_list(dir, checks, {"--fail-on", "fail"});
   CHECK(r.exit_code == 3);
   CHECK(r.out.find("overall ERROR") != std::string::npos);
+}
+
+TEST_CASE("run and validate without a checklist read $BACKUP_DOCTOR_CHECKLIST") {
+  test::TempDir dir;
+  auto ok = dir.write("ok.json", test::checklist_json({{{"id", "x"}, {"use", "fixture.ok"}}}));
+  auto failing = dir.write(
+      "fail.json", test::checklist_json(
+                       {{{"id", "y"}, {"use", "fixture.status"}, {"with", {{"status", "fail"}}}}}));
+  std::map<std::string, std::string> env{{"BACKUP_DOCTOR_CHECKLIST", ok.string()}};
+  auto v = run_bd({"--plugin-dir", kFixtures, "validate"}, env);
+  CHECK(v.exit_code == 0);
+  CHECK(v.out.rfind(ok.string() + ": valid (", 0) == 0);
+  auto r = run_bd({"--plugin-dir", kFixtures, "run"}, env);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("OK    x") != std::string::npos);
+  // A checklist named on the command line wins.
+  CHECK(run_bd({"--plugin-dir", kFixtures, "run", failing.string()}, env).exit_code == 2);
+}
+
+TEST_CASE("without a checklist, and none at the default place, run and validate say what to do") {
+  test::TempDir dir;
+  auto missing = (dir.path() / "checklist.json").string();
+  std::string says = "backup-doctor: no checklist named and " + missing +
+                     " does not exist; write one with 'backup-doctor init -o " + missing +
+                     "', or name a checklist file\n";
+  for (const char* command : {"run", "validate"}) {
+    auto r = run_bd({command}, {{"BACKUP_DOCTOR_CHECKLIST", missing}});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err == says);
+  }
+  // Only an absolute path: not one relative to wherever the command starts, nor "-" (stdin).
+  for (const char* value : {"checklist.json", "-"}) {
+    auto r = run_bd({"validate"}, {{"BACKUP_DOCTOR_CHECKLIST", value}});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("BACKUP_DOCTOR_CHECKLIST=" + std::string(value) +
+                     " is not an absolute path") != std::string::npos);
+  }
+  // The compiled-in default, where this machine has none.
+  if (!std::filesystem::exists(BD_DEFAULT_CHECKLIST)) {
+    auto r = run_bd({"validate"});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("no checklist named and " BD_DEFAULT_CHECKLIST
+                     " does not exist; write one with 'backup-doctor init -o " BD_DEFAULT_CHECKLIST
+                     "'") != std::string::npos);
+  } else {
+    MESSAGE("not checked: this machine has " BD_DEFAULT_CHECKLIST);
+  }
 }

@@ -33,3 +33,16 @@ TEST_CASE("an interrupted run is never reported as ok") {
 TEST_CASE("timestamps are ISO 8601 in UTC") {
   CHECK(iso8601(std::chrono::system_clock::from_time_t(0)) == "1970-01-01T00:00:00Z");
 }
+
+TEST_CASE("the parameter fingerprint tells equal values from different ones, not their order") {
+  nlohmann::json a = {{"host", "db1"}, {"port", 5432}, {"tls", {{"mode", "require"}, {"ca", "x"}}}};
+  nlohmann::json b = nlohmann::json::parse(
+      R"({"tls": {"ca": "x", "mode": "require"}, "port": 5432, "host": "db1"})");
+  CHECK(parameter_fingerprint(a) == parameter_fingerprint(b));
+  CHECK(parameter_fingerprint(a).size() == 3);
+  b["port"] = "5432";  // a string is not the number
+  CHECK(parameter_fingerprint(a).at("port") != parameter_fingerprint(b).at("port"));
+  CHECK(parameter_fingerprint(a).at("host") == parameter_fingerprint(b).at("host"));
+  CHECK(parameter_fingerprint(nlohmann::json::array()).empty());
+  CHECK(parameter_fingerprint(nlohmann::json::object()).empty());
+}

@@ -99,6 +99,29 @@ TEST_CASE("a check whose prerequisite did not pass is skipped, naming it") {
   CHECK(by_id(report, "after-warn").status == Status::ok);  // a warning does not block
 }
 
+TEST_CASE("results carry their group, relations and parameters' fingerprint; after does not gate") {
+  Plan plan;
+  plan.checks = {check("connect", "fixture.status", {{"status", "fail"}, {"summary", "down"}}),
+                 check("grants", "fixture.ok", {}, {"connect"}),
+                 check("role", "fixture.status", {{"status", "warn"}})};
+  plan.checks[0].spec.group = "database";
+  plan.checks[2].spec.group = "database";
+  plan.checks[2].spec.after = {"connect"};
+  Scrubber s;
+  auto report = run_plan(plan, {}, s);
+  const auto& connect = by_id(report, "connect");
+  CHECK(connect.group == "database");
+  CHECK(connect.param_fingerprint == parameter_fingerprint(plan.checks[0].params));
+  CHECK(connect.param_fingerprint.size() == 2);
+  // Skipped results carry them too: the report hangs them under what they needed.
+  const auto& grants = by_id(report, "grants");
+  CHECK(grants.status == Status::skipped);
+  CHECK(grants.needs == std::vector<std::string>{"connect"});
+  const auto& role = by_id(report, "role");
+  CHECK(role.status == Status::warn);  // ran, although what it comes after failed
+  CHECK(role.after == std::vector<std::string>{"connect"});
+}
+
 TEST_CASE("checks run in parallel up to --jobs") {
   Plan plan;
   for (int i = 0; i < 4; ++i)

@@ -690,7 +690,10 @@ std::vector<std::pair<fs::path, std::string>> damaged_copies(const fs::path& fil
 // default format (auto) as with format raw, which only looks at the compression; and the
 // compression's own tool agrees it is damaged.
 void check_damage_found(const fs::path& file, const std::string& test_command) {
-  for (const auto& [damaged, kind] : damaged_copies(file, test_command == "gzip")) {
+  for (const auto& copy : damaged_copies(file, test_command == "gzip")) {
+    // Not a structured binding: clang 14 cannot capture one (CAPTURE is a lambda).
+    const fs::path& damaged = copy.first;
+    const std::string& kind = copy.second;
     CAPTURE(damaged.filename().string());
     REQUIRE(std::system((test_command + " -t " + damaged.string() + " 2>/dev/null").c_str()) != 0);
     auto r = verify(damaged, {{"min_entries", 0}});
