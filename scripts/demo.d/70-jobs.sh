@@ -53,7 +53,9 @@ set -euo pipefail
 FILE="/backups/database/${DB_NAME}_$(date +%Y%m%d).sql.gz"
 echo "$(date '+%F %T') Starting backup of $DB_NAME"
 PGPASSWORD="$DB_PASSWORD" pg_dump -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" "$DB_NAME" | gzip > "$FILE"
-aws --endpoint-url "$S3_ENDPOINT" s3 cp "$FILE" "s3://$S3_BUCKET/database/"
+# The off-site copy goes up from a fixed name, so a failed dump never overwrites it half-way.
+cp "$FILE" /s3/latest.sql.gz
+aws --endpoint-url "$S3_ENDPOINT" s3 cp /s3/latest.sql.gz "s3://$S3_BUCKET/database/$(basename "$FILE")"
 trixtech-offsite-upload "$FILE"
 echo "$(date '+%F %T') Backup completed successfully"
 SCRIPT

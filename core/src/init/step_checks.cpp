@@ -1,5 +1,6 @@
 // One function per kind of backup step, each writing the checks the runbook asks of it.
 #include "init/checklist_builder.hpp"
+#include "init/words.hpp"
 
 #include <algorithm>
 
@@ -167,7 +168,9 @@ void add_archive_checks(ChecklistBuilder& b, const Job& job, const BackupStep& s
                                     step.origin.file +
                                     " cannot read; the archive is not compared with it");
   } else if (step.sources.size() == 1 && step.sources[0].exact) {
-    json extra = {{"needs", {job.id + "-" + what + "-intact"}}, {"timeout", "30m"}};
+    // After, not needs: a checksum mismatch leaves the archive readable, and what it lacks is
+    // still worth knowing; shown under the damage when there is some.
+    json extra = {{"after", {job.id + "-" + what + "-intact"}}, {"timeout", "30m"}};
     b.add_check(job, what + "-matches-source", "archive.compare_source",
                 {{"path", place->dir},
                  {"pattern", place->pattern},
@@ -324,6 +327,18 @@ void add_s3_checks(ChecklistBuilder& b, const Job& job, const BackupStep& step) 
   b.add_check(job, "s3-fresh", "s3.freshness", fresh,
               "The newest uploaded backup is younger than the schedule allows", &step,
               {{"needs", {auth}}});
+  // One local file uploaded: the newest object (of its kind) must be a copy of it.
+  if (step.sources.size() == 1 && step.sources[0].exact && !step.sources[0].text.ends_with("/")) {
+    const std::string name = base_name(step.sources[0].text);
+    json matches = fresh;
+    matches["local_path"] =
+        b.job_var(job, job.prefix + "_s3_local_file", b.local(step.sources[0].text));
+    if (size_t dot = name.find('.'); dot != std::string::npos && dot > 0)
+      matches["suffix"] = literal_text(name.substr(dot));
+    b.add_check(job, "s3-object-matches", "s3.object_matches", matches,
+                "The newest uploaded backup is byte-identical to the local one", &step,
+                {{"needs", {auth}}, {"after", {job.id + "-s3-fresh"}}});
+  }
   b.add_check(job, "s3-multipart-leftovers", "s3.multipart_leftovers", base,
               "No abandoned multipart uploads of interrupted transfers hold storage", &step,
               {{"needs", {auth}}, {"severity", "warning"}});
