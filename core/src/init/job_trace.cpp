@@ -225,7 +225,11 @@ class Tracer {
     }
     if (!host_.is_file(path)) return false;
     if (top && out_.script.empty()) out_.script = path;
+    // NAME=value before the script is its environment, and only its.
+    const auto before = env_.vars;
+    for (const auto& [name, value] : c.env) env_.vars[name] = {value.text, value.exact};
     follow({path, true, {}}, file, c.syntax->line, depth, true);
+    env_.vars = before;
     return true;
   }
 

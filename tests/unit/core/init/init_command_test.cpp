@@ -163,3 +163,25 @@ TEST_CASE("passwords in crontabs, scripts and connection strings never reach the
         std::string::npos);
   CHECK(r.err.find("Set before running: PGPASSWORD") != std::string::npos);
 }
+
+TEST_CASE(
+    "a job whose user has a ~/.pgpass connects with that file, PGHOST and PGPORT as the script "
+    "sets them") {
+  test::TempDir dir("bd-init");
+  dir.write("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nbackup:x:34:34::/home/backup:/bin/sh\n");
+  dir.write("home/backup/.pgpass", "db9:6432:*:backup:not-read-by-init\n");
+  dir.write("etc/cron.d/dump", "0 4 * * * backup PGHOST=db9 /opt/dump.sh\n");
+  auto script = dir.write("opt/dump.sh",
+                          "#!/bin/sh\nexport PGPORT=6432\npg_dump -Fc -f /srv/d/app.dump app\n");
+  fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  auto r = run_bd({"init", "--root", dir.path().string()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto cl = nlohmann::json::parse(r.out);
+  CHECK(cl["vars"]["dump_db_passfile"] == (dir / "home/backup/.pgpass").string());
+  CHECK(cl["vars"]["dump_db_host"] == "db9");
+  CHECK(cl["vars"]["dump_db_port"] == "6432");
+  CHECK(cl["vars"]["dump_db_name"] == "app");
+  CHECK(r.out.find("not-read-by-init") == std::string::npos);
+  CHECK(r.out.find("\"secret\"") == std::string::npos);
+  CHECK(r.err.find("Set before running") == std::string::npos);
+}
