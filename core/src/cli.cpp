@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include "checklist.hpp"
+#include "command_setup.hpp"
 #include "describe.hpp"
 #include "init/init_command.hpp"
 #include "logging.hpp"
@@ -12,6 +13,7 @@
 #include "reporters/safe_text.hpp"
 #include "runner.hpp"
 #include "scrubber.hpp"
+#include "serve/serve_command.hpp"
 #include "suggest.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,24 +32,6 @@ namespace {
 // Exit codes (docs/cli.md): Nagios-compatible for runs; usage and setup problems are "unknown".
 constexpr int kExitUnknown = 3;
 constexpr int kExitInvalid = 2;  // `validate` on an invalid checklist
-
-struct GlobalOptions {
-  std::vector<std::string> plugin_dirs;
-  std::string log_level = "warn";
-};
-
-struct RunOptions {
-  std::string checklist;
-  std::string profile;
-  std::vector<std::string> vars, var_files, tags, skip_tags, only, reports;
-  unsigned jobs = 0;
-  std::string format = "text";
-  std::string fail_on = "warn";
-  std::string color = "auto";
-  std::string group = "set";  // text output: by backup set with causes first, or none
-  bool no_progress = false;
-  bool verbose = false;
-};
 
 // The subcommand the user typed, when it is not one we have: CLI11 would only say that "a
 // subcommand is required". Asked only once parsing failed; skips the global options and their
@@ -104,68 +88,6 @@ bool plugin_dirs_exist(const GlobalOptions& g) {
     ok = false;
   }
   return ok;
-}
-
-PluginRegistry load_registry(const GlobalOptions& g) {
-  return PluginRegistry::load(plugin_search_path(
-      g.plugin_dirs, std::getenv("BACKUP_DOCTOR_PLUGIN_PATH"), current_executable()));
-}
-
-void print_errors(const std::vector<std::string>& errors, const Scrubber& scrubber) {
-  for (const auto& e : errors)
-    std::fprintf(stderr, "%s\n", printable(scrubber.scrub(e), true).c_str());
-}
-
-bool parse_vars(const std::vector<std::string>& raw,
-                std::vector<std::pair<std::string, std::string>>& out) {
-  for (const auto& v : raw) {
-    auto eq = v.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "backup-doctor: --var %s: expected NAME=VALUE\n", v.c_str());
-      return false;
-    }
-    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-  }
-  return true;
-}
-
-struct Prepared {
-  std::unique_ptr<PluginRegistry> registry;  // the plan points into it
-  Checklist checklist;
-  Plan plan;
-};
-
-// Loads the checklist, the plugins its check types need, and makes the plan; prints every
-// problem. Empty on failure.
-// Every secret it resolves is added to `scrubber`.
-std::optional<Prepared> prepare(const GlobalOptions& g, const RunOptions& o, bool resolve_secrets,
-                                Scrubber& scrubber) {
-  auto load = load_checklist(o.checklist);
-  if (!load.checklist) {
-    print_errors(load.errors, scrubber);
-    return std::nullopt;
-  }
-  std::set<std::string> types;
-  for (const auto& check : load.checklist->checks) types.insert(check.use);
-  auto registry = std::make_unique<PluginRegistry>(PluginRegistry::load_for(
-      plugin_search_path(g.plugin_dirs, std::getenv("BACKUP_DOCTOR_PLUGIN_PATH"),
-                         current_executable()),
-      types));
-  for (const auto& r : registry->refused()) spdlog::warn("plugin {} {}", r.file.string(), r.reason);
-  PlanOptions po;
-  po.profile = o.profile;
-  po.tags = o.tags;
-  po.skip_tags = o.skip_tags;
-  po.var_files.assign(o.var_files.begin(), o.var_files.end());
-  po.only = o.only;
-  po.resolve_secrets = resolve_secrets;
-  if (!parse_vars(o.vars, po.vars)) return std::nullopt;
-  auto plan = make_plan(*load.checklist, *registry, po, scrubber);
-  if (!plan.errors.empty()) {
-    print_errors(plan.errors, scrubber);
-    return std::nullopt;
-  }
-  return Prepared{std::move(registry), std::move(*load.checklist), std::move(plan.plan)};
 }
 
 bool use_color(const std::string& mode, int fd) {
@@ -343,6 +265,31 @@ void add_selection_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--only", o.only, "Run only this check id (repeatable), plus what it needs");
 }
 
+CLI::App* add_serve_command(CLI::App& app, RunOptions& ro, serve::ServeOptions& so) {
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Run a checklist on a schedule and serve the results (/metrics, /healthz, /report.json)");
+  add_selection_options(cmd, ro);
+  cmd->add_option("--listen", so.listen, "ADDRESS:PORT to listen on (default 127.0.0.1:9847)");
+  cmd->add_option("--interval", so.interval, "Time between runs (default 15m)");
+  cmd->add_option("-j,--jobs", ro.jobs, "Checks run at once (default: cores, at least 4)")
+      ->check(CLI::Range(1u, 256u));
+  return cmd;
+}
+
+CLI::App* add_init_command(CLI::App& app, init::InitOptions& io) {
+  auto* cmd = app.add_subcommand(
+      "init",
+      "Write a starter checklist from this host's cron jobs, systemd timers and backup scripts");
+  cmd->add_option("--root", io.root,
+                  "Read the host under this directory (a chroot, a mounted image, a test "
+                  "sandbox); the checks point into it too")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("-o,--output", io.output, "Write the checklist to this file (default: stdout)");
+  cmd->add_flag("--force", io.force, "Replace the output file if it exists");
+  return cmd;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -401,18 +348,10 @@ int run_cli(int argc, char** argv) {
   describe->add_option("-f,--format", describe_format, "text, json or markdown")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
 
+  serve::ServeOptions so;
+  CLI::App* serve_cmd = add_serve_command(app, ro, so);
   init::InitOptions io;
-  auto* init_cmd = app.add_subcommand(
-      "init",
-      "Write a starter checklist from this host's cron jobs, systemd timers and backup scripts");
-  init_cmd
-      ->add_option("--root", io.root,
-                   "Read the host under this directory (a chroot, a mounted image, a test "
-                   "sandbox); the checks point into it too")
-      ->check(CLI::ExistingDirectory);
-  init_cmd->add_option("-o,--output", io.output,
-                       "Write the checklist to this file (default: stdout)");
-  init_cmd->add_flag("--force", io.force, "Replace the output file if it exists");
+  CLI::App* init_cmd = add_init_command(app, io);
 
   app.add_subcommand("version", "Print the version and plugin ABI");
 
@@ -438,7 +377,7 @@ int run_cli(int argc, char** argv) {
   if (!plugin_dirs_exist(g)) return kExitUnknown;
 
   try {
-    if ((*run || *validate) && ro.checklist.empty()) {
+    if ((*run || *validate || *serve_cmd) && ro.checklist.empty()) {
       auto path = default_checklist();
       if (!path) return kExitUnknown;
       ro.checklist = *path;
@@ -448,6 +387,7 @@ int run_cli(int argc, char** argv) {
     if (*plugins) return command_plugins(g, plugins_format);
     if (*describe) return command_describe(g, describe_type, describe_all, describe_format);
     if (*init_cmd) return init::command_init(io);
+    if (*serve_cmd) return serve::command_serve(g, ro, so, *scrubber);
     std::printf("backup-doctor %s (plugin ABI %d.%d)\n", BD_VERSION, BD_ABI_MAJOR, BD_ABI_MINOR);
     return 0;
   } catch (const std::exception& e) {

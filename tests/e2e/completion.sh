@@ -35,7 +35,7 @@ contains() {
 }
 
 # Commands, and global options before them (their values skipped when finding the command).
-expect "describe init plugins run validate version" ""
+expect "describe init plugins run serve validate version" ""
 expect "validate" va
 expect "--log-level" --log
 expect "debug error info off trace warn" --log-level ""
@@ -57,6 +57,8 @@ expect "json text" plugins -f ""
 expect "json markdown text" describe --format ""
 expect "--all" describe --a
 expect "--force --help --output --root -h -o" init -
+expect "--interval" serve --inter
+expect "--listen" serve --lis
 expect "junit=" run --report ju
 
 # Files: checklists and --var-file are JSON (and directories to walk into); --root a directory.

@@ -394,7 +394,7 @@ TEST_CASE("an unknown command says so, with the nearest one") {
   CHECK(r.exit_code == 3);
   CHECK(r.err ==
         "backup-doctor: unknown command 'valdate' (did you mean 'validate'?); the commands are "
-        "run, validate, plugins, describe, init, version (see --help)\n");
+        "run, validate, plugins, describe, serve, init, version (see --help)\n");
 }
 
 TEST_CASE("a --plugin-dir that does not exist is an error, not an empty search") {
