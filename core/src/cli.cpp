@@ -138,6 +138,8 @@ int command_run(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber)
   render_options.group_by_set = o.group != "none";
   render_options.color = use_color(o.color, STDOUT_FILENO);
   render_options.fail_on = *status_from_string(o.fail_on);  // CLI11 allows only warn|fail|error
+  for (const auto& r : prepared->registry->refused())
+    render_options.refused_plugins.push_back({r.file.string(), r.reason});
   std::string main_output = scrubber.scrub(render(*format, report, render_options));
   std::fwrite(main_output.data(), 1, main_output.size(), stdout);
   std::fflush(stdout);
@@ -272,6 +274,10 @@ CLI::App* add_serve_command(CLI::App& app, RunOptions& ro, serve::ServeOptions& 
   add_selection_options(cmd, ro);
   cmd->add_option("--listen", so.listen, "ADDRESS:PORT to listen on (default 127.0.0.1:9847)");
   cmd->add_option("--interval", so.interval, "Time between runs (default 15m)");
+  cmd->add_option("--web-config", so.web_config,
+                  "TLS and basic auth, in the web config format of Prometheus' exporters "
+                  "(tls_server_config, basic_auth_users)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("-j,--jobs", ro.jobs, "Checks run at once (default: cores, at least 4)")
       ->check(CLI::Range(1u, 256u));
   return cmd;

@@ -33,7 +33,7 @@ std::string render(Format format, const RunReport& report, const RenderOptions& 
     case Format::junit:
       return render_junit(report);
     case Format::prometheus:
-      return render_prometheus(report);
+      return render_prometheus(report, options);
     case Format::nagios:
       return render_nagios(report, options);
   }

@@ -13,6 +13,12 @@ namespace backup_doctor {
 
 enum class Format { text, json, junit, prometheus, nagios };
 
+// A plugin file the registry would not load (PluginRegistry::refused()), as a reporter shows it.
+struct RefusedPluginNote {
+  std::string file;
+  std::string reason;
+};
+
 std::optional<Format> format_from_string(const std::string& name);
 std::vector<std::string> format_names();
 
@@ -23,12 +29,15 @@ struct RenderOptions {
   // text: grouped by backup set with consequences under their causes (`run --group set`), or
   // one flat list by status (`--group none`)
   bool group_by_set = true;
+  // prometheus: one backup_doctor_plugin_refused sample each (docs/monitoring.md). Filled by
+  // whoever loaded the plugins (`run`, `serve`); empty, the metric is not emitted.
+  std::vector<RefusedPluginNote> refused_plugins;
 };
 
 std::string render_text(const RunReport& report, const RenderOptions& options);
 std::string render_json(const RunReport& report);
 std::string render_junit(const RunReport& report);
-std::string render_prometheus(const RunReport& report);
+std::string render_prometheus(const RunReport& report, const RenderOptions& options = {});
 std::string render_nagios(const RunReport& report, const RenderOptions& options = {});
 
 std::string render(Format format, const RunReport& report, const RenderOptions& options);

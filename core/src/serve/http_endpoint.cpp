@@ -16,10 +16,14 @@ bool split_listen(const std::string& listen, std::string& host, int& port) {
   return port <= 65535;
 }
 
-HttpEndpoint::HttpEndpoint(const SnapshotStore& store, std::function<std::string()> extra_metrics)
-    : store_(store),
-      extra_metrics_(std::move(extra_metrics)),
-      server_(std::make_unique<httplib::Server>()) {
+HttpEndpoint::HttpEndpoint(const SnapshotStore& store, std::function<std::string()> extra_metrics,
+                           const WebConfig& web)
+    : store_(store), extra_metrics_(std::move(extra_metrics)), web_(web) {
+  if (web_.cert_file.empty())
+    server_ = std::make_unique<httplib::Server>();
+  else
+    server_ = std::make_unique<httplib::SSLServer>(web_.cert_file.c_str(), web_.key_file.c_str());
+
   // A client gets 5 s to send its request and to take the answer; requests carry no body.
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);
@@ -38,7 +42,20 @@ HttpEndpoint::HttpEndpoint(const SnapshotStore& store, std::function<std::string
 
 HttpEndpoint::~HttpEndpoint() = default;
 
+bool HttpEndpoint::valid() const {
+  return server_->is_valid();
+}
+
 void HttpEndpoint::routes() {
+  // Basic auth before any route, as exporter-toolkit does: 401 with a challenge.
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (authorized(web_, req.get_header_value("Authorization")))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"backup-doctor\"");
+    res.set_content("unauthorized\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     auto s = store_.current();
     res.set_content(s->metrics + extra_metrics_(), "text/plain; version=0.0.4; charset=utf-8");

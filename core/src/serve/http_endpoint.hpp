@@ -4,6 +4,7 @@
 #pragma once
 
 #include "serve/snapshot.hpp"
+#include "serve/web_config.hpp"
 
 #include <functional>
 #include <memory>
@@ -18,7 +19,11 @@ namespace backup_doctor::serve {
 class HttpEndpoint {
  public:
   // `extra_metrics` is appended to the snapshot's metrics (serve's own counters).
-  HttpEndpoint(const SnapshotStore& store, std::function<std::string()> extra_metrics);
+  // With TLS when `web` names a certificate, and basic auth when it names users. Check valid()
+  // after construction: a certificate or key that does not load leaves it invalid.
+  HttpEndpoint(const SnapshotStore& store, std::function<std::string()> extra_metrics,
+               const WebConfig& web = {});
+  bool valid() const;
   ~HttpEndpoint();
 
   // Binds `listen` ("127.0.0.1:9847", "[::1]:9847", port 0 for any free one); false with a
@@ -33,6 +38,7 @@ class HttpEndpoint {
   void routes();
   const SnapshotStore& store_;
   std::function<std::string()> extra_metrics_;
+  WebConfig web_;
   std::unique_ptr<httplib::Server> server_;
   std::string host_;
   int port_ = 0;

@@ -57,8 +57,13 @@ char wait_for_signal(int fd, std::chrono::milliseconds timeout) {
 class Server {
  public:
   Server(const GlobalOptions& g, const RunOptions& o, Scrubber& scrubber, Prepared prepared,
-         std::chrono::milliseconds interval)
-      : g_(g), o_(o), scrubber_(scrubber), prepared_(std::move(prepared)), interval_(interval) {}
+         std::chrono::milliseconds interval, WebConfig web)
+      : g_(g),
+        o_(o),
+        scrubber_(scrubber),
+        prepared_(std::move(prepared)),
+        interval_(interval),
+        web_(std::move(web)) {}
 
   int run(const std::string& listen) {
     const int signals = install_signal_pipe();
@@ -68,15 +73,23 @@ class Server {
       std::fprintf(stderr, "backup-doctor serve: cannot create a pipe: %s\n", std::strerror(errno));
       return 3;
     }
-    HttpEndpoint http(store_, [this] { return serve_metrics(counters()); });
+    HttpEndpoint http(
+        store_, [this] { return serve_metrics(counters()); }, web_);
+    if (!http.valid()) {
+      std::fprintf(stderr,
+                   "backup-doctor serve: the TLS certificate %s or key %s does not load; check "
+                   "that they are PEM files and belong together\n",
+                   web_.cert_file.c_str(), web_.key_file.c_str());
+      return 3;
+    }
     std::string error;
     if (!http.bind(listen, error)) {
       std::fprintf(stderr, "backup-doctor serve: %s\n", error.c_str());
       return 3;
     }
     std::fprintf(stderr,
-                 "backup-doctor serve: listening on %s:%d (/metrics /healthz /report.json)\n",
-                 http.host().c_str(), http.port());
+                 "backup-doctor serve: listening on %s:%d%s (/metrics /healthz /report.json)\n",
+                 http.host().c_str(), http.port(), web_.cert_file.empty() ? "" : " over TLS");
     std::thread web([&] { http.serve(); });
     // The loop runs in its own thread so that a stop reaches a run in progress at once.
     std::atomic<bool> stopping{false};
@@ -140,7 +153,10 @@ class Server {
     report.checklist_file = prepared_.checklist.file.string();
     if (report.interrupted) return;  // stopping: the last complete results stay
     auto s = std::make_shared<Snapshot>();
-    s->metrics = scrubber_.scrub(render_prometheus(report));
+    RenderOptions options;
+    for (const auto& r : prepared_.registry->refused())
+      options.refused_plugins.push_back({r.file.string(), r.reason});
+    s->metrics = scrubber_.scrub(render_prometheus(report, options));
     s->report_json = scrubber_.scrub(render_json(report));
     s->healthy = rank(report.overall()) <= rank(Status::warn);
     s->have_results = true;
@@ -170,6 +186,7 @@ class Server {
   Scrubber& scrubber_;
   Prepared prepared_;
   std::chrono::milliseconds interval_;
+  WebConfig web_;
   SnapshotStore store_;
   mutable std::mutex counters_mutex_;
   ServeCounters counters_;
@@ -203,7 +220,17 @@ int command_serve(const GlobalOptions& g, const RunOptions& o, const ServeOption
                  o.checklist.c_str());
     return 3;
   }
-  Server server(g, o, scrubber, std::move(*prepared), *interval);
+  WebConfig web;
+  if (!s.web_config.empty()) {
+    std::string error;
+    auto loaded = load_web_config(s.web_config, error);
+    if (!loaded) {
+      std::fprintf(stderr, "backup-doctor serve: --web-config %s\n", error.c_str());
+      return 3;
+    }
+    web = std::move(*loaded);
+  }
+  Server server(g, o, scrubber, std::move(*prepared), *interval, std::move(web));
   return server.run(s.listen);
 }
 

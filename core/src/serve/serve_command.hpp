@@ -11,6 +11,7 @@ namespace backup_doctor::serve {
 struct ServeOptions {
   std::string listen = "127.0.0.1:9847";
   std::string interval = "15m";
+  std::string web_config;  // exporter-toolkit web config file: TLS, basic auth
 };
 
 // Runs until SIGTERM or SIGINT; SIGHUP reloads the checklist (kept as it was when the new one is

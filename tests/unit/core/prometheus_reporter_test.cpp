@@ -56,3 +56,78 @@ TEST_CASE("report files are replaced atomically") {
   CHECK(write_file_atomically(dir / "missing-dir/x.prom", "a")
             .find("cannot create a temporary file") == 0);
 }
+
+namespace {
+
+CheckResult result_in(std::string id, std::string group, Status s,
+                      Severity severity = Severity::critical) {
+  CheckResult r;
+  r.id = std::move(id);
+  r.type = "files.freshness";
+  r.group = std::move(group);
+  r.status = s;
+  r.severity = severity;
+  return r;
+}
+
+bool has(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the guide's backup_status and backup_last_success_timestamp, per backup set") {
+  RunReport report;
+  report.checklist_name = "nightly";
+  report.started_at = std::chrono::system_clock::from_time_t(1'700'000'000);
+  report.duration = std::chrono::seconds(2);
+  // db-backup: fresh local dump, three-day-old offsite copy, one check failing.
+  report.results.push_back(result_in("db-local", "db-backup", Status::ok));
+  report.results.back().metrics.push_back(
+      {"newest_backup_timestamp", 1'699'990'000, "seconds", {{"path", "/a"}}});
+  report.results.push_back(result_in("db-offsite", "db-backup", Status::fail));
+  report.results.back().metrics.push_back(
+      {"newest_backup_timestamp", 1'699'740'000, "seconds", {{"path", "/b"}}});
+  // files: all ok, no freshness metric: the run's end is its last success.
+  report.results.push_back(result_in("files-dir", "files", Status::ok));
+  report.results.push_back(result_in("files-skip", "files", Status::skipped));
+  // logs: a warning-severity check failing only warns.
+  report.results.push_back(result_in("logs", "logs", Status::fail, Severity::warning));
+  // wal: an error, no success known.
+  report.results.push_back(result_in("wal", "wal", Status::error));
+  // an info check's failure does not fail its set.
+  report.results.push_back(result_in("info", "info", Status::fail, Severity::info));
+  auto text = render_prometheus(report);
+  INFO(text);
+  const std::string c = "checklist=\"nightly\",";
+  CHECK(has(text, "backup_status{" + c + "job=\"db-backup\",status=\"failed\"} 1"));
+  CHECK(has(text, "backup_status{" + c + "job=\"db-backup\",status=\"ok\"} 0"));
+  CHECK(has(text, "backup_last_success_timestamp{" + c + "job=\"db-backup\"} 1699740000"));
+  CHECK(has(text, "backup_status{" + c + "job=\"files\",status=\"ok\"} 1"));
+  CHECK(has(text, "backup_last_success_timestamp{" + c + "job=\"files\"} 1700000002"));
+  CHECK(has(text, "backup_status{" + c + "job=\"logs\",status=\"warn\"} 1"));
+  CHECK(has(text, "backup_status{" + c + "job=\"logs\",status=\"failed\"} 0"));
+  CHECK(has(text, "backup_last_success_timestamp{" + c + "job=\"logs\"} NaN"));
+  CHECK(has(text, "backup_status{" + c + "job=\"wal\",status=\"failed\"} 1"));
+  CHECK(has(text, "backup_last_success_timestamp{" + c + "job=\"wal\"} NaN"));
+  CHECK(has(text, "backup_status{" + c + "job=\"info\",status=\"ok\"} 1"));
+  CHECK(text.find("# TYPE backup_status gauge") != std::string::npos);
+  CHECK(text.find("backup_doctor_plugin_refused") == std::string::npos);
+}
+
+TEST_CASE("refused plugins are one backup_doctor_plugin_refused sample each, and pass promtool") {
+  RenderOptions options;
+  options.refused_plugins = {
+      {"/usr/lib/backup-doctor/plugins/backup-doctor-pg.so", "refused: writable by others"}};
+  auto text = render_prometheus(test::sample_report(), options);
+  INFO(text);
+  CHECK(text.find("backup_doctor_plugin_refused{checklist=\"nightly <prod> & \\\"co\\\"\","
+                  "file=\"/usr/lib/backup-doctor/plugins/backup-doctor-pg.so\","
+                  "reason=\"refused: writable by others\"} 1\n") != std::string::npos);
+  CHECK(render(Format::prometheus, test::sample_report(), options) == text);
+  support::ProcessOptions o;
+  o.stdin_data = text;
+  auto r = support::run_process({"promtool", "check", "metrics"}, o);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+}

@@ -2,6 +2,7 @@
 // what it serves, how it reloads and stops, and that no client or scrape can hold it up.
 #include "support/temp_dir.hpp"
 
+#include <crypt.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <httplib.h>
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -249,4 +251,68 @@ TEST_CASE("serve says what is wrong with its options") {
   CHECK(second.exited());
   CHECK(second.log().find("cannot listen there (in use, or not an address of this host)") !=
         std::string::npos);
+}
+
+TEST_CASE("--web-config: TLS and basic auth in exporter-toolkit's format") {
+  TempDir dir("bd-serve");
+  dir.write("c.json", checklist("ok"));
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  const std::string make_cert =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null";
+  REQUIRE(std::system(make_cert.c_str()) == 0);
+  char salt[64];
+  REQUIRE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt) != nullptr);
+  crypt_data data{};
+  const std::string hash = crypt_r("s3cret-scrape", salt, &data);
+  dir.write("web.yml", "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key +
+                           "\nbasic_auth_users:\n  prometheus: '" + hash + "'\n");
+  Served s(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                 (dir / "web.yml").string()});
+  REQUIRE_MESSAGE(s.port() > 0, s.log());
+  CHECK(s.log().find("over TLS") != std::string::npos);
+  httplib::SSLClient tls("127.0.0.1", s.port());
+  tls.set_ca_cert_path(cert.c_str());
+  tls.enable_server_certificate_verification(true);
+  auto anonymous = tls.Get("/metrics");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  CHECK(anonymous->get_header_value("WWW-Authenticate") == "Basic realm=\"backup-doctor\"");
+  tls.set_basic_auth("prometheus", "wrong");
+  CHECK(tls.Get("/metrics")->status == 401);
+  tls.set_basic_auth("prometheus", "s3cret-scrape");
+  auto ok = tls.Get("/healthz");
+  REQUIRE(ok);
+  CHECK((ok->status == 200 || ok->status == 503));
+  CHECK(!s.client().Get("/metrics"));  // plain HTTP gets no answer from a TLS server
+}
+
+TEST_CASE("--web-config refuses what it does not implement, and hashes that are not bcrypt") {
+  TempDir dir("bd-serve");
+  dir.write("c.json", checklist("ok"));
+  dir.write("ca.yml", "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n");
+  Served ca(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                  (dir / "ca.yml").string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(ca.exited());
+  CHECK(
+      ca.log().find(
+          "tls_server_config.client_ca_file is not supported by backup-doctor serve; remove it") !=
+      std::string::npos);
+  dir.write("plain.yml", "basic_auth_users:\n  prometheus: hunter2\n");
+  Served plain(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                     (dir / "plain.yml").string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(plain.exited());
+  CHECK(plain.log().find(
+            "basic_auth_users.prometheus is not a bcrypt hash; make one with `htpasswd -nBC 10 "
+            "prometheus`") != std::string::npos);
+  CHECK(plain.log().find("hunter2") == std::string::npos);
+  dir.write("bad.yml", "tls_server_config: [\n");
+  Served bad(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                   (dir / "bad.yml").string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(bad.exited());
+  CHECK(bad.log().find("bad.yml:2:1: not valid YAML for a web config") != std::string::npos);
 }
