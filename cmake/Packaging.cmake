@@ -14,6 +14,14 @@ install(FILES "${PROJECT_SOURCE_DIR}/docs/checklist.schema.json" DESTINATION "${
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/examples/trixtech" DESTINATION "${BD_DATA_INSTALL_DIR}/examples")
 install(FILES "${PROJECT_SOURCE_DIR}/deploy/bash-completion/backup-doctor"
   DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions")
+# The systemd units (deploy/systemd; docs/monitoring.md, "Fleet rollout"): only in the package,
+# which installs the binary they name, /usr/bin/backup-doctor. Relative, so
+# /usr/lib/systemd/system (the same directory as /lib/systemd/system on a merged-/usr Debian 12).
+# Not enabled by the package.
+install(FILES "${PROJECT_SOURCE_DIR}/deploy/systemd/backup-doctor.service"
+  "${PROJECT_SOURCE_DIR}/deploy/systemd/backup-doctor.timer"
+  "${PROJECT_SOURCE_DIR}/deploy/systemd/backup-doctor-serve.service"
+  DESTINATION lib/systemd/system COMPONENT runtime EXCLUDE_FROM_ALL)
 
 # Man pages and the Debian changelog are installed compressed (gzip -9n: reproducible, what
 # Debian policy asks for); they are built with everything else.
@@ -45,7 +53,12 @@ foreach(component_package runtime:backup-doctor dev:backup-doctor-dev)
   list(GET pair 1 package)
   install(FILES "${PROJECT_SOURCE_DIR}/deploy/debian/copyright" "${bd_pkg_dir}/changelog.Debian.gz"
     DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/${package}" COMPONENT ${component} EXCLUDE_FROM_ALL)
-  install(FILES "${PROJECT_SOURCE_DIR}/deploy/debian/lintian-overrides"
+  # deploy/debian/lintian-overrides, or lintian-overrides.<package> where a package has its own.
+  set(overrides "${PROJECT_SOURCE_DIR}/deploy/debian/lintian-overrides")
+  if(EXISTS "${overrides}.${package}")
+    set(overrides "${overrides}.${package}")
+  endif()
+  install(FILES "${overrides}"
     DESTINATION "${CMAKE_INSTALL_DATADIR}/lintian/overrides" RENAME ${package}
     COMPONENT ${component} EXCLUDE_FROM_ALL)
 endforeach()
