@@ -90,6 +90,14 @@ class Server {
     std::fprintf(stderr,
                  "backup-doctor serve: listening on %s:%d%s (/metrics /healthz /report.json)\n",
                  http.host().c_str(), http.port(), web_.cert_file.empty() ? "" : " over TLS");
+    const bool loopback =
+        http.host() == "127.0.0.1" || http.host() == "::1" || http.host() == "localhost";
+    if (!loopback && web_.users.empty())
+      std::fprintf(stderr,
+                   "backup-doctor serve: warning: %s is reachable from other hosts and anyone who "
+                   "can reach it reads the report (paths, hosts, findings); add basic_auth_users "
+                   "and TLS with --web-config\n",
+                   listen.c_str());
     std::thread web([&] { http.serve(); });
     // The loop runs in its own thread so that a stop reaches a run in progress at once.
     std::atomic<bool> stopping{false};
