@@ -241,7 +241,7 @@ TEST_CASE("serve says what is wrong with its options") {
   Served bad_interval(dir, {(dir / "c.json").string(), "--interval", "soon"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(bad_interval.exited());
-  CHECK(bad_interval.log().find("--interval soon: expected a duration of at least 1s") !=
+  CHECK(bad_interval.log().find("--interval soon: expected a duration of at least 10ms") !=
         std::string::npos);
   Served first(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0"});
   REQUIRE(first.port() > 0);
