@@ -31,6 +31,9 @@ HttpEndpoint::HttpEndpoint(const SnapshotStore& store, std::function<std::string
   server_->set_keep_alive_max_count(20);
   server_->set_keep_alive_timeout(5);
   server_->set_payload_max_length(8 * 1024);
+  // A worker stays with a keep-alive connection until it closes or idles out (5 s): enough
+  // workers that 50 concurrent scrapers each get one (httplib's default is 8 on 2 cores).
+  server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second serve on the
   // same port would start and silently share the scrapes.
   server_->set_socket_options([](socket_t sock) {
