@@ -1,9 +1,13 @@
 #include "serve/web_config.hpp"
 
+#include "json_text.hpp"
+
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
+#include <backup_doctor/support/safe_open.hpp>
 
 #include <cstring>
 #include <memory>
@@ -33,6 +37,15 @@ bool read_tls(const YAML::Node& tls, const std::string& path, WebConfig& out, st
     error = path + ": tls_server_config needs both cert_file and key_file";
     return false;
   }
+  for (const std::string* file : {&out.cert_file, &out.key_file}) {
+    if (file->empty() || geteuid() != 0) continue;
+    if (std::string why = support::untrusted_path_reason(*file); !why.empty()) {
+      error = path + ": tls_server_config: " + *file + ": refused: " + why +
+              "; running as root, serve uses a certificate and key only when nobody but root can "
+              "change them (chown root, chmod go-w)";
+      return false;
+    }
+  }
   return true;
 }
 
@@ -56,8 +69,12 @@ bool read_users(const YAML::Node& users, const std::string& path, WebConfig& out
 
 std::optional<WebConfig> load_web_config(const std::string& path, std::string& error) {
   WebConfig out;
+  // As a checklist: as root, only a regular file that nobody but root can change (whoever can
+  // would add a user of their own or serve another key).
+  auto text = read_text_file(path, error);
+  if (!text) return std::nullopt;
   try {
-    YAML::Node root = YAML::LoadFile(path);
+    YAML::Node root = YAML::Load(*text);
     if (root.IsNull()) return out;
     if (!root.IsMap()) {
       error = path + ": expected a mapping with tls_server_config and/or basic_auth_users";
@@ -76,9 +93,6 @@ std::optional<WebConfig> load_web_config(const std::string& path, std::string& e
         return std::nullopt;
       }
     }
-  } catch (const YAML::BadFile&) {
-    error = path + ": cannot read it";
-    return std::nullopt;
   } catch (const YAML::Exception& e) {
     error = path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
             ": not valid YAML for a web config (" + e.msg + ")";
@@ -101,14 +115,18 @@ bool authorized(const WebConfig& config, const std::string& authorization) {
   const size_t colon = decoded.find(':');
   if (colon == std::string::npos) return false;
   auto user = config.users.find(decoded.substr(0, colon));
-  if (user == config.users.end()) return false;
+  // An unknown user costs a bcrypt too (against one of the configured hashes, so at that cost):
+  // a quick 401 would tell a client which user names exist.
+  const bool known = user != config.users.end();
+  const std::string& expected = known ? user->second : config.users.begin()->second;
   const std::string password = decoded.substr(colon + 1);
   auto data = std::make_unique<crypt_data>();
   std::memset(data.get(), 0, sizeof(crypt_data));
-  const char* hashed = crypt_r(password.c_str(), user->second.c_str(), data.get());
+  const char* hashed = crypt_r(password.c_str(), expected.c_str(), data.get());
   // Compared in constant time: how much of a guess matched must not show in the answer's timing.
-  return hashed != nullptr && std::strlen(hashed) == user->second.size() &&
-         CRYPTO_memcmp(hashed, user->second.data(), user->second.size()) == 0;
+  const bool match = hashed != nullptr && std::strlen(hashed) == expected.size() &&
+                     CRYPTO_memcmp(hashed, expected.data(), expected.size()) == 0;
+  return known && match;
 }
 
 }  // namespace backup_doctor::serve

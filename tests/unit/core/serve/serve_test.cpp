@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -315,4 +316,53 @@ TEST_CASE("--web-config refuses what it does not implement, and hashes that are 
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK(bad.exited());
   CHECK(bad.log().find("bad.yml:2:1: not valid YAML for a web config") != std::string::npos);
+}
+
+TEST_CASE("--web-config as root: refused when others can change it, and never a FIFO") {
+  if (geteuid() != 0) return;
+  TempDir dir("bd-serve");
+  dir.write("c.json", checklist("ok"));
+  dir.write("web.yml", "basic_auth_users: {}\n");
+  REQUIRE(chmod((dir / "web.yml").c_str(), 0666) == 0);
+  Served open(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                    (dir / "web.yml").string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(open.exited());
+  CHECK(open.port() == 0);
+  CHECK_MESSAGE(open.log().find("web.yml: refused:") != std::string::npos, open.log());
+  REQUIRE(mkfifo((dir / "fifo.yml").c_str(), 0600) == 0);
+  Served fifo(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                    (dir / "fifo.yml").string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(fifo.exited());  // not blocked opening it
+  CHECK_MESSAGE(fifo.log().find("not a regular file") != std::string::npos, fifo.log());
+}
+
+TEST_CASE("--web-config: an unknown user is answered as slowly as a wrong password") {
+  TempDir dir("bd-serve");
+  dir.write("c.json", checklist("ok"));
+  char salt[64];
+  REQUIRE(crypt_gensalt_rn("$2b$", 11, nullptr, 0, salt, sizeof salt) != nullptr);
+  crypt_data data{};
+  const std::string hash = crypt_r("s3cret-scrape", salt, &data);
+  dir.write("web.yml", "basic_auth_users:\n  prometheus: '" + hash + "'\n");
+  Served s(dir, {(dir / "c.json").string(), "--listen", "127.0.0.1:0", "--web-config",
+                 (dir / "web.yml").string()});
+  REQUIRE_MESSAGE(s.port() > 0, s.log());
+  auto timed = [&](const char* user) {
+    auto c = s.client();
+    c.set_basic_auth(user, "guess");
+    const auto start = std::chrono::steady_clock::now();
+    auto r = c.Get("/metrics");
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    return std::chrono::steady_clock::now() - start;
+  };
+  const auto known = timed("prometheus");
+  const auto unknown = timed("nobody-here");
+  CHECK_MESSAGE(unknown * 3 > known,
+                "unknown user answered in "
+                    << std::chrono::duration_cast<std::chrono::microseconds>(unknown).count()
+                    << " us, a wrong password in "
+                    << std::chrono::duration_cast<std::chrono::microseconds>(known).count());
 }
