@@ -56,22 +56,17 @@ void read_crontab(const HostFiles& host, const std::string& path, const std::str
   }
   std::map<std::string, std::string> env;
   size_t env_size = 0;
-  std::istringstream in(*text);
-  int number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    const std::string t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
+  for_each_content_line(*text, [&](int number, const std::string& t) {
     // Every entry below gets a copy of the environment: it is bounded, as the jobs are.
     if (std::map<std::string, std::string> ignored;
         env_size + t.size() > kMaxEnvironment && environment_line(t, ignored)) {
       out.notes.push_back({path + ":" + std::to_string(number),
                            "the environment lines above hold 64 KiB already; this one is ignored"});
-      continue;
+      return true;
     }
     if (env_size + t.size() <= kMaxEnvironment && environment_line(t, env)) {
       env_size += t.size();
-      continue;
+      return true;
     }
     const bool at = t[0] == '@';
     std::vector<std::string> fields;
@@ -81,14 +76,14 @@ void read_crontab(const HostFiles& host, const std::string& path, const std::str
       // Not shown: a mistyped line may be an assignment holding a password.
       out.notes.push_back({path + ":" + std::to_string(number),
                            "neither a crontab entry nor NAME=value; not read"});
-      continue;
+      return true;
     }
-    if (is_run_parts(command)) continue;
+    if (is_run_parts(command)) return true;
     if (out.jobs.size() >= kMaxJobs) {
       out.notes.push_back({path + ":" + std::to_string(number),
                            "more than " + std::to_string(kMaxJobs) +
                                " scheduled jobs; this one and the rest of the file are not read"});
-      return;
+      return false;
     }
     ScheduledJob job;
     job.source = path;
@@ -107,7 +102,8 @@ void read_crontab(const HostFiles& host, const std::string& path, const std::str
     job.command = command;
     job.environment = env;
     out.jobs.push_back(std::move(job));
-  }
+    return true;
+  });
 }
 
 // run-parts runs files whose names are only letters, digits, _ and - (Debian's rule).

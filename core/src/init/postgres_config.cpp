@@ -41,16 +41,11 @@ void read_config(const HostFiles& host, const std::string& path,
   auto text = host.read(path);
   if (!text || depth > 2) return;
   const std::string dir = path.substr(0, path.rfind('/'));
-  std::istringstream in(*text);
-  int number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    const std::string t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
+  for_each_content_line(*text, [&](int number, const std::string& t) {
     size_t eq = t.find('=');
     const size_t blank = t.find_first_of(" \t");
     if (eq == std::string::npos) eq = blank;
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos) return true;
     const std::string name = trim(t.substr(0, std::min(eq, blank)));
     const std::string value = config_value(t.substr(eq + (t[eq] == '=' ? 1 : 0)));
     auto resolve = [&](const std::string& p) {
@@ -66,7 +61,8 @@ void read_config(const HostFiles& host, const std::string& path,
     } else {
       settings[name] = {value, path, number};
     }
-  }
+    return true;
+  });
 }
 
 // `test ! -f /wal/%f && cp %p /wal/%f`, `rsync -a %p /wal/%f`, `gzip < %p > /wal/%f.gz`: the

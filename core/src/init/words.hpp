@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cctype>
+#include <sstream>
 #include <string>
 
 namespace backup_doctor::init {
@@ -23,6 +24,20 @@ inline std::string base_name(std::string s) {
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   const size_t slash = s.rfind('/');
   return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+// Calls fn(line_number, trimmed_line) for each line of a config file that is neither blank nor
+// a # comment, until fn returns false (crontabs, postgresql.conf).
+template <class F>
+void for_each_content_line(const std::string& text, F fn) {
+  std::istringstream in(text);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (!fn(number, t)) return;
+  }
 }
 
 }  // namespace backup_doctor::init
